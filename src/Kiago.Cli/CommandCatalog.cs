@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Kiago.Cli;
+
+/// <summary>The list of `kiago` subcommands. Add one line per command.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield break;
+    }
+}

@@ -1,0 +1,84 @@
+namespace Kiago.Kernels;
+
+/// <summary>
+/// One compute engine: buffers plus the ops KIAGO needs, forward and backward w.r.t. the input.
+/// Every op is enqueued on the backend's stream; nothing waits for the device until <see cref="Synchronize"/>
+/// or a download. Shape errors throw <see cref="ShapeException"/> naming the op and both shapes.
+/// All float tensors are NCHW / row-major; "batch" is the leading dimension N.
+/// </summary>
+public interface IBackend : IDisposable
+{
+    /// <summary>Human-readable device, e.g. "cpu: SIMD AVX2+FMA, 2 threads" or "cuda: NVIDIA H100 (sm_90)".</summary>
+    string DeviceName { get; }
+
+    DeviceKind Kind { get; }
+
+    // ---- memory -------------------------------------------------------------------------------------
+    /// <summary>A zero-filled buffer.</summary>
+    DeviceBuffer<T> Allocate<T>(long length) where T : unmanaged;
+    void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer<T> destination, long destinationOffset = 0) where T : unmanaged;
+    /// <summary>Copies to the host; waits for pending work on the buffer.</summary>
+    void Download<T>(DeviceBuffer<T> source, Span<T> destination, long sourceOffset = 0) where T : unmanaged;
+    void Copy(DeviceBuffer<float> source, DeviceBuffer<float> destination, long count);
+    void Fill(DeviceBuffer<float> buffer, float value, long count);
+    void Synchronize();
+
+    // ---- frozen layers (weights prepared once) --------------------------------------------------------
+    /// <summary>Prepares a convolution (BatchNorm already folded into weight and bias by the caller).</summary>
+    IConv2d PrepareConv2d(Conv2dSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias);
+    /// <summary>Prepares y = x·Wᵀ + b; an empty <paramref name="bias"/> means no bias.</summary>
+    ILinear PrepareLinear(LinearSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias);
+
+    /// <summary>General row-major GEMM: C[M,N] = alpha·op(A)·op(B) + beta·C (benchmarks and tests).</summary>
+    void Gemm(int m, int n, int k, DeviceBuffer<float> a, bool transposeA, DeviceBuffer<float> b, bool transposeB,
+        DeviceBuffer<float> c, float alpha = 1f, float beta = 0f);
+
+    // ---- elementwise and reductions ---------------------------------------------------------------------
+    void Relu(DeviceBuffer<float> x, DeviceBuffer<float> y, long count);
+    /// <summary>dx = dy where y &gt; 0 else 0 (ReLU'(0) = 0, as PyTorch).</summary>
+    void ReluBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count);
+    /// <summary>y = a + b, elementwise.</summary>
+    void Add(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count);
+    /// <summary>y += alpha·x, elementwise (gradient accumulation).</summary>
+    void Axpy(float alpha, DeviceBuffer<float> x, DeviceBuffer<float> y, long count);
+    void Scale(DeviceBuffer<float> x, float alpha, long count);
+
+    void MaxPool2d(Pool2dSpec spec, int batch, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<int> argmax);
+    /// <summary>dx = 0, then dx[argmax[o]] += dy[o] (argmax indexes the whole input buffer).</summary>
+    void MaxPool2dBackward(Pool2dSpec spec, int batch, DeviceBuffer<float> dy, DeviceBuffer<int> argmax, DeviceBuffer<float> dx);
+    void AvgPool2d(Pool2dSpec spec, int batch, DeviceBuffer<float> x, DeviceBuffer<float> y);
+    void AvgPool2dBackward(Pool2dSpec spec, int batch, DeviceBuffer<float> dy, DeviceBuffer<float> dx);
+    /// <summary>[N, C, H·W] → [N, C] mean.</summary>
+    void GlobalAvgPool(int batch, int channels, int spatial, DeviceBuffer<float> x, DeviceBuffer<float> y);
+    void GlobalAvgPoolBackward(int batch, int channels, int spatial, DeviceBuffer<float> dy, DeviceBuffer<float> dx);
+
+    /// <summary>y[b, j] = x[b, index[j]] for j &lt; yColumns (rows of x have xColumns). Adjoint of <see cref="ScatterColumns"/>.</summary>
+    void GatherColumns(int batch, DeviceBuffer<float> x, int xColumns, DeviceBuffer<int> index, DeviceBuffer<float> y, int yColumns);
+    /// <summary>y = 0, then y[b, index[j]] += x[b, j] for j &lt; xColumns.</summary>
+    void ScatterColumns(int batch, DeviceBuffer<float> x, int xColumns, DeviceBuffer<int> index, DeviceBuffer<float> y, int yColumns);
+
+    /// <summary>Per row b of a [batch, columns] matrix: y[b] = Σ_j x[b, j].</summary>
+    void RowSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y);
+
+    /// <summary>One Adam step (bias-corrected, PyTorch semantics) at 1-based step <paramref name="step"/>.</summary>
+    void AdamUpdate(AdamSpec spec, int step, DeviceBuffer<float> parameter, DeviceBuffer<float> gradient,
+        DeviceBuffer<float> firstMoment, DeviceBuffer<float> secondMoment, long count);
+}
+
+/// <summary>A prepared, frozen convolution. Optional fused ReLU on the output.</summary>
+public interface IConv2d : IDisposable
+{
+    Conv2dSpec Spec { get; }
+    void Forward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y, bool fuseRelu = false);
+    /// <summary>dx = convᵀ(dy): the gradient w.r.t. the input (overwrites dx).</summary>
+    void BackwardInput(int batch, DeviceBuffer<float> dy, DeviceBuffer<float> dx);
+}
+
+/// <summary>A prepared, frozen fully connected layer. Optional fused ReLU on the output.</summary>
+public interface ILinear : IDisposable
+{
+    LinearSpec Spec { get; }
+    void Forward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y, bool fuseRelu = false);
+    /// <summary>dx = dy·W (overwrites dx).</summary>
+    void BackwardInput(int batch, DeviceBuffer<float> dy, DeviceBuffer<float> dx);
+}

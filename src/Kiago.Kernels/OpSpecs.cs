@@ -1,0 +1,50 @@
+namespace Kiago.Kernels;
+
+// Shapes of the engine's ops. Activations are NCHW float32, contiguous, batch first (as ONNX and PyTorch).
+// Weights are frozen: a backend prepares (packs, prunes, uploads) them once and reuses them every step.
+
+/// <summary>2-D convolution without the batch size. Weight layout [Cout, Cin/Groups, KH, KW] (ONNX/PyTorch).</summary>
+public sealed record Conv2dSpec(
+    int InChannels, int InHeight, int InWidth,
+    int OutChannels, int KernelHeight, int KernelWidth,
+    int StrideH = 1, int StrideW = 1,
+    int PadTop = 0, int PadLeft = 0, int PadBottom = 0, int PadRight = 0,
+    int DilationH = 1, int DilationW = 1,
+    int Groups = 1)
+{
+    public int OutHeight => (InHeight + PadTop + PadBottom - DilationH * (KernelHeight - 1) - 1) / StrideH + 1;
+    public int OutWidth => (InWidth + PadLeft + PadRight - DilationW * (KernelWidth - 1) - 1) / StrideW + 1;
+    public int InSize => InChannels * InHeight * InWidth;
+    public int OutSize => OutChannels * OutHeight * OutWidth;
+    public int WeightCount => OutChannels * (InChannels / Groups) * KernelHeight * KernelWidth;
+}
+
+/// <summary>Max or average pooling over NCHW maps, without the batch size.</summary>
+public sealed record Pool2dSpec(
+    int Channels, int InHeight, int InWidth,
+    int KernelHeight, int KernelWidth,
+    int StrideH, int StrideW,
+    int PadTop = 0, int PadLeft = 0, int PadBottom = 0, int PadRight = 0,
+    int DilationH = 1, int DilationW = 1,
+    bool CountIncludePad = false, bool CeilMode = false)
+{
+    public int OutHeight => OutExtent(InHeight, PadTop + PadBottom, DilationH * (KernelHeight - 1) + 1, StrideH, PadTop);
+    public int OutWidth => OutExtent(InWidth, PadLeft + PadRight, DilationW * (KernelWidth - 1) + 1, StrideW, PadLeft);
+    public int InSize => Channels * InHeight * InWidth;
+    public int OutSize => Channels * OutHeight * OutWidth;
+
+    int OutExtent(int input, int pads, int window, int stride, int padBegin)
+    {
+        int span = input + pads - window;
+        int count = (CeilMode ? (span + stride - 1) / stride : span / stride) + 1;
+        // ONNX/PyTorch rule: in ceil mode the last window must start inside the input or the leading padding.
+        if (CeilMode && (count - 1) * stride >= input + padBegin) count--;
+        return count;
+    }
+}
+
+/// <summary>Fully connected layer y = x·Wᵀ + b. Weight layout [Out, In] (ONNX Gemm with transB=1, PyTorch Linear).</summary>
+public sealed record LinearSpec(int InFeatures, int OutFeatures);
+
+/// <summary>Adam hyper-parameters (PyTorch defaults except the learning rate, which KIAGO sets).</summary>
+public sealed record AdamSpec(float LearningRate, float Beta1 = 0.9f, float Beta2 = 0.999f, float Epsilon = 1e-8f);
