@@ -156,7 +156,7 @@ public static class WeightFile
         {
             bytes = File.ReadAllBytes(path);
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new WeightFileException(path, "file not found");
         }
