@@ -1,3 +1,5 @@
+using Kiago.Chemistry;
+
 namespace Kiago.Nets.Featurisers;
 
 /// <summary>
@@ -12,29 +14,13 @@ public static class PeriodicTableLayout
     public const int ImageSize = Channels * Rows * Columns;
     public static readonly int[] ImageShape = [Channels, Rows, Columns];
 
-    static readonly int[] periodEnd = [2, 10, 18, 36, 54, 86, 118];
-
-    /// <summary>(channel, row, column) of element <paramref name="z"/>; channel 0 = s, 1 = p, 2 = d, 3 = f.</summary>
+    /// <summary>(channel, row, column) of element <paramref name="z"/>; channel 0 = s, 1 = p, 2 = d, 3 = f.
+    /// Read from the Chemistry element table (the facts, cross-checked against elements.csv there and here).</summary>
     public static (int Channel, int Row, int Column) Cell(int z)
     {
         if (z is < 1 or > 118) throw new ArgumentOutOfRangeException(nameof(z), z, "atomic number must be 1..118");
-        if (z == 1) return (0, 0, 0);
-        if (z == 2) return (0, 0, 31);
-        int period = Array.FindIndex(periodEnd, end => z <= end) + 1;
-        int row = period - 1;
-        int k = z - periodEnd[period - 2] - 1; // 0-based position within the period
-        if (k < 2) return (0, row, k);
-        if (period <= 3) return (1, row, 26 + (k - 2));
-        if (period <= 5)
-        {
-            if (k == 2) return (2, row, 2);
-            if (k < 12) return (2, row, 17 + (k - 3));
-            return (1, row, 26 + (k - 12));
-        }
-        if (k == 2) return (2, row, 2);
-        if (k <= 16) return (3, row, k);
-        if (k <= 25) return (2, row, k);
-        return (1, row, k);
+        var p = Elements.ByZ(z).TablePosition;
+        return ((int)p.Channel, p.Row, p.Column);
     }
 
     /// <summary>Flat index of element Z's cell in a (4, 7, 32) image.</summary>

@@ -25,6 +25,26 @@ public class FeaturiserLayoutTests
         Assert.Equal(118, checkedCount);
     }
 
+    /// <summary>The documented rule (docs/MODELS.md, training/kiago_features.py), written from Z alone.</summary>
+    static (int, int, int) RuleFromZ(int z)
+    {
+        int[] periodEnd = [2, 10, 18, 36, 54, 86, 118];
+        if (z == 1) return (0, 0, 0);
+        if (z == 2) return (0, 0, 31);
+        int period = Array.FindIndex(periodEnd, end => z <= end) + 1, row = period - 1;
+        int k = z - periodEnd[period - 2] - 1;
+        if (k < 2) return (0, row, k);
+        if (period <= 3) return (1, row, 26 + (k - 2));
+        if (period <= 5) return k == 2 ? (2, row, 2) : k < 12 ? (2, row, 17 + (k - 3)) : (1, row, 26 + (k - 12));
+        return k == 2 ? (2, row, 2) : k <= 16 ? (3, row, k) : k <= 25 ? (2, row, k) : (1, row, k);
+    }
+
+    [Fact]
+    public void ChemistryTableFollowsTheDocumentedRule()
+    {
+        for (int z = 1; z <= 118; z++) Assert.Equal(RuleFromZ(z), PeriodicTableLayout.Cell(z));
+    }
+
     [Fact]
     public void EveryElementOwnsItsOwnCell()
     {
