@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Kiago.Kernels;
 
-namespace Kiago.Design.Composition;
+namespace Kiago.Design.CompositionMap;
 
 /// <summary>
 /// CPU version of the fused composition kernel: rows are independent, so a Parallel.For over row blocks is

@@ -1,4 +1,4 @@
-namespace Kiago.Design.Composition;
+namespace Kiago.Design.CompositionMap;
 
 /// <summary>Distance in the integer loss: the published code squares it, the paper's eq. (10) takes |·|.</summary>
 public enum IntegerDistance { Squared, Absolute }

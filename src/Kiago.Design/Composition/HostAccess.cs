@@ -1,6 +1,6 @@
 using Kiago.Kernels;
 
-namespace Kiago.Design.Composition;
+namespace Kiago.Design.CompositionMap;
 
 /// <summary>A buffer whose storage is host memory the CPU kernels can read and write in place.</summary>
 public interface IHostBuffer<T> where T : unmanaged

@@ -1,4 +1,4 @@
-using Kiago.Design.Composition;
+using Kiago.Design.CompositionMap;
 using Kiago.Design.Initialisers;
 using Kiago.Design.Optimiser;
 using Kiago.Tests.Design.Support;

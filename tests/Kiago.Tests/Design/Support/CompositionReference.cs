@@ -1,4 +1,4 @@
-using Kiago.Design.Composition;
+using Kiago.Design.CompositionMap;
 
 namespace Kiago.Tests.Design.Support;
 
