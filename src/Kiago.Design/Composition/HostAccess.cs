@@ -1,20 +1,15 @@
 using Kiago.Kernels;
+using Kiago.Kernels.Cpu;
 
 namespace Kiago.Design.CompositionMap;
 
-/// <summary>A buffer whose storage is host memory the CPU kernels can read and write in place.</summary>
-public interface IHostBuffer<T> where T : unmanaged
-{
-    T[] Array { get; }
-}
-
-/// <summary>The one place that turns a host-resident device buffer into a span (CPU kernels only).</summary>
+/// <summary>The one place that turns a CPU backend buffer into its host array (CPU kernels only).</summary>
 public static class HostAccess
 {
     public static T[] Array<T>(DeviceBuffer<T> buffer) where T : unmanaged => buffer switch
     {
-        IHostBuffer<T> host => host.Array,
+        CpuBuffer<T> cpu => cpu.Array,
         _ => throw new NotSupportedException(
-            $"the CPU composition kernel needs a host buffer; got {buffer.GetType().Name} from backend '{buffer.Backend.DeviceName}'"),
+            $"the CPU composition kernel needs a CpuBackend buffer; got {buffer.GetType().Name} from backend '{buffer.Backend.DeviceName}'"),
     };
 }

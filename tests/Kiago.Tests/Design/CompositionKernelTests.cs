@@ -1,3 +1,4 @@
+using Kiago.Kernels.Cpu;
 using Kiago.Design.CompositionMap;
 using Kiago.Design.Initialisers;
 using Kiago.Kernels;
@@ -37,7 +38,7 @@ public class CompositionKernelTests
 
     sealed class Run : IDisposable
     {
-        public readonly HostTestBackend Backend = new();
+        public readonly CpuBackend Backend = new();
         public readonly CompositionKernelCpu Kernel;
         public readonly DeviceBuffer<float> Theta, Top, X, Lint, GradX, GradTheta;
         public readonly DeviceBuffer<int> Flags, N;

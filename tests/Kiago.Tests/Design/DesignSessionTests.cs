@@ -1,3 +1,4 @@
+using Kiago.Kernels.Cpu;
 using Kiago.Chemistry;
 using Kiago.Cli.Design;
 using Kiago.Design.CompositionMap;
@@ -33,12 +34,12 @@ public sealed class DesignSessionTests : IDisposable
             Optimiser = new OptimiserOptions { Steps = 16, TraceEvery = 4 },
             Constraints = new DesignConstraints { MaxElements = 4, MaxAtoms = 30 },
         },
-        dir, resume, "host-test", [new("tc", "test-mlp"), new("ef", "test-mlp")]);
+        dir, resume, "cpu", [new("tc", "test-mlp"), new("ef", "test-mlp")]);
 
     /// <summary>Runs a request; cancelAtCall &gt; 0 cancels at that Tc-model ForwardBackward call.</summary>
     static SessionResult RunSession(DesignRunRequest request, int cancelAtCall = 0)
     {
-        using var backend = new HostTestBackend();
+        using var backend = new CpuBackend();
         using var tcInner = new MlpTestModel(backend, 101, outputScale: 80f, outputBias: 20f);
         using var ef = new MlpTestModel(backend, 202, outputScale: 2f, name: "ef", unit: "eV/atom");
         using var cts = new CancellationTokenSource();

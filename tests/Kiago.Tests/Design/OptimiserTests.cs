@@ -1,3 +1,4 @@
+using Kiago.Kernels.Cpu;
 using Kiago.Design.CompositionMap;
 using Kiago.Design.Initialisers;
 using Kiago.Design.Optimiser;
@@ -11,7 +12,7 @@ public class OptimiserTests
 
     static (OptimiserResult Result, float BaseTc, CompositionSpec Spec) RunOnce(int candidates, int steps, int k, float fixedH = 0f)
     {
-        using var backend = new HostTestBackend();
+        using var backend = new CpuBackend();
         using var tc = new MlpTestModel(backend, 101, outputScale: 80f, outputBias: 20f);
         using var ef = new MlpTestModel(backend, 202, outputScale: 2f, name: "ef", unit: "eV/atom");
         var allowed = new float[E];
