@@ -10,5 +10,6 @@ internal static class CommandCatalog
         yield return ParseCommand.Create();
         yield return ScreenCommand.Create();
         yield return BenchCommand.Create();
+        yield return ReportCommand.Create();
     }
 }
