@@ -16,28 +16,36 @@ public sealed class UserInputException(string message) : Exception(message);
 
 internal static class CliRunner
 {
-    public static int Run(RootCommand root, string[] args)
+    /// <summary>Parses and runs; commands write to <c>parseResult.InvocationConfiguration.Output/Error</c>, which
+    /// are the given writers (tests pass their own) or the console.</summary>
+    public static int Run(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null)
     {
+        var config = new InvocationConfiguration
+        {
+            Output = output ?? Console.Out,
+            Error = error ?? Console.Error,
+            EnableDefaultExceptionHandler = false, // ours below: no stack traces
+        };
         try
         {
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
-                foreach (var error in parse.Errors)
-                    Console.Error.WriteLine($"kiago: {error.Message}");
-                Console.Error.WriteLine("Run 'kiago --help' for usage.");
+                foreach (var e in parse.Errors)
+                    config.Error.WriteLine($"kiago: {e.Message}");
+                config.Error.WriteLine("Run 'kiago --help' for usage.");
                 return ExitCodes.Usage;
             }
-            return parse.Invoke();
+            return parse.Invoke(config);
         }
         catch (UserInputException e)
         {
-            Console.Error.WriteLine($"kiago: error: {e.Message}");
+            config.Error.WriteLine($"kiago: error: {e.Message}");
             return ExitCodes.BadInput;
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"kiago: internal error: {e.GetType().Name}: {e.Message}");
+            config.Error.WriteLine($"kiago: internal error: {e.GetType().Name}: {e.Message}");
             return ExitCodes.Failure;
         }
     }
