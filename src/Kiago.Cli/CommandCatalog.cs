@@ -9,5 +9,8 @@ internal static class CommandCatalog
     {
         yield return ParseCommand.Create();
         yield return BenchCommand.Create();
+        yield return ConvertCommand.Create();
+        yield return PredictCommand.Create();
+        yield return InspectCommand.Create();
     }
 }
