@@ -11,5 +11,8 @@ internal static class CommandCatalog
         yield return ScreenCommand.Create();
         yield return BenchCommand.Create();
         yield return ReportCommand.Create();
+        yield return ConvertCommand.Create();
+        yield return PredictCommand.Create();
+        yield return InspectCommand.Create();
     }
 }
