@@ -11,5 +11,6 @@ internal static class CommandCatalog
         yield return ScreenCommand.Create();
         yield return BenchCommand.Create();
         yield return ReportCommand.Create();
+        yield return EvaluateModelCommand.Create();
     }
 }
