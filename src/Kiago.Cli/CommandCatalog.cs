@@ -14,5 +14,6 @@ internal static class CommandCatalog
         yield return ConvertCommand.Create();
         yield return PredictCommand.Create();
         yield return InspectCommand.Create();
+        yield return EvaluateModelCommand.Create();
     }
 }
