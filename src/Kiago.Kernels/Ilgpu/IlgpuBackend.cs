@@ -169,7 +169,7 @@ public sealed partial class IlgpuBackend : IBackend
     }
 
     /// <summary>Allocates and fills a buffer for frozen data (weights); waits for the copy.</summary>
-    internal MemoryBuffer1D<float, Stride1D.Dense> Upload(float[] values)
+    internal MemoryBuffer1D<float, Stride1D.Dense> UploadFrozen(float[] values)
     {
         var memory = AllocateMemory<float>(Math.Max(1, values.Length));
         if (values.Length > 0) memory.View.SubView(0, values.Length).CopyFromCPU(Stream, values.AsSpan());

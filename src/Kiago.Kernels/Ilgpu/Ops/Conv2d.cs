@@ -53,9 +53,9 @@ public sealed class IlgpuConv2d : IConv2d
                     bw[(coL * taps + t) * spec.InChannels + g * cinG + ciL] = w;
                 }
         }
-        forwardWeights = backend.Upload(fw);
-        backwardWeights = backend.Upload(bw);
-        bias = backend.Upload(hasBias ? biasValues.ToArray() : [0f]);
+        forwardWeights = backend.UploadFrozen(fw);
+        backwardWeights = backend.UploadFrozen(bw);
+        bias = backend.UploadFrozen(hasBias ? biasValues.ToArray() : [0f]);
     }
 
     public Conv2dSpec Spec { get; }

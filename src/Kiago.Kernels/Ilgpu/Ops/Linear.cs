@@ -29,9 +29,9 @@ public sealed class IlgpuLinear : ILinear
         for (int o = 0; o < spec.OutFeatures; o++)
             for (int i = 0; i < spec.InFeatures; i++)
                 t[i * spec.OutFeatures + o] = w[o * spec.InFeatures + i];
-        weightT = backend.Upload(t);
-        weight = backend.Upload(w.ToArray());
-        bias = backend.Upload(hasBias ? b.ToArray() : [0f]);
+        weightT = backend.UploadFrozen(t);
+        weight = backend.UploadFrozen(w.ToArray());
+        bias = backend.UploadFrozen(hasBias ? b.ToArray() : [0f]);
     }
 
     public LinearSpec Spec { get; }
