@@ -8,6 +8,8 @@ internal static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return ParseCommand.Create();
+        yield return ScreenCommand.Create();
+        yield return BenchCommand.Create();
         yield return ReportCommand.Create();
     }
 }
