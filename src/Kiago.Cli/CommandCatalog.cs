@@ -11,5 +11,7 @@ internal static class CommandCatalog
         yield return ScreenCommand.Create();
         yield return BenchCommand.Create();
         yield return ReportCommand.Create();
+        yield return BaselineCommand.Create();
+        yield return ExperimentCommand.Create();
     }
 }
