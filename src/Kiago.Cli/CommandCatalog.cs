@@ -15,5 +15,7 @@ internal static class CommandCatalog
         yield return PredictCommand.Create();
         yield return InspectCommand.Create();
         yield return EvaluateModelCommand.Create();
+        yield return BaselineCommand.Create();
+        yield return ExperimentCommand.Create();
     }
 }
