@@ -1,0 +1,93 @@
+using Kiago.Kernels.Ilgpu.Ops;
+
+namespace Kiago.Kernels.Ilgpu;
+
+// IBackend's ops: checks here, kernels in Ops/.
+public sealed partial class IlgpuBackend
+{
+    public IConv2d PrepareConv2d(Conv2dSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias) =>
+        new IlgpuConv2d(this, spec, weight, bias);
+
+    public ILinear PrepareLinear(LinearSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias) =>
+        new IlgpuLinear(this, spec, weight, bias);
+
+    public void Gemm(int m, int n, int k, DeviceBuffer<float> a, bool transposeA, DeviceBuffer<float> b, bool transposeB,
+        DeviceBuffer<float> c, float alpha = 1f, float beta = 0f)
+    {
+        const string op = "Gemm";
+        if (m < 0 || n < 0 || k < 0) throw new ShapeException($"{op}: negative shape M={m} N={n} K={k}");
+        var av = View(a, op, "a", (long)m * k);
+        var bv = View(b, op, "b", (long)k * n);
+        var cv = View(c, op, "c", (long)m * n);
+        Count(op, (long)m * k);
+        Count(op, (long)k * n);
+        Count(op, (long)m * n);
+        GemmOp.Run(Ops.GemmOp.Shape(m, n, k, transposeA, transposeB, alpha, beta), av, bv, cv, cv);
+    }
+
+    public void Relu(DeviceBuffer<float> x, DeviceBuffer<float> y, long count) =>
+        Elementwise.Relu(View(x, "Relu", "x", count), View(y, "Relu", "y", count), Count("Relu", count));
+
+    public void ReluBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count)
+    {
+        const string op = "ReluBackward";
+        Elementwise.ReluBackward(View(y, op, "y", count), View(dy, op, "dy", count), View(dx, op, "dx", count), Count(op, count));
+    }
+
+    public void Add(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count) =>
+        Elementwise.Add(View(a, "Add", "a", count), View(b, "Add", "b", count), View(y, "Add", "y", count), Count("Add", count));
+
+    public void Axpy(float alpha, DeviceBuffer<float> x, DeviceBuffer<float> y, long count) =>
+        Elementwise.Axpy(alpha, View(x, "Axpy", "x", count), View(y, "Axpy", "y", count), Count("Axpy", count));
+
+    public void Scale(DeviceBuffer<float> x, float alpha, long count) =>
+        Elementwise.Scale(View(x, "Scale", "x", count), alpha, Count("Scale", count));
+
+    public void MaxPool2d(Pool2dSpec spec, int batch, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<int> argmax) =>
+        Pools.MaxPool(spec, batch, x, y, argmax);
+
+    public void MaxPool2dBackward(Pool2dSpec spec, int batch, DeviceBuffer<float> dy, DeviceBuffer<int> argmax, DeviceBuffer<float> dx) =>
+        Pools.MaxPoolBackward(spec, batch, dy, argmax, dx);
+
+    public void AvgPool2d(Pool2dSpec spec, int batch, DeviceBuffer<float> x, DeviceBuffer<float> y) =>
+        Pools.AvgPool(spec, batch, x, y);
+
+    public void AvgPool2dBackward(Pool2dSpec spec, int batch, DeviceBuffer<float> dy, DeviceBuffer<float> dx) =>
+        Pools.AvgPoolBackward(spec, batch, dy, dx);
+
+    public void GlobalAvgPool(int batch, int channels, int spatial, DeviceBuffer<float> x, DeviceBuffer<float> y)
+    {
+        RequirePositiveSpatial("GlobalAvgPool", spatial);
+        Columns.RowSum("GlobalAvgPool", Rows("GlobalAvgPool", batch, channels), spatial, x, y, 1f / spatial);
+    }
+
+    public void GlobalAvgPoolBackward(int batch, int channels, int spatial, DeviceBuffer<float> dy, DeviceBuffer<float> dx)
+    {
+        RequirePositiveSpatial("GlobalAvgPoolBackward", spatial);
+        Columns.RowBroadcast("GlobalAvgPoolBackward", Rows("GlobalAvgPoolBackward", batch, channels), spatial, dy, dx, 1f / spatial);
+    }
+
+    public void GatherColumns(int batch, DeviceBuffer<float> x, int xColumns, DeviceBuffer<int> index, DeviceBuffer<float> y, int yColumns) =>
+        Columns.Gather(batch, x, xColumns, index, y, yColumns);
+
+    public void ScatterColumns(int batch, DeviceBuffer<float> x, int xColumns, DeviceBuffer<int> index, DeviceBuffer<float> y, int yColumns) =>
+        Columns.Scatter(batch, x, xColumns, index, y, yColumns);
+
+    public void RowSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y) =>
+        Columns.RowSum("RowSum", batch, columns, x, y, 1f);
+
+    public void AdamUpdate(AdamSpec spec, int step, DeviceBuffer<float> parameter, DeviceBuffer<float> gradient,
+        DeviceBuffer<float> firstMoment, DeviceBuffer<float> secondMoment, long count) =>
+        AdamOp.Update(spec, step, parameter, gradient, firstMoment, secondMoment, count);
+
+    static void RequirePositiveSpatial(string op, int spatial)
+    {
+        if (spatial <= 0) throw new ShapeException($"{op}: spatial size {spatial} must be positive");
+    }
+
+    static int Rows(string op, int batch, int channels)
+    {
+        if (batch < 0 || channels < 0) throw new ShapeException($"{op}: negative shape [{batch}, {channels}]");
+        return Count(op, (long)batch * channels);
+    }
+}

@@ -1,0 +1,106 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Kiago.Kernels.Ilgpu.Ops;
+
+// Memory-bound elementwise ops: grid-stride loops, consecutive threads on consecutive elements (coalesced).
+using Unary = Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int>;
+using Binary = Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>;
+using WithScalar = Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, float, int, int>;
+
+sealed class ElementwiseOps(IlgpuBackend backend)
+{
+    Action<AcceleratorStream, Index1D, ArrayView<float>, float, int, int>? fill, scale;
+    Unary? relu;
+    Binary? reluBackward, add;
+    WithScalar? axpy;
+
+    public void Fill(ArrayView<float> y, float value, int count)
+    {
+        if (count == 0) return;
+        fill ??= backend.LoadKernel<Action<AcceleratorStream, Index1D, ArrayView<float>, float, int, int>>(FillKernel);
+        int grid = backend.GridSize(count);
+        fill(backend.Stream, grid, y, value, count, grid);
+    }
+
+    public void Scale(ArrayView<float> x, float alpha, int count)
+    {
+        if (count == 0) return;
+        scale ??= backend.LoadKernel<Action<AcceleratorStream, Index1D, ArrayView<float>, float, int, int>>(ScaleKernel);
+        int grid = backend.GridSize(count);
+        scale(backend.Stream, grid, x, alpha, count, grid);
+    }
+
+    public void Relu(ArrayView<float> x, ArrayView<float> y, int count)
+    {
+        if (count == 0) return;
+        relu ??= backend.LoadKernel<Unary>(ReluKernel);
+        int grid = backend.GridSize(count);
+        relu(backend.Stream, grid, x, y, count, grid);
+    }
+
+    public void ReluBackward(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int count)
+    {
+        if (count == 0) return;
+        reluBackward ??= backend.LoadKernel<Binary>(ReluBackwardKernel);
+        int grid = backend.GridSize(count);
+        reluBackward(backend.Stream, grid, y, dy, dx, count, grid);
+    }
+
+    public void Add(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, int count)
+    {
+        if (count == 0) return;
+        add ??= backend.LoadKernel<Binary>(AddKernel);
+        int grid = backend.GridSize(count);
+        add(backend.Stream, grid, a, b, y, count, grid);
+    }
+
+    public void Axpy(float alpha, ArrayView<float> x, ArrayView<float> y, int count)
+    {
+        if (count == 0) return;
+        axpy ??= backend.LoadKernel<WithScalar>(AxpyKernel);
+        int grid = backend.GridSize(count);
+        axpy(backend.Stream, grid, x, y, alpha, count, grid);
+    }
+
+    [IlgpuKernel]
+    internal static void FillKernel(Index1D index, ArrayView<float> y, float value, int count, int stride)
+    {
+        for (int i = index; i < count; i += stride) y[i] = value;
+    }
+
+    [IlgpuKernel]
+    internal static void ScaleKernel(Index1D index, ArrayView<float> x, float alpha, int count, int stride)
+    {
+        for (int i = index; i < count; i += stride) x[i] = alpha * x[i];
+    }
+
+    /// <summary>y = max(x, 0); NaN stays NaN (as PyTorch).</summary>
+    [IlgpuKernel]
+    internal static void ReluKernel(Index1D index, ArrayView<float> x, ArrayView<float> y, int count, int stride)
+    {
+        for (int i = index; i < count; i += stride)
+        {
+            float v = x[i];
+            y[i] = v < 0f ? 0f : v;
+        }
+    }
+
+    [IlgpuKernel]
+    internal static void ReluBackwardKernel(Index1D index, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int count, int stride)
+    {
+        for (int i = index; i < count; i += stride) dx[i] = y[i] > 0f ? dy[i] : 0f;
+    }
+
+    [IlgpuKernel]
+    internal static void AddKernel(Index1D index, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, int count, int stride)
+    {
+        for (int i = index; i < count; i += stride) y[i] = a[i] + b[i];
+    }
+
+    [IlgpuKernel]
+    internal static void AxpyKernel(Index1D index, ArrayView<float> x, ArrayView<float> y, float alpha, int count, int stride)
+    {
+        for (int i = index; i < count; i += stride) y[i] += alpha * x[i];
+    }
+}

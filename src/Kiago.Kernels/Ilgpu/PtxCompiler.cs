@@ -1,0 +1,26 @@
+using System.Reflection;
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace Kiago.Kernels.Ilgpu;
+
+/// <summary>
+/// Compiles a kernel to PTX without a GPU (engine-notes §5). Each call uses a fresh <see cref="Context"/>, because
+/// one failed compilation poisons the context for every later kernel.
+/// </summary>
+public static class PtxCompiler
+{
+    /// <summary>The PTX text of <paramref name="kernel"/> (an implicitly grouped <see cref="IlgpuKernelAttribute"/> kernel), for sm_90 by default.</summary>
+    public static string Compile(MethodInfo kernel, int smMajor = 9, int smMinor = 0)
+    {
+        using var context = Context.Create(b => b.Default().Optimize(OptimizationLevel.O2));
+        // PTX ISA 8.0 is the oldest that knows sm_90; the driver JIT-compiles it for newer cards.
+        using var backend = new PTXBackend(context, new CudaArchitecture(smMajor, smMinor), new CudaInstructionSet(8, 0), null!);
+        var entry = EntryPointDescription.FromImplicitlyGroupedKernel(kernel);
+        var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
+        return compiled.PTXAssembly;
+    }
+}

@@ -1,0 +1,47 @@
+using System.Reflection;
+using Kiago.Kernels.Ilgpu;
+
+namespace Kiago.Tests.Kernels.Ilgpu;
+
+/// <summary>
+/// Every ILGPU kernel of the backend (from <see cref="IlgpuKernelRegistry"/>, the list the backend's loader
+/// enforces) must compile to PTX for sm_90, so CI catches kernels that would not build for the GPU without one.
+/// </summary>
+public sealed class PtxCompileTests
+{
+    public static TheoryData<string> KernelNames => new(IlgpuKernelRegistry.Kernels().Select(IlgpuKernelRegistry.Name));
+
+    static MethodInfo Kernel(string name) => IlgpuKernelRegistry.Kernels().Single(k => IlgpuKernelRegistry.Name(k) == name);
+
+    [Fact]
+    public void Registry_lists_the_backend_kernels()
+    {
+        var names = IlgpuKernelRegistry.Kernels().Select(IlgpuKernelRegistry.Name).ToList();
+        Assert.Contains("GemmOp.GemmKernel", names);
+        Assert.Contains("IlgpuConv2d.ForwardKernel", names);
+        Assert.Contains("IlgpuConv2d.BackwardInputKernel", names);
+        Assert.Contains("AdamOp.AdamKernel", names);
+        Assert.True(names.Count >= 15, $"only {names.Count} kernels registered: {string.Join(", ", names)}");
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelNames))]
+    public void Kernel_compiles_to_ptx_for_sm90(string name)
+    {
+        var ptx = PtxCompiler.Compile(Kernel(name)); // a fresh Context per kernel: a failure poisons its context
+        Assert.Contains(".entry", ptx);
+        Assert.Contains(".target sm_", ptx);
+        Assert.DoesNotContain(".extern .func", ptx); // e.g. MathF.FusedMultiplyAdd: unresolved at load time
+    }
+
+    [Fact]
+    public void Loading_an_unregistered_kernel_is_refused()
+    {
+        using var backend = IlgpuBackend.CreateCpu();
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            backend.LoadKernel<Action<ILGPU.Runtime.AcceleratorStream, ILGPU.Index1D, ILGPU.ArrayView<float>>>(Unmarked));
+        Assert.Contains("[IlgpuKernel]", e.Message);
+    }
+
+    static void Unmarked(ILGPU.Index1D i, ILGPU.ArrayView<float> x) => x[i] = 0;
+}

@@ -1,0 +1,207 @@
+using Kiago.Kernels;
+
+namespace Kiago.Tests.Kernels;
+
+/// <summary>
+/// Obviously-correct double-precision scalar loops for every backend op: the ground truth the backends are
+/// tested against (forward values, and finite differences for gradients).
+/// </summary>
+public static class ReferenceOps
+{
+    public static double[] Conv2d(Conv2dSpec s, int batch, double[] x, double[] w, double[]? bias, bool relu = false)
+    {
+        int cinG = s.InChannels / s.Groups, coutG = s.OutChannels / s.Groups;
+        int oh = s.OutHeight, ow = s.OutWidth;
+        var y = new double[batch * s.OutSize];
+        for (int n = 0; n < batch; n++)
+            for (int co = 0; co < s.OutChannels; co++)
+            {
+                int g = co / coutG;
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++)
+                    {
+                        double sum = bias is null || bias.Length == 0 ? 0 : bias[co];
+                        for (int ci = 0; ci < cinG; ci++)
+                            for (int kh = 0; kh < s.KernelHeight; kh++)
+                                for (int kw = 0; kw < s.KernelWidth; kw++)
+                                {
+                                    int ih = i * s.StrideH - s.PadTop + kh * s.DilationH;
+                                    int iw = j * s.StrideW - s.PadLeft + kw * s.DilationW;
+                                    if (ih < 0 || ih >= s.InHeight || iw < 0 || iw >= s.InWidth) continue;
+                                    int c = g * cinG + ci;
+                                    sum += w[((co * cinG + ci) * s.KernelHeight + kh) * s.KernelWidth + kw] *
+                                           x[((n * s.InChannels + c) * s.InHeight + ih) * s.InWidth + iw];
+                                }
+                        y[((n * s.OutChannels + co) * oh + i) * ow + j] = relu ? Math.Max(0, sum) : sum;
+                    }
+            }
+        return y;
+    }
+
+    /// <summary>y = x·Wᵀ + b, W is [Out, In].</summary>
+    public static double[] Linear(LinearSpec s, int batch, double[] x, double[] w, double[]? bias, bool relu = false)
+    {
+        var y = new double[batch * s.OutFeatures];
+        for (int n = 0; n < batch; n++)
+            for (int o = 0; o < s.OutFeatures; o++)
+            {
+                double sum = bias is null || bias.Length == 0 ? 0 : bias[o];
+                for (int i = 0; i < s.InFeatures; i++) sum += x[n * s.InFeatures + i] * w[o * s.InFeatures + i];
+                y[n * s.OutFeatures + o] = relu ? Math.Max(0, sum) : sum;
+            }
+        return y;
+    }
+
+    /// <summary>C = alpha·op(A)·op(B) + beta·C, row-major; A stored [M,K] or [K,M] when transposed, B [K,N] or [N,K].</summary>
+    public static double[] Gemm(int m, int n, int k, double[] a, bool ta, double[] b, bool tb, double[] c, double alpha, double beta)
+    {
+        var result = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < k; p++)
+                    sum += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
+                result[i * n + j] = alpha * sum + (beta == 0 ? 0 : beta * c[i * n + j]);
+            }
+        return result;
+    }
+
+    public static double[] Relu(double[] x) => x.Select(v => v > 0 ? v : 0).ToArray();
+
+    /// <summary>Max over in-bounds taps (padding never wins); argmax is the flat index into x, first maximum wins.</summary>
+    public static (double[] Y, int[] Argmax) MaxPool2d(Pool2dSpec s, int batch, double[] x)
+    {
+        int oh = s.OutHeight, ow = s.OutWidth;
+        var y = new double[batch * s.OutSize];
+        var arg = new int[y.Length];
+        for (int plane = 0; plane < batch * s.Channels; plane++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    double best = double.NegativeInfinity;
+                    int at = -1;
+                    foreach (var (ih, iw) in Window(s, i, j, includePad: false))
+                    {
+                        int idx = (plane * s.InHeight + ih) * s.InWidth + iw;
+                        if (at < 0 || x[idx] > best) { best = x[idx]; at = idx; }
+                    }
+                    int o = (plane * oh + i) * ow + j;
+                    y[o] = at < 0 ? 0 : best;
+                    arg[o] = at;
+                }
+        return (y, arg);
+    }
+
+    public static double[] AvgPool2d(Pool2dSpec s, int batch, double[] x)
+    {
+        int oh = s.OutHeight, ow = s.OutWidth;
+        var y = new double[batch * s.OutSize];
+        for (int plane = 0; plane < batch * s.Channels; plane++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    double sum = 0;
+                    foreach (var (ih, iw) in Window(s, i, j, includePad: false))
+                        sum += x[(plane * s.InHeight + ih) * s.InWidth + iw];
+                    int divisor = Window(s, i, j, s.CountIncludePad).Count();
+                    y[(plane * oh + i) * ow + j] = divisor == 0 ? 0 : sum / divisor;
+                }
+        return y;
+    }
+
+    /// <summary>
+    /// Taps of pooling window (i, j): inside the input, or with <paramref name="includePad"/> inside the padded input
+    /// (positions beyond the padding, possible in ceil mode, never count — PyTorch's rule).
+    /// </summary>
+    public static IEnumerable<(int H, int W)> Window(Pool2dSpec s, int i, int j, bool includePad)
+    {
+        int loH = includePad ? -s.PadTop : 0, hiH = includePad ? s.InHeight + s.PadBottom : s.InHeight;
+        int loW = includePad ? -s.PadLeft : 0, hiW = includePad ? s.InWidth + s.PadRight : s.InWidth;
+        for (int kh = 0; kh < s.KernelHeight; kh++)
+        {
+            int ih = i * s.StrideH - s.PadTop + kh * s.DilationH;
+            if (ih < loH || ih >= hiH) continue;
+            for (int kw = 0; kw < s.KernelWidth; kw++)
+            {
+                int iw = j * s.StrideW - s.PadLeft + kw * s.DilationW;
+                if (iw < loW || iw >= hiW) continue;
+                yield return (ih, iw);
+            }
+        }
+    }
+
+    public static double[] GlobalAvgPool(int batch, int channels, int spatial, double[] x)
+    {
+        var y = new double[batch * channels];
+        for (int r = 0; r < y.Length; r++)
+        {
+            double sum = 0;
+            for (int j = 0; j < spatial; j++) sum += x[r * spatial + j];
+            y[r] = sum / spatial;
+        }
+        return y;
+    }
+
+    public static double[] GatherColumns(int batch, double[] x, int xColumns, int[] index, int yColumns)
+    {
+        var y = new double[batch * yColumns];
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < yColumns; j++) y[b * yColumns + j] = x[b * xColumns + index[j]];
+        return y;
+    }
+
+    public static double[] ScatterColumns(int batch, double[] x, int xColumns, int[] index, int yColumns)
+    {
+        var y = new double[batch * yColumns];
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < xColumns; j++) y[b * yColumns + index[j]] += x[b * xColumns + j];
+        return y;
+    }
+
+    public static double[] RowSum(int batch, int columns, double[] x)
+    {
+        var y = new double[batch];
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < columns; j++) y[b] += x[b * columns + j];
+        return y;
+    }
+
+    /// <summary>torch.optim.Adam (no weight decay, no amsgrad), step t (1-based), in place.</summary>
+    public static void Adam(AdamSpec spec, int t, double[] p, double[] g, double[] m, double[] v)
+    {
+        double b1 = spec.Beta1, b2 = spec.Beta2;
+        double bc1 = 1 - Math.Pow(b1, t), bc2 = 1 - Math.Pow(b2, t);
+        for (int i = 0; i < p.Length; i++)
+        {
+            m[i] = b1 * m[i] + (1 - b1) * g[i];
+            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+            double denom = Math.Sqrt(v[i]) / Math.Sqrt(bc2) + spec.Epsilon;
+            p[i] -= spec.LearningRate / bc1 * m[i] / denom;
+        }
+    }
+
+    public static double Dot(double[] a, double[] b)
+    {
+        double sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    /// <summary>d⟨dy, f(x)⟩/dx by central differences of the double reference.</summary>
+    public static double[] FiniteDifferenceGradient(Func<double[], double[]> f, double[] x, double[] dy, double h = 1e-5)
+    {
+        var grad = new double[x.Length];
+        var probe = (double[])x.Clone();
+        for (int i = 0; i < x.Length; i++)
+        {
+            probe[i] = x[i] + h;
+            double plus = Dot(dy, f(probe));
+            probe[i] = x[i] - h;
+            double minus = Dot(dy, f(probe));
+            probe[i] = x[i];
+            grad[i] = (plus - minus) / (2 * h);
+        }
+        return grad;
+    }
+}
