@@ -4,7 +4,7 @@ using Kiago.Bench.Engine;
 namespace Kiago.Bench;
 
 /// <summary>
-/// BenchmarkDotNet entry point (<c>dotnet run -c Release --project bench/Kiago.Bench -- --filter '*Ilgpu*'</c>).
+/// BenchmarkDotNet entry point (<c>dotnet run -c Release --project bench/Kiago.Bench -- --filter "*Gemm*"</c>; see docs/BENCHMARKS.md).
 /// The verb <c>cuda-check</c> runs the CUDA parity check instead (no .NET SDK needed: see tools/gpu-check.sh).
 /// </summary>
 public static class Program

@@ -1,0 +1,218 @@
+using Kiago.Kernels;
+
+namespace Kiago.Autodiff;
+
+// The differentiable ops. Each runs its forward kernel now and, when its input wants a gradient, records the
+// backward (gradient w.r.t. the input only: weights are frozen).
+public sealed partial class Tape
+{
+    /// <summary>y = conv(x) [+ ReLU]; x is [N, C, H, W] matching the prepared spec.</summary>
+    public Tensor Conv2d(Tensor x, IConv2d conv, bool fuseRelu = false)
+    {
+        var s = conv.Spec;
+        RequireShape("Conv2d", x, x.Batch, s.InChannels, s.InHeight, s.InWidth);
+        int batch = x.Batch;
+        var y = NewTensor([batch, s.OutChannels, s.OutHeight, s.OutWidth], x.RequiresGrad);
+        conv.Forward(batch, x.Buffer, y.Buffer, fuseRelu);
+        if (y.RequiresGrad)
+        {
+            if (fuseRelu) y.Storage.KeepForBackward = true;
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                if (fuseRelu)
+                {
+                    var masked = RentFloat(y.Length);
+                    Backend.ReluBackward(y.Buffer, dy, masked, y.Length);
+                    conv.BackwardInput(batch, masked, dx);
+                    ReleaseFloat(masked);
+                }
+                else conv.BackwardInput(batch, dy, dx);
+                PushOwned(x, dx);
+            });
+        }
+        AfterOp("Conv2d", x);
+        return y;
+    }
+
+    /// <summary>y = x·Wᵀ + b [+ ReLU]; x is [N, In] (use Flatten first for maps).</summary>
+    public Tensor Linear(Tensor x, ILinear linear, bool fuseRelu = false)
+    {
+        var s = linear.Spec;
+        RequireShape("Linear", x, x.Batch, s.InFeatures);
+        int batch = x.Batch;
+        var y = NewTensor([batch, s.OutFeatures], x.RequiresGrad);
+        linear.Forward(batch, x.Buffer, y.Buffer, fuseRelu);
+        if (y.RequiresGrad)
+        {
+            if (fuseRelu) y.Storage.KeepForBackward = true;
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                if (fuseRelu)
+                {
+                    var masked = RentFloat(y.Length);
+                    Backend.ReluBackward(y.Buffer, dy, masked, y.Length);
+                    linear.BackwardInput(batch, masked, dx);
+                    ReleaseFloat(masked);
+                }
+                else linear.BackwardInput(batch, dy, dx);
+                PushOwned(x, dx);
+            });
+        }
+        AfterOp("Linear", x);
+        return y;
+    }
+
+    public Tensor Relu(Tensor x)
+    {
+        var y = NewTensor((int[])x.Shape.Clone(), x.RequiresGrad);
+        Backend.Relu(x.Buffer, y.Buffer, x.Length);
+        if (y.RequiresGrad)
+        {
+            y.Storage.KeepForBackward = true;
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                Backend.ReluBackward(y.Buffer, dy, dx, x.Length);
+                PushOwned(x, dx);
+            });
+        }
+        AfterOp("Relu", x);
+        return y;
+    }
+
+    public Tensor MaxPool2d(Tensor x, Pool2dSpec spec)
+    {
+        RequireShape("MaxPool2d", x, x.Batch, spec.Channels, spec.InHeight, spec.InWidth);
+        int batch = x.Batch;
+        var y = NewTensor([batch, spec.Channels, spec.OutHeight, spec.OutWidth], x.RequiresGrad);
+        var argmax = RentInt(y.Length);
+        Backend.MaxPool2d(spec, batch, x.Buffer, y.Buffer, argmax);
+        if (y.RequiresGrad)
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                Backend.MaxPool2dBackward(spec, batch, dy, argmax, dx);
+                PushOwned(x, dx);
+            });
+        AfterOp("MaxPool2d", x);
+        return y;
+    }
+
+    public Tensor AvgPool2d(Tensor x, Pool2dSpec spec)
+    {
+        RequireShape("AvgPool2d", x, x.Batch, spec.Channels, spec.InHeight, spec.InWidth);
+        int batch = x.Batch;
+        var y = NewTensor([batch, spec.Channels, spec.OutHeight, spec.OutWidth], x.RequiresGrad);
+        Backend.AvgPool2d(spec, batch, x.Buffer, y.Buffer);
+        if (y.RequiresGrad)
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                Backend.AvgPool2dBackward(spec, batch, dy, dx);
+                PushOwned(x, dx);
+            });
+        AfterOp("AvgPool2d", x);
+        return y;
+    }
+
+    /// <summary>[N, C, H, W] (or [N, C, S]) → [N, C] mean over the spatial dimensions.</summary>
+    public Tensor GlobalAvgPool(Tensor x)
+    {
+        if (x.Shape.Length < 3)
+            throw new ShapeException($"GlobalAvgPool: input has shape {x.ShapeText}, expected [N, C, H, W]");
+        int batch = x.Batch, channels = x.Shape[1], spatial = (int)(x.Length / ((long)batch * channels));
+        var y = NewTensor([batch, channels], x.RequiresGrad);
+        Backend.GlobalAvgPool(batch, channels, spatial, x.Buffer, y.Buffer);
+        if (y.RequiresGrad)
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                Backend.GlobalAvgPoolBackward(batch, channels, spatial, dy, dx);
+                PushOwned(x, dx);
+            });
+        AfterOp("GlobalAvgPool", x);
+        return y;
+    }
+
+    /// <summary>y = a + b (same shape): residual connections. The gradient reaches both.</summary>
+    public Tensor Add(Tensor a, Tensor b)
+    {
+        if (!a.Shape.SequenceEqual(b.Shape))
+            throw new ShapeException($"Add: shapes {a.ShapeText} and {b.ShapeText} differ");
+        var y = NewTensor((int[])a.Shape.Clone(), a.RequiresGrad || b.RequiresGrad);
+        Backend.Add(a.Buffer, b.Buffer, y.Buffer, a.Length);
+        if (y.RequiresGrad)
+            Record(y, _ =>
+            {
+                PushThrough(a, y);
+                PushThrough(b, y);
+            });
+        AfterOp("Add", a, b);
+        return y;
+    }
+
+    /// <summary>A view with a new shape over the same buffer (one dimension may be −1).</summary>
+    public Tensor Reshape(Tensor x, params int[] shape)
+    {
+        shape = (int[])shape.Clone();
+        int infer = Array.IndexOf(shape, -1);
+        long known = 1;
+        for (int i = 0; i < shape.Length; i++) if (i != infer) known *= shape[i];
+        if (infer >= 0 && known > 0 && x.Length % known == 0) shape[infer] = (int)(x.Length / known);
+        long length = 1;
+        foreach (int d in shape) length *= d;
+        if (length != x.Length || shape.Any(d => d < 0))
+            throw new ShapeException($"Reshape: cannot view {x.ShapeText} ({x.Length} elements) as [{string.Join(", ", shape)}]");
+        var y = View(x, shape);
+        if (y.RequiresGrad) Record(y, _ => PushThrough(x, y));
+        AfterOp("Reshape", x);
+        return y;
+    }
+
+    /// <summary>[N, ...] → [N, rest] view.</summary>
+    public Tensor Flatten(Tensor x) => Reshape(x, x.Batch, x.RowLength);
+
+    /// <summary>y[b, j] = x[b, index[j]] for j &lt; columns; x is [N, X].</summary>
+    public Tensor GatherColumns(Tensor x, DeviceBuffer<int> index, int columns)
+    {
+        if (x.Shape.Length != 2) throw new ShapeException($"GatherColumns: input has shape {x.ShapeText}, expected [N, X]");
+        int batch = x.Batch, xColumns = x.Shape[1];
+        var y = NewTensor([batch, columns], x.RequiresGrad);
+        Backend.GatherColumns(batch, x.Buffer, xColumns, index, y.Buffer, columns);
+        if (y.RequiresGrad)
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                Backend.ScatterColumns(batch, dy, columns, index, dx, xColumns);
+                PushOwned(x, dx);
+            });
+        AfterOp("GatherColumns", x);
+        return y;
+    }
+
+    /// <summary>y = 0, y[b, index[j]] += x[b, j]; x is [N, X], y is [N, columns] (e.g. fractions → image cells).</summary>
+    public Tensor ScatterColumns(Tensor x, DeviceBuffer<int> index, int columns)
+    {
+        if (x.Shape.Length != 2) throw new ShapeException($"ScatterColumns: input has shape {x.ShapeText}, expected [N, X]");
+        int batch = x.Batch, xColumns = x.Shape[1];
+        var y = NewTensor([batch, columns], x.RequiresGrad);
+        Backend.ScatterColumns(batch, x.Buffer, xColumns, index, y.Buffer, columns);
+        if (y.RequiresGrad)
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                Backend.GatherColumns(batch, dy, columns, index, dx, xColumns);
+                PushOwned(x, dx);
+            });
+        AfterOp("ScatterColumns", x);
+        return y;
+    }
+
+    static void RequireShape(string op, Tensor x, params int[] expected)
+    {
+        if (!x.Shape.SequenceEqual(expected))
+            throw ShapeException.Mismatch(op, "input", "[" + string.Join(", ", expected) + "]", x.ShapeText);
+    }
+}

@@ -1,0 +1,165 @@
+using Kiago.Autodiff;
+using Kiago.Kernels;
+
+namespace Kiago.Nets.Graph;
+
+/// <summary>
+/// Runs a <see cref="ModelGraph"/> on the autodiff tape of any <see cref="IBackend"/>. Conv and Linear layers are
+/// prepared (packed, uploaded) once at construction; a ReLU that is the only reader of a Conv/Linear output is fused
+/// into it. The tape provides the input backward and plans/reuses the activation buffers from one call to the next.
+/// </summary>
+public sealed class GraphExecutor : IDisposable
+{
+    readonly Step[] steps;
+    readonly List<IDisposable> layers = [];
+    Tape? forwardTape, backwardTape;
+
+    sealed class Step
+    {
+        public required GraphNode Node;
+        public required int[] OutShape;
+        public IConv2d? Conv;
+        public ILinear? Linear;
+        public Pool2dSpec? Pool;
+        public bool FusedRelu;
+        public bool Skip;   // a ReLU fused into its producer
+    }
+
+    public GraphExecutor(ModelGraph graph, IBackend backend)
+    {
+        Graph = graph;
+        Backend = backend;
+        var shapes = graph.InferShapes();
+        InputShape = graph.InputShape;
+        OutputShape = shapes[graph.OutputName];
+        InputSize = GraphOps.Size(InputShape);
+        OutputSize = GraphOps.Size(OutputShape);
+        var readers = new Dictionary<string, int>();
+        foreach (var n in graph.Nodes)
+            foreach (var i in n.Inputs) readers[i] = readers.GetValueOrDefault(i) + 1;
+        var list = new List<Step>();
+        try
+        {
+            foreach (var node in graph.Nodes)
+            {
+                var inShape = shapes[node.Inputs[0]];
+                var step = new Step { Node = node, OutShape = shapes[node.Output] };
+                switch (node.Op)
+                {
+                    case GraphOps.Relu:
+                        var producer = list.LastOrDefault(s => s.Node.Output == node.Inputs[0]);
+                        if (producer is { Conv: not null } or { Linear: not null } && readers[node.Inputs[0]] == 1
+                            && node.Inputs[0] != graph.OutputName)
+                        {
+                            producer.FusedRelu = true;
+                            step.Skip = true;
+                        }
+                        break;
+                    case GraphOps.Conv:
+                    {
+                        var bias = node.Weights.Length > 1 ? graph.Tensors[node.Weights[1]].Data : [];
+                        step.Conv = backend.PrepareConv2d(GraphOps.ConvSpec(node, inShape, graph.Tensors), graph.Tensors[node.Weights[0]].Data, bias);
+                        layers.Add(step.Conv);
+                        break;
+                    }
+                    case GraphOps.Linear:
+                    {
+                        var bias = node.Weights.Length > 1 ? graph.Tensors[node.Weights[1]].Data : [];
+                        step.Linear = backend.PrepareLinear(GraphOps.LinearSpecOf(node, inShape, graph.Tensors), graph.Tensors[node.Weights[0]].Data, bias);
+                        layers.Add(step.Linear);
+                        break;
+                    }
+                    case GraphOps.MaxPool:
+                    case GraphOps.AveragePool:
+                        step.Pool = GraphOps.PoolSpec(node, inShape);
+                        break;
+                }
+                list.Add(step);
+            }
+        }
+        catch
+        {
+            foreach (var l in layers) l.Dispose();
+            throw;
+        }
+        steps = [.. list];
+    }
+
+    public ModelGraph Graph { get; }
+    public IBackend Backend { get; }
+    public int[] InputShape { get; }
+    public int[] OutputShape { get; }
+    public int InputSize { get; }
+    public int OutputSize { get; }
+
+    /// <summary>Records the graph on <paramref name="tape"/>: input [N, ...InputShape] → output [N, ...OutputShape].</summary>
+    public Tensor Run(Tape tape, Tensor input)
+    {
+        int batch = input.Batch;
+        var expected = new[] { batch }.Concat(InputShape);
+        if (!input.Shape.SequenceEqual(expected))
+            throw ShapeException.Mismatch($"graph '{Graph.OutputName}'", "input", "[" + string.Join(", ", expected) + "]", input.ShapeText);
+        var values = new Dictionary<string, Tensor> { [Graph.InputName] = input };
+        foreach (var s in steps)
+        {
+            var node = s.Node;
+            var x = values[node.Inputs[0]];
+            if (s.Skip)
+            {
+                values[node.Output] = x; // ReLU already applied by the producer
+                continue;
+            }
+            values[node.Output] = node.Op switch
+            {
+                GraphOps.Conv => tape.Conv2d(x, s.Conv!, s.FusedRelu),
+                GraphOps.Linear => tape.Linear(x, s.Linear!, s.FusedRelu),
+                GraphOps.Relu => tape.Relu(x),
+                GraphOps.Add => tape.Add(x, values[node.Inputs[1]]),
+                GraphOps.MaxPool => tape.MaxPool2d(x, s.Pool!),
+                GraphOps.AveragePool => tape.AvgPool2d(x, s.Pool!),
+                GraphOps.GlobalAveragePool => tape.Reshape(tape.GlobalAvgPool(x), [batch, .. s.OutShape]),
+                GraphOps.Reshape => tape.Reshape(x, [batch, .. s.OutShape]),
+                _ => throw new GraphException($"node '{node.Name}': op {node.Op} has no executor"),
+            };
+        }
+        return values[Graph.OutputName];
+    }
+
+    /// <summary>output = graph(input) for a batch of flat inputs (batch × InputSize → batch × OutputSize).</summary>
+    public void Forward(int batch, DeviceBuffer<float> input, DeviceBuffer<float> output)
+    {
+        var tape = forwardTape ??= new Tape(Backend) { RecordGradients = false };
+        try
+        {
+            var y = Run(tape, tape.Leaf(input, [batch, .. InputShape]));
+            Backend.Copy(y.Buffer, output, (long)batch * OutputSize);
+        }
+        finally { tape.Reset(); }
+    }
+
+    /// <summary>
+    /// Forward, then dInput = seedScale · Σ_outputs ∂output/∂input per sample (overwrites dInput; zero where no path).
+    /// </summary>
+    public void ForwardBackward(int batch, DeviceBuffer<float> input, DeviceBuffer<float> output, DeviceBuffer<float> dInput, float seedScale)
+    {
+        var tape = backwardTape ??= new Tape(Backend);
+        try
+        {
+            var x = tape.Leaf(input, [batch, .. InputShape], requiresGrad: true);
+            var y = Run(tape, x);
+            Backend.Copy(y.Buffer, output, (long)batch * OutputSize);
+            tape.Backward(y, seedScale);
+            if (x.Grad is { } g) Backend.Copy(g, dInput, (long)batch * InputSize);
+            else Backend.Fill(dInput, 0f, (long)batch * InputSize);
+        }
+        finally { tape.Reset(); }
+    }
+
+    public void Dispose()
+    {
+        forwardTape?.Dispose();
+        backwardTape?.Dispose();
+        foreach (var l in layers) l.Dispose();
+        layers.Clear();
+    }
+}

@@ -1,0 +1,126 @@
+using Kiago.Kernels;
+
+namespace Kiago.Nets.Graph;
+
+/// <summary>
+/// The ops of Kiago's graph IR, their attributes and shape rules. Shapes are per sample (no batch dimension).
+/// <list type="bullet">
+/// <item>Conv: inputs [x (C,H,W)]; weights [W (Cout, C/group, KH, KW), optional bias (Cout)];
+///   attrs kernel (2), strides (2), pads (top, left, bottom, right), dilations (2), group (1).</item>
+/// <item>Linear: y = x·Wᵀ + b; inputs [x (In)]; weights [W (Out, In), optional bias (Out)].</item>
+/// <item>Relu, Add (two inputs of equal shape), GlobalAveragePool ((C,H,W) → (C,1,1)).</item>
+/// <item>MaxPool / AveragePool: attrs kernel, strides, pads, dilations, ceil (1), and for AveragePool count_include_pad (1).</item>
+/// <item>Reshape: attr shape (the per-sample target shape; may be empty for a scalar per sample). Data is not moved.</item>
+/// </list>
+/// </summary>
+public static class GraphOps
+{
+    public const string Conv = "Conv", Linear = "Linear", Relu = "Relu", Add = "Add", MaxPool = "MaxPool",
+        AveragePool = "AveragePool", GlobalAveragePool = "GlobalAveragePool", Reshape = "Reshape";
+
+    public static readonly IReadOnlyList<string> All = [Conv, Linear, Relu, Add, MaxPool, AveragePool, GlobalAveragePool, Reshape];
+
+    public static int Size(int[] shape) => shape.Aggregate(1, (a, d) => a * d);
+
+    public static string Show(int[] shape) => "[" + string.Join(",", shape) + "]";
+
+    public static int[] InferShape(GraphNode node, int[][] inputs, IReadOnlyDictionary<string, WeightTensor> tensors)
+    {
+        GraphException Bad(string problem) => new($"node '{node.Name}' ({node.Op}): {problem}");
+
+        void Arity(int activations, int minWeights, int maxWeights)
+        {
+            if (inputs.Length != activations) throw Bad($"takes {activations} input(s), has {inputs.Length}");
+            if (node.Weights.Length < minWeights || node.Weights.Length > maxWeights)
+                throw Bad($"takes {minWeights}-{maxWeights} weight tensor(s), has {node.Weights.Length}");
+            foreach (var w in node.Weights)
+                if (!tensors.ContainsKey(w)) throw Bad($"weight tensor '{w}' missing");
+        }
+
+        switch (node.Op)
+        {
+            case Conv:
+            {
+                Arity(1, 1, 2);
+                var spec = ConvSpec(node, inputs[0], tensors);
+                return [spec.OutChannels, spec.OutHeight, spec.OutWidth];
+            }
+            case Linear:
+            {
+                Arity(1, 1, 2);
+                var spec = LinearSpecOf(node, inputs[0], tensors);
+                return [spec.OutFeatures];
+            }
+            case Relu:
+                Arity(1, 0, 0);
+                return inputs[0];
+            case Add:
+                Arity(2, 0, 0);
+                if (!inputs[0].SequenceEqual(inputs[1]))
+                    throw Bad($"inputs have shapes {Show(inputs[0])} and {Show(inputs[1])}; Add needs equal shapes (no broadcasting)");
+                return inputs[0];
+            case MaxPool:
+            case AveragePool:
+            {
+                Arity(1, 0, 0);
+                var spec = PoolSpec(node, inputs[0]);
+                return [spec.Channels, spec.OutHeight, spec.OutWidth];
+            }
+            case GlobalAveragePool:
+                Arity(1, 0, 0);
+                if (inputs[0].Length != 3) throw Bad($"input shape {Show(inputs[0])}, expected (C,H,W)");
+                return [inputs[0][0], 1, 1];
+            case Reshape:
+            {
+                Arity(1, 0, 0);
+                var shape = node.Attr("shape");
+                if (Size(shape) != Size(inputs[0]))
+                    throw Bad($"cannot reshape {Show(inputs[0])} to {Show(shape)}");
+                return shape;
+            }
+            default:
+                throw Bad($"unknown op (known: {string.Join(", ", All)})");
+        }
+    }
+
+    public static Conv2dSpec ConvSpec(GraphNode node, int[] input, IReadOnlyDictionary<string, WeightTensor> tensors)
+    {
+        GraphException Bad(string problem) => new($"node '{node.Name}' ({node.Op}): {problem}");
+        if (input.Length != 3) throw Bad($"input shape {Show(input)}, expected (C,H,W)");
+        var w = tensors[node.Weights[0]];
+        int[] k = node.Attr("kernel"), s = node.Attr("strides"), p = node.Attr("pads"), d = node.Attr("dilations");
+        int group = node.Attr("group")[0];
+        if (w.Shape.Length != 4 || w.Shape[2] != k[0] || w.Shape[3] != k[1])
+            throw Bad($"weight shape {Show(w.Shape)} does not match kernel {Show(k)}");
+        if (group < 1 || input[0] % group != 0 || w.Shape[0] % group != 0 || w.Shape[1] * group != input[0])
+            throw Bad($"weight {Show(w.Shape)} with group {group} does not fit input channels {input[0]}");
+        if (node.Weights.Length > 1 && tensors[node.Weights[1]].ElementCount != w.Shape[0])
+            throw Bad($"bias has {tensors[node.Weights[1]].ElementCount} values, expected {w.Shape[0]}");
+        var spec = new Conv2dSpec(input[0], input[1], input[2], w.Shape[0], k[0], k[1], s[0], s[1],
+            p[0], p[1], p[2], p[3], d[0], d[1], group);
+        if (spec.OutHeight <= 0 || spec.OutWidth <= 0) throw Bad($"output would be empty for input {Show(input)}");
+        return spec;
+    }
+
+    public static LinearSpec LinearSpecOf(GraphNode node, int[] input, IReadOnlyDictionary<string, WeightTensor> tensors)
+    {
+        var w = tensors[node.Weights[0]];
+        if (w.Shape.Length != 2 || input.Length != 1 || w.Shape[1] != input[0])
+            throw new GraphException($"node '{node.Name}' ({node.Op}): weight {Show(w.Shape)} does not fit input {Show(input)} (expected (Out, {Size(input)}) on a vector)");
+        if (node.Weights.Length > 1 && tensors[node.Weights[1]].ElementCount != w.Shape[0])
+            throw new GraphException($"node '{node.Name}' ({node.Op}): bias has {tensors[node.Weights[1]].ElementCount} values, expected {w.Shape[0]}");
+        return new LinearSpec(w.Shape[1], w.Shape[0]);
+    }
+
+    public static Pool2dSpec PoolSpec(GraphNode node, int[] input)
+    {
+        if (input.Length != 3) throw new GraphException($"node '{node.Name}' ({node.Op}): input shape {Show(input)}, expected (C,H,W)");
+        int[] k = node.Attr("kernel"), s = node.Attr("strides"), p = node.Attr("pads"), d = node.Attr("dilations");
+        bool ceil = node.Attr("ceil")[0] != 0;
+        bool includePad = node.Op == AveragePool && node.Attr("count_include_pad")[0] != 0;
+        var spec = new Pool2dSpec(input[0], input[1], input[2], k[0], k[1], s[0], s[1], p[0], p[1], p[2], p[3], d[0], d[1], includePad, ceil);
+        if (spec.OutHeight <= 0 || spec.OutWidth <= 0)
+            throw new GraphException($"node '{node.Name}' ({node.Op}): output would be empty for input {Show(input)}");
+        return spec;
+    }
+}

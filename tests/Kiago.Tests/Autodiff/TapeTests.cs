@@ -1,0 +1,257 @@
+using Kiago.Autodiff;
+using Kiago.Kernels;
+using Kiago.Kernels.Cpu;
+using Kiago.Tests.Kernels;
+
+namespace Kiago.Tests.Autodiff;
+
+public sealed class TapeTests : IDisposable
+{
+    readonly CpuBackend backend = new(threads: 2);
+
+    public void Dispose() => backend.Dispose();
+
+    /// <summary>
+    /// fractions [B,10] → scatter into a 3×6×8 image → conv3×3+ReLU → maxpool 3/2/1 → residual block
+    /// (conv+ReLU, conv, add, ReLU) → global avg pool → linear+ReLU → linear, plus a gathered side branch from
+    /// the same leaf (linear on 5 columns) added to the output: the leaf gets gradient from two paths.
+    /// </summary>
+    sealed class SmallNet : IDisposable
+    {
+        public const int Batch = 2, Columns = 10;
+        public static readonly Conv2dSpec Stem = new(3, 6, 8, 4, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
+        public static readonly Pool2dSpec Pool = new(4, 6, 8, 3, 3, 2, 2, 1, 1, 1, 1);
+        public static readonly Conv2dSpec Block = new(4, 3, 4, 4, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
+        public static readonly int[] ImageIndex = [0, 17, 33, 50, 64, 71, 99, 100, 120, 143];
+        public static readonly int[] SideIndex = [9, 2, 2, 5, 0];
+
+        public readonly double[] StemW, StemB, B1W, B1B, B2W, B2B, L1W, L1B, L2W, L2B, SideW;
+        readonly IConv2d stem, block1, block2;
+        readonly ILinear fc1, fc2, side;
+        readonly DeviceBuffer<int> imageIndex, sideIndex;
+
+        public SmallNet(IBackend backend)
+        {
+            var rng = new Random(5);
+            double[] R(int n, double s) => Enumerable.Range(0, n).Select(_ => (double)(float)(s * (2 * rng.NextDouble() - 1))).ToArray();
+            StemW = R(Stem.WeightCount, 0.5); StemB = R(4, 0.1);
+            B1W = R(Block.WeightCount, 0.3); B1B = R(4, 0.1);
+            B2W = R(Block.WeightCount, 0.3); B2B = R(4, 0.1);
+            L1W = R(12, 0.8); L1B = R(3, 0.1);
+            L2W = R(3, 0.8); L2B = R(1, 0.1);
+            SideW = R(5, 0.8);
+            static float[] F(double[] v) => v.Select(d => (float)d).ToArray();
+            stem = backend.PrepareConv2d(Stem, F(StemW), F(StemB));
+            block1 = backend.PrepareConv2d(Block, F(B1W), F(B1B));
+            block2 = backend.PrepareConv2d(Block, F(B2W), F(B2B));
+            fc1 = backend.PrepareLinear(new LinearSpec(4, 3), F(L1W), F(L1B));
+            fc2 = backend.PrepareLinear(new LinearSpec(3, 1), F(L2W), F(L2B));
+            side = backend.PrepareLinear(new LinearSpec(5, 1), F(SideW), []);
+            imageIndex = backend.Allocate<int>(ImageIndex.Length);
+            backend.Upload<int>(ImageIndex, imageIndex);
+            sideIndex = backend.Allocate<int>(SideIndex.Length);
+            backend.Upload<int>(SideIndex, sideIndex);
+        }
+
+        public Tensor Forward(Tape tape, Tensor x)
+        {
+            var image = tape.Reshape(tape.ScatterColumns(x, imageIndex, Stem.InSize), Batch, 3, 6, 8);
+            var h = tape.MaxPool2d(tape.Conv2d(image, stem, fuseRelu: true), Pool);
+            var r = tape.Conv2d(tape.Conv2d(h, block1, fuseRelu: true), block2);
+            var features = tape.GlobalAvgPool(tape.Relu(tape.Add(r, h)));
+            var main = tape.Linear(tape.Linear(features, fc1, fuseRelu: true), fc2);
+            var branch = tape.Linear(tape.GatherColumns(x, sideIndex, SideIndex.Length), side);
+            return tape.Add(main, branch);
+        }
+
+        public double[] Reference(double[] x)
+        {
+            var image = ReferenceOps.ScatterColumns(Batch, x, Columns, ImageIndex, Stem.InSize);
+            var c = ReferenceOps.Conv2d(Stem, Batch, image, StemW, StemB, relu: true);
+            var h = ReferenceOps.MaxPool2d(Pool, Batch, c).Y;
+            var r = ReferenceOps.Conv2d(Block, Batch, ReferenceOps.Conv2d(Block, Batch, h, B1W, B1B, relu: true), B2W, B2B);
+            var sum = ReferenceOps.Relu(r.Zip(h, (p, q) => p + q).ToArray());
+            var f = ReferenceOps.GlobalAvgPool(Batch, 4, 12, sum);
+            var main = ReferenceOps.Linear(new LinearSpec(3, 1), Batch, ReferenceOps.Linear(new LinearSpec(4, 3), Batch, f, L1W, L1B, relu: true), L2W, L2B);
+            var branch = ReferenceOps.Linear(new LinearSpec(5, 1), Batch,
+                ReferenceOps.GatherColumns(Batch, x, Columns, SideIndex, SideIndex.Length), SideW, null);
+            return main.Zip(branch, (p, q) => p + q).ToArray();
+        }
+
+        public void Dispose()
+        {
+            stem.Dispose(); block1.Dispose(); block2.Dispose(); fc1.Dispose(); fc2.Dispose(); side.Dispose();
+            imageIndex.Dispose(); sideIndex.Dispose();
+        }
+    }
+
+    static double[] Inputs() => Enumerable.Range(0, SmallNet.Batch * SmallNet.Columns)
+        .Select(i => (double)(float)(0.2 + 0.8 * Math.Abs(Math.Sin(1.7 * i + 0.3)))).ToArray();
+
+    DeviceBuffer<float> Upload(double[] values)
+    {
+        var buffer = backend.Allocate<float>(values.Length);
+        backend.Upload<float>(values.Select(v => (float)v).ToArray(), buffer);
+        return buffer;
+    }
+
+    float[] Download(DeviceBuffer<float> buffer, long count)
+    {
+        var host = new float[count];
+        backend.Download<float>(buffer, host);
+        return host;
+    }
+
+    [Fact]
+    public void Input_gradient_of_a_small_residual_net_matches_finite_differences()
+    {
+        using var net = new SmallNet(backend);
+        using var tape = new Tape(backend);
+        var x = Inputs();
+        using var xb = Upload(x);
+        var leaf = tape.Leaf(xb, [SmallNet.Batch, SmallNet.Columns], requiresGrad: true);
+        var y = net.Forward(tape, leaf);
+        Assert.Equal([SmallNet.Batch, 1], y.Shape);
+        var expected = net.Reference(x);
+        var got = Download(y.Buffer, y.Length);
+        for (int b = 0; b < expected.Length; b++) Assert.True(Math.Abs(expected[b] - got[b]) < 1e-4, $"output {b}: {got[b]} vs {expected[b]}");
+
+        const float seed = 0.5f;
+        tape.Backward(y, seed);
+        Assert.NotNull(leaf.Grad);
+        var grad = Download(leaf.Grad!, leaf.Length);
+        var fd = ReferenceOps.FiniteDifferenceGradient(net.Reference, x, Enumerable.Repeat((double)seed, expected.Length).ToArray());
+        double scale = fd.Max(Math.Abs);
+        Assert.True(scale > 1e-3, "the test graph should have a non-trivial gradient");
+        for (int i = 0; i < fd.Length; i++)
+            Assert.True(Math.Abs(fd[i] - grad[i]) <= 1e-3 * scale, $"dL/dx[{i}] = {grad[i]}, finite differences {fd[i]}");
+    }
+
+    [Fact]
+    public void Gradients_from_several_paths_are_summed()
+    {
+        using var tape = new Tape(backend);
+        double[] x = [-2, -0.5, 0.5, 3];
+        using var xb = Upload(x);
+        var leaf = tape.Leaf(xb, [1, 4], requiresGrad: true);
+        // y = relu(x) + x + (x + x): dy/dx = relu'(x) + 3
+        var y = tape.Add(tape.Add(tape.Relu(leaf), leaf), tape.Add(leaf, leaf));
+        tape.Backward(y, 2f);
+        Assert.Equal([6f, 6f, 8f, 8f], Download(leaf.Grad!, 4));
+    }
+
+    [Fact]
+    public void Leaves_that_did_not_ask_get_no_gradient_and_constant_outputs_cannot_be_differentiated()
+    {
+        using var tape = new Tape(backend);
+        using var ab = Upload([1, -1]);
+        using var bb = Upload([2, 2]);
+        var a = tape.Leaf(ab, [1, 2], requiresGrad: true);
+        var b = tape.Leaf(bb, [1, 2]);
+        var y = tape.Add(a, b);
+        tape.Backward(y);
+        Assert.Null(b.Grad);
+        Assert.Equal([1f, 1f], Download(a.Grad!, 2));
+        Assert.Throws<InvalidOperationException>(() => tape.Backward(tape.Relu(b)));
+    }
+
+    [Fact]
+    public void Repeated_steps_give_identical_results_and_stop_allocating()
+    {
+        using var net = new SmallNet(backend);
+        using var tape = new Tape(backend);
+        var x = Inputs();
+        using var xb = Upload(x);
+        float[]? firstY = null, firstGrad = null;
+        int allocationsAfterWarmup = -1, scratchAfterWarmup = -1;
+        for (int step = 0; step < 6; step++)
+        {
+            var leaf = tape.Leaf(xb, [SmallNet.Batch, SmallNet.Columns], requiresGrad: true);
+            var y = net.Forward(tape, leaf);
+            tape.Backward(y);
+            var yv = Download(y.Buffer, y.Length);
+            var gv = Download(leaf.Grad!, leaf.Length);
+            firstY ??= yv;
+            firstGrad ??= gv;
+            Assert.Equal(firstY, yv);
+            Assert.Equal(firstGrad, gv);
+            tape.Reset();
+            if (step == 2) { allocationsAfterWarmup = tape.PoolAllocations; scratchAfterWarmup = backend.ScratchAllocations; }
+            if (step > 2)
+            {
+                Assert.Equal(allocationsAfterWarmup, tape.PoolAllocations);
+                Assert.Equal(scratchAfterWarmup, backend.ScratchAllocations);
+            }
+        }
+    }
+
+    [Fact]
+    public void Dead_activations_are_released_after_their_last_reader_once_the_graph_is_known()
+    {
+        using var net = new SmallNet(backend);
+        using var tape = new Tape(backend);
+        using var xb = Upload(Inputs());
+        for (int step = 0; step < 3; step++)
+        {
+            var leaf = tape.Leaf(xb, [SmallNet.Batch, SmallNet.Columns], requiresGrad: true);
+            var image = tape.ScatterColumns(leaf, DummyIndex(), SmallNet.Stem.InSize);
+            var kept = tape.Keep(tape.Relu(image));
+            var doubled = tape.Add(kept, kept);
+            var y = tape.Relu(doubled);
+            tape.Backward(y);
+            // doubled is read by the last ReLU and not needed by backward: released from step 3 on (plan learned
+            // from two identical steps). The kept tensor and the ReLU outputs stay readable.
+            if (step < 2) _ = doubled.Buffer;
+            else Assert.Throws<InvalidOperationException>(() => doubled.Buffer);
+            _ = kept.Buffer;
+            _ = y.Buffer;
+            tape.Reset();
+        }
+    }
+
+    DeviceBuffer<int>? dummyIndex;
+
+    DeviceBuffer<int> DummyIndex()
+    {
+        if (dummyIndex is null)
+        {
+            dummyIndex = backend.Allocate<int>(SmallNet.Columns);
+            backend.Upload<int>(SmallNet.ImageIndex, dummyIndex);
+        }
+        return dummyIndex;
+    }
+
+    [Fact]
+    public void Forward_only_mode_matches_and_records_nothing()
+    {
+        using var net = new SmallNet(backend);
+        using var tape = new Tape(backend);
+        using var xb = Upload(Inputs());
+        var y1 = Download(net.Forward(tape, tape.Leaf(xb, [SmallNet.Batch, SmallNet.Columns], requiresGrad: true)).Buffer, 2);
+        tape.Reset();
+        tape.RecordGradients = false;
+        var leaf = tape.Leaf(xb, [SmallNet.Batch, SmallNet.Columns], requiresGrad: true);
+        var y = net.Forward(tape, leaf);
+        Assert.False(y.RequiresGrad);
+        Assert.Equal(y1, Download(y.Buffer, 2));
+        Assert.Throws<InvalidOperationException>(() => tape.Backward(y));
+    }
+
+    [Fact]
+    public void Shape_errors_name_the_op_and_both_shapes()
+    {
+        using var net = new SmallNet(backend);
+        using var tape = new Tape(backend);
+        using var xb = backend.Allocate<float>(1000);
+        var bad = tape.Leaf(xb, [2, 3, 5, 8]);
+        using var conv = backend.PrepareConv2d(SmallNet.Stem, new float[SmallNet.Stem.WeightCount], []);
+        var e = Assert.Throws<ShapeException>(() => tape.Conv2d(bad, conv));
+        Assert.Contains("Conv2d", e.Message);
+        Assert.Contains("[2, 3, 5, 8]", e.Message);
+        Assert.Contains("[2, 3, 6, 8]", e.Message);
+        e = Assert.Throws<ShapeException>(() => tape.Add(bad, tape.Leaf(xb, [2, 3, 8, 5])));
+        Assert.Contains("[2, 3, 8, 5]", e.Message);
+        e = Assert.Throws<ShapeException>(() => tape.Reshape(bad, 7, -1));
+        Assert.Contains("Reshape", e.Message);
+    }
+}

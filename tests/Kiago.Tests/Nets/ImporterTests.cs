@@ -1,0 +1,85 @@
+using Kiago.Nets.Graph;
+using Kiago.Nets.Onnx;
+
+namespace Kiago.Tests.Nets;
+
+public class ImporterTests
+{
+    [Theory]
+    [InlineData("tiny_resnet_op13.onnx")]
+    [InlineData("tiny_resnet_nofold_op13.onnx")]
+    [InlineData("tiny_resnet_op17.onnx")]
+    public void ResNetExportImportsToConvPoolAddLinear(string file)
+    {
+        var g = OnnxImporter.Import(Path.Combine(NetsFixtures.Folder, file));
+        Assert.Equal([4, 7, 32], g.InputShape);
+        var ops = g.Nodes.Select(n => n.Op).ToList();
+        Assert.DoesNotContain(ops, op => !GraphOps.All.Contains(op));
+        Assert.Equal(6, ops.Count(o => o == GraphOps.Conv));
+        Assert.Equal(2, ops.Count(o => o == GraphOps.Add));
+        Assert.Single(ops, GraphOps.Linear);
+        Assert.Equal([1], g.InferShapes()[g.OutputName]);
+    }
+
+    [Theory]
+    [InlineData("tiny_mlp_op13.onnx")]
+    [InlineData("tiny_mlp_nofold_op13.onnx")]
+    [InlineData("tiny_mlp_op17.onnx")]
+    public void MlpExportImportsWithScalarOutput(string file)
+    {
+        var g = OnnxImporter.Import(Path.Combine(NetsFixtures.Folder, file));
+        Assert.Equal([86], g.InputShape);
+        Assert.Equal(4, g.Nodes.Count(n => n.Op == GraphOps.Linear));
+        Assert.Empty(g.InferShapes()[g.OutputName]); // view(-1): one scalar per sample
+    }
+
+    static OnnxValueInfo Input(string name, params long[] dims) =>
+        new(name, OnnxDataType.Float, dims.Select(d => new OnnxDim(d, null)).ToArray());
+
+    static OnnxTensor T(string name, long[] dims, float[] data) => new(name, OnnxDataType.Float, dims, data, null, 0);
+
+    static OnnxAttribute Ints(string name, params long[] v) => new(name, OnnxAttribute.IntsType, 0, 0, null, null, [], v, []);
+
+    static OnnxAttribute F(string name, float v) => new(name, OnnxAttribute.FloatType, v, 0, null, null, [], [], []);
+
+    [Fact]
+    public void BatchNormAfterConvIsFoldedIntoItsWeights()
+    {
+        float[] w = [1f, 2f, 3f, 4f], b = [0.5f, -0.5f];
+        float[] gamma = [2f, 0.5f], beta = [0.1f, 0.2f], mean = [1f, -1f], variance = [4f, 0.25f];
+        var graph = new OnnxGraph("g",
+        [
+            new("conv", "Conv", "", ["x", "w", "b"], ["c"], [Ints("kernel_shape", 1, 1)]),
+            new("bn", "BatchNormalization", "", ["c", "gamma", "beta", "mean", "var"], ["y"], [F("epsilon", 0f)]),
+        ],
+        [T("w", [2, 2, 1, 1], w), T("b", [2], b), T("gamma", [2], gamma), T("beta", [2], beta), T("mean", [2], mean), T("var", [2], variance)],
+        [Input("x", 1, 2, 3, 3)], [Input("y", 1, 2, 3, 3)]);
+        var g = OnnxImporter.Import(new OnnxModel("bn.onnx", 8, "test", "", new Dictionary<string, long> { [""] = 13 }, graph));
+        var conv = Assert.Single(g.Nodes);
+        Assert.Equal("y", conv.Output);
+        double s0 = 2 / Math.Sqrt(4), s1 = 0.5 / Math.Sqrt(0.25);
+        Assert.Equal(new[] { 1 * s0, 2 * s0, 3 * s1, 4 * s1 }.Select(v => (float)v), g.Tensors[conv.Weights[0]].Data);
+        Assert.Equal(new[] { (0.5 - 1) * s0 + 0.1, (-0.5 + 1) * s1 + 0.2 }.Select(v => (float)v), g.Tensors[conv.Weights[1]].Data);
+    }
+
+    [Fact]
+    public void UnsupportedOpErrorNamesNodeOpAndSupportedList()
+    {
+        var graph = new OnnxGraph("g", [new("my_sigmoid", "Sigmoid", "", ["x"], ["y"], [])], [], [Input("x", 1, 4)], [Input("y", 1, 4)]);
+        var e = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(new OnnxModel("s.onnx", 8, "", "", new Dictionary<string, long>(), graph)));
+        Assert.Contains("s.onnx", e.Message);
+        Assert.Contains("my_sigmoid", e.Message);
+        Assert.Contains("'Sigmoid'", e.Message);
+        Assert.Contains("Supported ops: Conv, BatchNormalization", e.Message);
+    }
+
+    [Fact]
+    public void UnsupportedAttributeIsNamed()
+    {
+        var graph = new OnnxGraph("g",
+            [new("c", "Conv", "", ["x", "w"], ["y"], [new("auto_pad", OnnxAttribute.StringType, 0, 0, "SAME_UPPER", null, [], [], [])])],
+            [T("w", [1, 1, 3, 3], new float[9])], [Input("x", 1, 1, 5, 5)], [Input("y", 1, 1, 5, 5)]);
+        var e = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(new OnnxModel("p.onnx", 8, "", "", new Dictionary<string, long>(), graph)));
+        Assert.Contains("node c (op Conv): attribute auto_pad=SAME_UPPER is not supported", e.Message);
+    }
+}

@@ -1,0 +1,34 @@
+using System.Text.Json;
+using Kiago.Tests.Support;
+
+namespace Kiago.Tests.Nets;
+
+/// <summary>The committed fixtures written by training/export_fixtures.py.</summary>
+internal static class NetsFixtures
+{
+    public static string Folder => Path.Combine(SharedData.RepoRoot, "tests", "Kiago.Tests", "Nets", "Fixtures");
+
+    public sealed record Case(string[] Onnx, double[][] X, double[] Y, double[][] Dydx);
+
+    static readonly Lazy<Dictionary<string, Case>> cases = new(() => Load(Path.Combine(Folder, "reference.json")));
+
+    public static Case Get(string name) => cases.Value[name];
+
+    public static Dictionary<string, Case> Load(string path)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        var result = new Dictionary<string, Case>();
+        foreach (var c in doc.RootElement.GetProperty("cases").EnumerateObject())
+        {
+            var v = c.Value;
+            result[c.Name] = new Case(
+                v.GetProperty("onnx").EnumerateArray().Select(e => e.GetString()!).ToArray(),
+                Matrix(v.GetProperty("x")), v.GetProperty("y").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
+                Matrix(v.GetProperty("dydx")));
+        }
+        return result;
+    }
+
+    static double[][] Matrix(JsonElement e) =>
+        e.EnumerateArray().Select(r => r.EnumerateArray().Select(x => x.GetDouble()).ToArray()).ToArray();
+}
