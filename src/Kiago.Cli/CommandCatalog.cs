@@ -11,5 +11,8 @@ internal static class CommandCatalog
         yield return ScreenCommand.Create();
         yield return BenchCommand.Create();
         yield return ReportCommand.Create();
+        yield return OptimiseCommand.Create();
+        yield return SubstituteCommand.Create();
+        yield return HydrideCommand.Create();
     }
 }
