@@ -255,6 +255,7 @@ internal sealed class DesignCommand
 
     static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
     static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+    static string F(float v) => v.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>--benchmark: 3 untimed warm-up steps, then the full schedule timed; one line like the PyTorch peer's.</summary>
     static int Benchmark(IBackend backend, ICompositionModel tc, ICompositionModel ef, DesignSettings settings, DesignBase b,
