@@ -8,7 +8,9 @@ public sealed class TestScreen : ICandidateScreen
 {
     public string Name => "test";
 
-    public ScreenVerdict Screen(Composition formula)
+    public IReadOnlyList<ScreenVerdict> ScreenMany(IReadOnlyList<Composition> formulas) => formulas.Select(Screen).ToList();
+
+    static ScreenVerdict Screen(Composition formula)
     {
         var reasons = new List<string>();
         bool valid = formula.Count < 9;
