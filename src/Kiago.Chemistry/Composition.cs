@@ -96,7 +96,11 @@ public sealed class Composition : IEquatable<Composition>
     public bool Contains(Element element) => Array.IndexOf(elements, element) >= 0;
 
     /// <summary>Amounts scaled to sum to 1.</summary>
-    public Composition Normalise() => Scale(1.0 / TotalAtoms);
+    public Composition Normalise()
+    {
+        double total = TotalAtoms;
+        return new(elements, [.. amounts.Select(a => a / total)]);
+    }
 
     /// <summary>Atom fractions on the 118-long axis (index Z − 1).</summary>
     public double[] ToFractionVector()
@@ -176,8 +180,6 @@ public sealed class Composition : IEquatable<Composition>
         var gcd = counts.Aggregate(BigInteger.Zero, BigInteger.GreatestCommonDivisor);
         return gcd <= 1 ? counts : [.. counts.Select(c => c / gcd)];
     }
-
-    Composition Scale(double factor) => new(elements, [.. amounts.Select(a => a * factor)]);
 
     /// <summary>Formula in stored order with plain-decimal amounts, e.g. "Y1Ba2Cu3O6.95"; parses back to an equal composition.</summary>
     public string ToFormulaString() => Print(Enumerable.Range(0, elements.Length));

@@ -51,6 +51,14 @@ public sealed class AtomicFile : IDisposable
         try { File.Delete(temp); } catch (IOException) { /* best effort: the target was never touched */ }
     }
 
+    /// <summary>Writes bytes (e.g. a PNG) to a file atomically.</summary>
+    public static void Write(string path, ReadOnlySpan<byte> bytes)
+    {
+        using var file = Create(path);
+        file.Stream.Write(bytes);
+        file.Commit();
+    }
+
     /// <summary>Writes a whole file atomically via <paramref name="write"/>.</summary>
     public static void Write(string path, Action<TextWriter> write)
     {

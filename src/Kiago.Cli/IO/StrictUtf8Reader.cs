@@ -62,7 +62,7 @@ public sealed class StrictUtf8Reader : IDisposable
                 out int read, out int written, replaceInvalidSequences: false, isFinalBlock: eof);
             if (status == OperationStatus.InvalidData)
                 throw new UserInputException(
-                    $"{source}: not UTF-8: invalid byte 0x{bytes[start + read]:X2} at byte offset {bytesBefore + start + read}");
+                    $"{source}: not UTF-8: invalid byte 0x{bytes[start + read]:X2} at byte offset {bytesBefore + start + read} (0-based)");
             read += start;
             charCount = written;
             bytes.AsSpan(read, byteCount - read).CopyTo(bytes);

@@ -20,10 +20,9 @@ public partial class FormulaCorpusTests
     {
         var failures = new List<string>();
         int count = 0;
-        foreach (var (line, row) in SharedCsv.Rows(file))
+        foreach (var (line, formula) in SharedCsv.Column(file, "formula"))
         {
             count++;
-            var formula = row["formula"];
             if (!Composition.TryParse(formula, out var c, out var error))
             {
                 failures.Add($"{file}:{line}: {error.Message}");

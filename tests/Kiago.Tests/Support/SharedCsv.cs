@@ -19,6 +19,16 @@ public static class SharedCsv
         }
     }
 
+    /// <summary>One column of a CSV under ../shared/data, as (line, value).</summary>
+    public static IEnumerable<(long Line, string Value)> Column(string fileName, string column)
+    {
+        var path = SharedData.Path("data", fileName);
+        using var reader = CsvReader.Open(path);
+        int index = CsvHeader.Read(reader, path).Require(column);
+        foreach (var record in reader.ReadAll())
+            yield return (record.Line, record.Fields[index]);
+    }
+
     /// <summary>The CSV files in ../shared/data that have a "formula" column.</summary>
     public static IEnumerable<string> FilesWithFormulaColumn() =>
         Directory.GetFiles(SharedData.Path("data"), "*.csv")

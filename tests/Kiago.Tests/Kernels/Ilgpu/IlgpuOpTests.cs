@@ -26,9 +26,9 @@ public sealed class IlgpuOpTests(IlgpuCpuFixture fixture)
             var a = Random(m * k, 1);
             var b = Random(k * n, 2);
             var c = Random(m * n, 3);
-            using var ab = backend.Upload(a);
-            using var bb = backend.Upload(b);
-            using var cb = backend.Upload(c);
+            using var ab = IlgpuTestHelpers.Upload(backend, a);
+            using var bb = IlgpuTestHelpers.Upload(backend, b);
+            using var cb = IlgpuTestHelpers.Upload(backend, c);
             backend.Gemm(m, n, k, ab, ta, bb, tb, cb, 1.5f, -0.5f);
             AssertClose($"Gemm {m}x{n}x{k}", Gemm(m, n, k, a, ta, b, tb, c, 1.5f, -0.5f), backend.Download(cb, m * n), 1e-5 * Math.Sqrt(k));
         }
@@ -56,14 +56,14 @@ public sealed class IlgpuOpTests(IlgpuCpuFixture fixture)
         var x = Random(batch * s.InSize, 12);
         var dy = Random(batch * s.OutSize, 13);
         using var conv = backend.PrepareConv2d(s, w, bias);
-        using var xb = backend.Upload(x);
+        using var xb = IlgpuTestHelpers.Upload(backend, x);
         using var yb = backend.Allocate<float>(batch * s.OutSize);
         foreach (bool relu in new[] { false, true })
         {
             conv.Forward(batch, xb, yb, relu);
             AssertClose($"{name} forward relu={relu}", Conv(s, batch, x, w, bias, relu), backend.Download(yb, batch * s.OutSize), 1e-5);
         }
-        using var dyb = backend.Upload(dy);
+        using var dyb = IlgpuTestHelpers.Upload(backend, dy);
         using var dxb = backend.Allocate<float>(batch * s.InSize);
         backend.Fill(dxb, float.NaN, batch * s.InSize); // the backward must overwrite every element
         conv.BackwardInput(batch, dyb, dxb);
@@ -78,7 +78,7 @@ public sealed class IlgpuOpTests(IlgpuCpuFixture fixture)
         var bias = Random(outF, 21);
         var x = Random(batch * inF, 22);
         using var linear = backend.PrepareLinear(new LinearSpec(inF, outF), w, bias);
-        using var xb = backend.Upload(x);
+        using var xb = IlgpuTestHelpers.Upload(backend, x);
         using var yb = backend.Allocate<float>(batch * outF);
         linear.Forward(batch, xb, yb, fuseRelu: true);
         var expected = new double[batch * outF];
@@ -92,7 +92,7 @@ public sealed class IlgpuOpTests(IlgpuCpuFixture fixture)
         AssertClose("Linear forward", expected, backend.Download(yb, batch * outF), 1e-5);
 
         var dy = Random(batch * outF, 23);
-        using var dyb = backend.Upload(dy);
+        using var dyb = IlgpuTestHelpers.Upload(backend, dy);
         using var dxb = backend.Allocate<float>(batch * inF);
         linear.BackwardInput(batch, dyb, dxb);
         var dx = new double[batch * inF];
@@ -109,7 +109,7 @@ public sealed class IlgpuOpTests(IlgpuCpuFixture fixture)
         const int batch = 2;
         int inLength = batch * spec.InSize, outLength = batch * spec.OutSize;
         var x = Random(inLength, 30);
-        using var xb = backend.Upload(x);
+        using var xb = IlgpuTestHelpers.Upload(backend, x);
         using var yb = backend.Allocate<float>(outLength);
         using var arg = backend.Allocate<int>(outLength);
         backend.MaxPool2d(spec, batch, xb, yb, arg);
@@ -134,7 +134,7 @@ public sealed class IlgpuOpTests(IlgpuCpuFixture fixture)
             Assert.Equal(x[best], y[o]);
             dx[best] += dy[o];
         }
-        using var dyb = backend.Upload(dy);
+        using var dyb = IlgpuTestHelpers.Upload(backend, dy);
         using var dxb = backend.Allocate<float>(inLength);
         backend.MaxPool2dBackward(spec, batch, dyb, arg, dxb);
         AssertClose("MaxPool backward", dx, backend.Download(dxb, inLength), 1e-6);
@@ -148,10 +148,10 @@ public sealed class IlgpuOpTests(IlgpuCpuFixture fixture)
         int inLength = batch * spec.InSize, outLength = batch * spec.OutSize;
         var x = Random(inLength, 40);
         var dy = Random(outLength, 41);
-        using var xb = backend.Upload(x);
+        using var xb = IlgpuTestHelpers.Upload(backend, x);
         using var yb = backend.Allocate<float>(outLength);
         backend.AvgPool2d(spec, batch, xb, yb);
-        using var dyb = backend.Upload(dy);
+        using var dyb = IlgpuTestHelpers.Upload(backend, dy);
         using var dxb = backend.Allocate<float>(inLength);
         backend.AvgPool2dBackward(spec, batch, dyb, dxb);
         var y = backend.Download(yb, outLength);
@@ -169,8 +169,8 @@ public sealed class IlgpuOpTests(IlgpuCpuFixture fixture)
         const int batch = 3, xColumns = 10, yColumns = 6;
         int[] index = [9, 0, 4, 4, 2, 7];
         var x = Random(batch * xColumns, 50);
-        using var xb = backend.Upload(x);
-        using var ib = backend.Upload(index);
+        using var xb = IlgpuTestHelpers.Upload(backend, x);
+        using var ib = IlgpuTestHelpers.Upload(backend, index);
         using var yb = backend.Allocate<float>(batch * yColumns);
         backend.GatherColumns(batch, xb, xColumns, ib, yb, yColumns);
         var gathered = backend.Download(yb, batch * yColumns);
@@ -208,8 +208,8 @@ public sealed class IlgpuOpTests(IlgpuCpuFixture fixture)
         const int count = 10_007; // far more elements than launched threads
         var a = Random(count, 60);
         var b = Random(count, 61);
-        using var ab = backend.Upload(a);
-        using var bb = backend.Upload(b);
+        using var ab = IlgpuTestHelpers.Upload(backend, a);
+        using var bb = IlgpuTestHelpers.Upload(backend, b);
         using var yb = backend.Allocate<float>(count);
         backend.Add(ab, bb, yb, count);
         backend.Axpy(2f, ab, yb, count);
@@ -235,7 +235,7 @@ public sealed class IlgpuOpTests(IlgpuCpuFixture fixture)
         var p = Random(count, 70).Select(v => (double)v).ToArray();
         var m = new double[count];
         var v2 = new double[count];
-        using var pb = backend.Upload(p.Select(v => (float)v).ToArray());
+        using var pb = IlgpuTestHelpers.Upload(backend, p.Select(v => (float)v).ToArray());
         using var gb = backend.Allocate<float>(count);
         using var mb = backend.Allocate<float>(count);
         using var vb = backend.Allocate<float>(count);

@@ -1,0 +1,31 @@
+using System.Diagnostics;
+using System.Globalization;
+using Kiago.Design.Optimiser;
+using Kiago.Design.Pipeline;
+
+namespace Kiago.Cli.Design;
+
+/// <summary>Progress lines on stderr: step, stage, best Tc, mean loss, candidate-steps/s, ETA (at most one a second).</summary>
+public sealed class ProgressReporter(TextWriter? output, int baseIndex, int baseCount, string baseName, int candidates)
+{
+    readonly Stopwatch _clock = Stopwatch.StartNew();
+    double _lastPrinted = double.NegativeInfinity;
+
+    public void Report(TracePoint p, int done, int total)
+    {
+        if (output is null) return;
+        double t = _clock.Elapsed.TotalSeconds;
+        if (done < total && t - _lastPrinted < 1.0) return;
+        _lastPrinted = t;
+        double rate = done * (double)candidates / Math.Max(t, 1e-9);
+        double eta = (total - done) * (double)candidates / Math.Max(rate, 1e-9);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"[{baseIndex + 1}/{baseCount} {baseName}] step {done}/{total} stage {p.Stage}  best Tc {p.BestTc:0.00} K  mean Tc {p.MeanTc:0.00} K  mean loss {p.MeanLoss:0.####}  {rate:0} cand-steps/s  ETA {TimeSpan.FromSeconds(Math.Round(eta)):c}"));
+    }
+
+    public void Done(BaseSummary s)
+    {
+        output?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"[{baseIndex + 1}/{baseCount} {baseName}] done in {_clock.Elapsed.TotalSeconds:0.0} s: base Tc {s.BaseTc:0.00} K, {s.Unique} unique, all-pass {s.AllPassRate:P1}, ΔTc top-10 {s.DeltaTcTop10:0.00} K"));
+    }
+}

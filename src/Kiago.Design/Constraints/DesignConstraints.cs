@@ -1,0 +1,136 @@
+using Kiago.Chemistry;
+
+namespace Kiago.Design.Constraints;
+
+/// <summary>Replace one element of the base by elements sharing an oxidation state; the rest stays fixed (paper §3.5, reference §6 ES).</summary>
+public sealed record SubstitutionTarget(string Element, int? OxidationState = null);
+
+/// <summary>
+/// What the user constrains, as given (symbols, not yet checked). <see cref="Resolve"/> checks everything before any
+/// compute and returns the numeric form the kernel needs, or throws <see cref="ConstraintException"/> naming the problem.
+/// </summary>
+public sealed record DesignConstraints
+{
+    /// <summary>Only these elements may be optimised (null = all of the ElemNet range).</summary>
+    public IReadOnlyList<string>? Allow { get; init; }
+    public IReadOnlyList<string> Deny { get; init; } = [];
+    /// <summary>Fixed atom fractions c (e.g. H = 0.4 for hydrides).</summary>
+    public IReadOnlyDictionary<string, double> Fixed { get; init; } = new Dictionary<string, double>();
+    /// <summary>k, elements kept at the stage switch.</summary>
+    public int MaxElements { get; init; } = 8;
+    /// <summary>N-set = {MinAtoms … MaxAtoms} (inclusive).</summary>
+    public int MinAtoms { get; init; } = 1;
+    public int MaxAtoms { get; init; } = 199;
+    public SubstitutionTarget? Substitution { get; init; }
+
+    /// <summary>ElemNet's inputs: H … Rn (Z ≤ 86).</summary>
+    public const int ElemNetElements = 86;
+
+    public ResolvedConstraints Resolve(Composition baseComposition)
+    {
+        const int E = Elements.Count;
+        if (MaxElements < 1) throw new ConstraintException($"--max-elements must be ≥ 1 (got {MaxElements})");
+        if (MinAtoms < 1) throw new ConstraintException($"the smallest formula size must be ≥ 1 (got {MinAtoms})");
+        if (MaxAtoms < MinAtoms) throw new ConstraintException($"--max-atoms {MaxAtoms} is below the smallest formula size {MinAtoms}: the N-set is empty");
+
+        var allowed = new float[E];
+        for (int i = 0; i < ElemNetElements; i++) allowed[i] = 1f;
+        if (Allow is not null)
+        {
+            var allowSet = Allow.Select(s => Lookup(s, "--allow")).ToHashSet();
+            foreach (var el in allowSet.Where(el => el.Z > ElemNetElements))
+                throw new ConstraintException($"--allow: {el.Symbol} (Z = {el.Z}) is outside the formation-energy model's range H…Rn");
+            for (int i = 0; i < E; i++) if (!allowSet.Contains(Elements.ByZ(i + 1))) allowed[i] = 0f;
+        }
+        var deny = Deny.Select(s => Lookup(s, "--deny")).ToHashSet();
+        if (Allow is not null)
+            foreach (var s in Allow)
+                if (deny.Contains(Lookup(s, "--allow")))
+                    throw new ConstraintException($"{Lookup(s, "--allow").Symbol} is both allowed (--allow) and denied (--deny)");
+        foreach (var el in deny) allowed[el.Index] = 0f;
+
+        var fixedPart = new float[E];
+        double fixedSum = 0;
+        foreach (var (symbol, fraction) in Fixed.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            var el = Lookup(symbol, "--fix");
+            if (!double.IsFinite(fraction) || fraction <= 0 || fraction >= 1)
+                throw new ConstraintException($"--fix {el.Symbol}={fraction}: a fixed fraction must lie in (0, 1)");
+            if (deny.Contains(el)) throw new ConstraintException($"--fix {el.Symbol}: the element is also denied (--deny)");
+            fixedPart[el.Index] += (float)fraction;
+            fixedSum += fraction;
+        }
+
+        int? oxState = null;
+        Element? target = null;
+        if (Substitution is { } sub)
+        {
+            if (Fixed.Count > 0) throw new ConstraintException("--fix cannot be combined with a substitution: the fixed part is the rest of the base");
+            target = Lookup(sub.Element, "--target");
+            if (!baseComposition.Contains(target))
+                throw new ConstraintException($"--target {target.Symbol}: the base {baseComposition} does not contain {target.Symbol}");
+            if (baseComposition.Count < 2)
+                throw new ConstraintException($"--target {target.Symbol}: the base {baseComposition} has nothing left to keep fixed");
+            oxState = sub.OxidationState ?? DefaultOxidationState(target);
+            // fixed part = the remaining atoms / (their sum + amount of the target), reference create_atomic_vectors_from_formula_dict
+            double total = baseComposition.TotalAtoms;
+            fixedSum = 0;
+            foreach (var el in baseComposition.Elements)
+            {
+                if (el == target) continue;
+                fixedPart[el.Index] = (float)(baseComposition[el] / total);
+                fixedSum += baseComposition[el] / total;
+            }
+            // oxidation mask: elements whose SMACT default states contain the state, minus the fixed elements
+            for (int i = 0; i < E; i++)
+            {
+                var el = Elements.ByZ(i + 1);
+                bool shares = el.OxidationStatesSmact14.Contains(oxState.Value);
+                if (!shares || fixedPart[i] != 0f) allowed[i] = 0f;
+            }
+        }
+        if (!(fixedSum < 1))
+            throw new ConstraintException($"--fix: the fixed fractions sum to {fixedSum:0.######}; they must sum to less than 1");
+
+        int allowedCount = allowed.Count(a => a != 0f);
+        if (allowedCount == 0)
+            throw new ConstraintException(Substitution is null
+                ? "no element is left to optimise: the allowed set (H…Rn ∩ --allow − --deny) is empty"
+                : $"no element shares oxidation state {oxState:+0;-0} with {target!.Symbol} outside the fixed part and --deny");
+        int reachable = Enumerable.Range(0, E).Count(i => allowed[i] != 0f || fixedPart[i] != 0f);
+        if (MaxElements > reachable)
+            throw new ConstraintException($"--max-elements {MaxElements} exceeds the {reachable} elements that can appear (allowed ∪ fixed)");
+        var baseOutside = baseComposition.Elements.Where(el => allowed[el.Index] == 0f && fixedPart[el.Index] == 0f && el != target).ToArray();
+
+        return new ResolvedConstraints(allowed, fixedPart, Enumerable.Range(MinAtoms, MaxAtoms - MinAtoms + 1).ToArray(),
+            MaxElements, target, oxState, baseOutside);
+    }
+
+    /// <summary>The target's first positive pymatgen common oxidation state (La → +3), else its first positive SMACT state.</summary>
+    public static int DefaultOxidationState(Element target)
+    {
+        foreach (int s in target.OxidationStatesPymatgenCommon) if (s > 0) return s;
+        foreach (int s in target.OxidationStatesSmact14) if (s > 0) return s;
+        throw new ConstraintException($"--target {target.Symbol}: it has no positive oxidation state; give one with --ox");
+    }
+
+    static Element Lookup(string symbol, string option)
+    {
+        var s = symbol.Trim();
+        if (Elements.TryGet(s, out var el)) return el;
+        throw new ConstraintException($"{option}: unknown element '{symbol}'");
+    }
+}
+
+/// <summary>The checked, numeric constraints for one base.</summary>
+public sealed record ResolvedConstraints(
+    float[] Allowed,
+    float[] Fixed,
+    int[] NSet,
+    int MaxElements,
+    Element? SubstitutionTarget,
+    int? SubstitutionOxidationState,
+    IReadOnlyList<Element> BaseElementsMaskedOut);
+
+/// <summary>Contradictory or impossible constraints, found before any compute.</summary>
+public sealed class ConstraintException(string message) : Exception(message);

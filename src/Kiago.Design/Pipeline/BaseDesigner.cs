@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Kiago.Chemistry;
+using Kiago.Design.CompositionMap;
+using Kiago.Design.Constraints;
+using Kiago.Design.Initialisers;
+using Kiago.Design.Optimiser;
+using Kiago.Kernels;
+using Kiago.Nets;
+
+namespace Kiago.Design.Pipeline;
+
+/// <summary>Everything one base produces.</summary>
+public sealed record BaseOutcome(BaseSummary Summary, IReadOnlyList<CandidateRow> Rows, IReadOnlyList<TracePoint> Trace);
+
+/// <summary>
+/// One base, end to end: initialise → optimise → round at N* → predict on the rounded formula → screen → summarise.
+/// Pure compute: no files. Deterministic for (settings, base index).
+/// </summary>
+public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompositionModel ef, ICandidateScreen screen,
+    Func<CompositionSpec, ICompositionKernel> kernelFactory)
+{
+    const int E = CompositionSpec.Elements;
+
+    public Action<TracePoint, int, int>? Progress { get; set; }
+
+    /// <summary>Checks a base's constraints (no compute); throws <see cref="ConstraintException"/>.</summary>
+    public static ResolvedConstraints Check(DesignSettings settings, DesignBase b) => settings.ConstraintsFor(b).Resolve(b.Composition);
+
+    public BaseOutcome Run(DesignSettings settings, DesignBase b, int baseIndex, CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var resolved = Check(settings, b);
+        var spec = new CompositionSpec(resolved.Allowed, resolved.Fixed, resolved.NSet, settings.Distance);
+        var options = settings.Optimiser with
+        {
+            MaxElements = resolved.MaxElements,
+            // the element-substitution experiment runs without the integer loss (reference §6)
+            IntegerSchedule = b.Substitution is null ? settings.Optimiser.IntegerSchedule : IntegerWeightSchedule.Off,
+        };
+        int batch = settings.Candidates;
+        var baseVector = b.Composition.ToFractionVector();
+        var theta = Initialiser.Draw(settings.InitialiserFor(b), baseVector, resolved.Allowed, settings.ElementFrequencies,
+            batch, DesignRandom.ForStream(settings.Seed, baseIndex, "init"));
+
+        OptimiserResult result;
+        using (var kernel = kernelFactory(spec))
+        using (var optimiser = new DesignOptimiser(backend, kernel, tc, ef, options, batch) { Progress = Progress })
+            result = optimiser.Run(theta, cancel);
+        cancel.ThrowIfCancellationRequested();
+
+        // round at N*, renormalise, predict (one batch), and the base's own prediction in the same call
+        var formulas = new IntegerFormula?[batch];
+        var rounded = new float[(batch + 1) * E];
+        for (int c = 0; c < batch; c++)
+        {
+            var f = RoundAt(result.FinalX.AsSpan(c * E, E), result.FinalN[c]);
+            formulas[c] = result.Flags[c] != 0 ? null : f;
+            if (formulas[c] is { } ok) ok.ToComposition().WriteFractions(rounded.AsSpan(c * E, E));
+        }
+        b.Composition.WriteFractions(rounded.AsSpan(batch * E, E));
+        var (tcRounded, efRounded) = Predict(rounded, batch + 1);
+        double baseTc = tcRounded[batch], baseEf = efRounded[batch];
+
+        // rows sorted by the final continuous Tc, descending (the reference's CSV order); ties by candidate index
+        var order = Enumerable.Range(0, batch).OrderByDescending(c => result.Flags[c] != 0 ? float.NegativeInfinity : result.FinalTc[c])
+            .ThenBy(c => c).ToArray();
+        // screen each distinct formula once (in parallel inside the screen), in rank order
+        var distinct = new Dictionary<string, int>(StringComparer.Ordinal);
+        var toScreen = new List<Composition>();
+        foreach (int c in order)
+            if (formulas[c] is { } f && distinct.TryAdd(f.ToString(), toScreen.Count)) toScreen.Add(f.ToComposition());
+        var verdicts = screen.ScreenMany(toScreen);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var rows = new List<CandidateRow>(batch);
+        for (int rank = 0; rank < batch; rank++)
+        {
+            int c = order[rank];
+            var formula = formulas[c];
+            string text = formula?.ToString() ?? "";
+            bool unique = formula is not null && seen.Add(text);
+            var reasons = new List<string>();
+            bool valid = false, neutral = false, eneg = false;
+            if (result.Flags[c] != 0) reasons.Add("degenerate: the optimisable part summed to zero");
+            else if (formula is null) reasons.Add("every element rounds to zero");
+            else
+            {
+                var verdict = verdicts[distinct[text]];
+                (valid, neutral, eneg) = (verdict.Valid, verdict.Neutral, verdict.Electronegativity);
+                reasons.AddRange(verdict.Reasons);
+            }
+            bool efNeg = formula is not null && efRounded[c] < 0;
+            if (formula is not null && !efNeg) reasons.Add($"Ef = {efRounded[c].ToString("0.###", CultureInfo.InvariantCulture)} eV/atom is not < 0");
+            bool substitutionOk = b.Substitution is null || formula is not null && KeepsFixedPart(formula, resolved.Fixed, reasons);
+            bool all = formula is not null && valid && neutral && eneg && efNeg && substitutionOk;
+            rows.Add(new CandidateRow(baseIndex, b.Name, rank + 1, c, result.Flags[c] != 0,
+                FractionFormula(result.Stage1X.AsSpan(c * E, E)), FractionFormula(result.FinalX.AsSpan(c * E, E)),
+                text, result.FinalN[c], formula?.Elements.Count ?? 0, result.FinalIntegerLoss[c],
+                result.Flags[c] != 0 ? double.NaN : result.FinalTc[c], result.Flags[c] != 0 ? double.NaN : result.FinalEf[c],
+                formula is null ? double.NaN : tcRounded[c], formula is null ? double.NaN : efRounded[c],
+                unique, valid, neutral, eneg, efNeg, all, string.Join("; ", reasons)));
+        }
+        var summary = Summarise(baseIndex, b, resolved, baseTc, baseEf, rows, result, clock.Elapsed.TotalSeconds);
+        return new BaseOutcome(summary, rows, result.Trace);
+    }
+
+    /// <summary>round(x·N) half-to-even per element (x in float32, product in double); null when all round to 0.</summary>
+    public static IntegerFormula? RoundAt(ReadOnlySpan<float> x, int n)
+    {
+        var elements = new List<Element>(); var counts = new List<long>();
+        for (int e = 0; e < E; e++)
+        {
+            long k = (long)Math.Round((double)x[e] * n, MidpointRounding.ToEven);
+            if (k > 0) { elements.Add(Elements.ByZ(e + 1)); counts.Add(k); }
+        }
+        return elements.Count == 0 ? null : new IntegerFormula([.. elements], [.. counts]);
+    }
+
+    /// <summary>Atom fractions as a pymatgen-parseable formula, Z order, 6 decimals, zeros omitted.</summary>
+    public static string FractionFormula(ReadOnlySpan<float> x)
+    {
+        var sb = new StringBuilder();
+        for (int e = 0; e < E; e++)
+            if (x[e] > 0) sb.Append(Elements.ByZ(e + 1).Symbol).Append(x[e].ToString("0.######", CultureInfo.InvariantCulture));
+        return sb.ToString();
+    }
+
+    /// <summary>Reference ES checks: fixed fractions kept to 1e-5 (absolute, on the normalised rounded formula).</summary>
+    static bool KeepsFixedPart(IntegerFormula formula, float[] fixedPart, List<string> reasons)
+    {
+        var x = new double[E];
+        formula.ToComposition().WriteFractions(x);
+        double dev = 0;
+        for (int e = 0; e < E; e++) if (fixedPart[e] != 0f) dev += Math.Abs(x[e] - fixedPart[e]);
+        if (dev < 1e-5) return true;
+        reasons.Add($"fixed part changed by {dev.ToString("0.######", CultureInfo.InvariantCulture)} (> 1e-5)");
+        return false;
+    }
+
+    (float[] Tc, float[] Ef) Predict(float[] x, int count)
+    {
+        using var xb = backend.Allocate<float>((long)count * E);
+        using var tb = backend.Allocate<float>(count);
+        using var eb = backend.Allocate<float>(count);
+        backend.Upload<float>(x, xb);
+        tc.Forward(count, xb, tb);
+        ef.Forward(count, xb, eb);
+        var tcs = new float[count]; var efs = new float[count];
+        backend.Download(tb, tcs.AsSpan()); backend.Download(eb, efs.AsSpan());
+        return (tcs, efs);
+    }
+
+    static BaseSummary Summarise(int index, DesignBase b, ResolvedConstraints resolved, double baseTc, double baseEf,
+        List<CandidateRow> rows, OptimiserResult result, double seconds)
+    {
+        string substitution = resolved.SubstitutionTarget is { } t ? $"{t.Symbol}{resolved.SubstitutionOxidationState:+0;-0}" : "";
+        return BaseSummaries.Summarise(index, b.Name, substitution, baseTc, baseEf, rows, result.Flags.Count(f => f != 0), seconds);
+    }
+}

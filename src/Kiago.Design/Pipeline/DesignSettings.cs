@@ -1,0 +1,26 @@
+using Kiago.Design.CompositionMap;
+using Kiago.Design.Constraints;
+using Kiago.Design.Initialisers;
+using Kiago.Design.Optimiser;
+
+namespace Kiago.Design.Pipeline;
+
+/// <summary>Everything that defines a run besides the bases and the models. Defaults = the published code's Normal experiment.</summary>
+public sealed record DesignSettings
+{
+    public int Candidates { get; init; } = 4096;
+    public long Seed { get; init; } = 0;
+    public OptimiserOptions Optimiser { get; init; } = new();
+    /// <summary>Null: reference-based for plain bases, substitution initialiser for substitution bases.</summary>
+    public InitialiserOptions? Initialiser { get; init; }
+    public DesignConstraints Constraints { get; init; } = new();
+    public IntegerDistance Distance { get; init; } = IntegerDistance.Squared;
+    /// <summary>Replacement weights for mutation (training-set element frequencies); null → uniform over the allowed set.</summary>
+    public double[]? ElementFrequencies { get; init; }
+
+    public InitialiserOptions InitialiserFor(DesignBase b) =>
+        Initialiser ?? (b.Substitution is null ? new ReferenceInitialiser() : new RandomInitialiser());
+
+    public DesignConstraints ConstraintsFor(DesignBase b) =>
+        b.Substitution is null ? Constraints : Constraints with { Substitution = b.Substitution };
+}
