@@ -26,6 +26,7 @@ public static class Rationals
     public static (BigInteger Numerator, BigInteger Denominator) LimitDenominator(double value, long maxDenominator = 1_000_000)
     {
         if (maxDenominator < 1) throw new ArgumentOutOfRangeException(nameof(maxDenominator), maxDenominator, "must be ≥ 1");
+        if (Math.Abs(value) < 9007199254740992.0 && value == Math.Floor(value)) return (new BigInteger(value), BigInteger.One); // common case
         var (n0, d0) = Exact(value);
         if (d0 <= maxDenominator) return (n0, d0);
         BigInteger p0 = 0, q0 = 1, p1 = 1, q1 = 0, n = n0, d = d0;

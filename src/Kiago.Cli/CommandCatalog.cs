@@ -11,6 +11,12 @@ internal static class CommandCatalog
         yield return ScreenCommand.Create();
         yield return BenchCommand.Create();
         yield return ReportCommand.Create();
+        yield return ConvertCommand.Create();
+        yield return PredictCommand.Create();
+        yield return InspectCommand.Create();
+        yield return EvaluateModelCommand.Create();
+        yield return BaselineCommand.Create();
+        yield return ExperimentCommand.Create();
         yield return OptimiseCommand.Create();
         yield return SubstituteCommand.Create();
         yield return HydrideCommand.Create();

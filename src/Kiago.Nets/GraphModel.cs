@@ -1,3 +1,4 @@
+using Kiago.Autodiff;
 using Kiago.Kernels;
 using Kiago.Nets.Featurisers;
 using Kiago.Nets.Graph;
@@ -6,16 +7,17 @@ using Kiago.Nets.Weights;
 namespace Kiago.Nets;
 
 /// <summary>
-/// A predictor loaded from a .kgw file, running on a backend: the featuriser its kind calls for (periodic-table image
-/// for tc-resnet, the 86-vector for elemnet), then the imported graph. Implements the optimiser's
-/// <see cref="ICompositionModel"/> seam: input (batch, 118) atom fractions, one output per composition.
+/// A predictor loaded from a .kgw file, running on a backend through the autodiff tape: the featuriser its kind calls
+/// for (periodic-table image for tc-resnet, the 86-vector for elemnet), then the imported graph. Implements the
+/// optimiser's <see cref="ICompositionModel"/> seam: input (batch, 118) atom fractions, one output per composition.
+/// Prediction uses a forward-only tape; the optimiser path a recording tape. Each tape reuses its buffers from one
+/// call to the next (same batch size → no new allocations).
 /// </summary>
 public sealed class GraphModel : ICompositionModel
 {
     readonly Featuriser featuriser;
     readonly GraphExecutor executor;
-    DeviceBuffer<float>? features, dFeatures, dComposition, dOutput;
-    int capacity;
+    readonly Tape forwardTape, backwardTape;
 
     public GraphModel(WeightModel model, IBackend backend)
     {
@@ -33,6 +35,8 @@ public sealed class GraphModel : ICompositionModel
                 $"has per-sample shape {GraphOps.Show(executor.OutputShape)}");
         }
         featuriser = new Featuriser(model.Kind, backend);
+        forwardTape = new Tape(backend) { RecordGradients = false };
+        backwardTape = new Tape(backend);
     }
 
     /// <summary>Reads, checks and prepares a .kgw file on <paramref name="backend"/>.</summary>
@@ -56,46 +60,38 @@ public sealed class GraphModel : ICompositionModel
     public IBackend Backend { get; }
     public Featuriser Featuriser => featuriser;
 
-    void EnsureCapacity(int batch, bool backward)
-    {
-        if (batch > capacity)
-        {
-            foreach (var b in new[] { features, dFeatures, dComposition, dOutput }) b?.Dispose();
-            features = Backend.Allocate<float>((long)batch * featuriser.OutputSize);
-            dFeatures = dComposition = dOutput = null;
-            capacity = batch;
-        }
-        if (backward && dFeatures is null)
-        {
-            dFeatures = Backend.Allocate<float>((long)capacity * featuriser.OutputSize);
-            dComposition = Backend.Allocate<float>((long)capacity * Featuriser.CompositionColumns);
-            dOutput = Backend.Allocate<float>(capacity);
-        }
-    }
+    /// <summary>Records featuriser + graph on a tape: composition [N, 118] → prediction [N] (one value per sample).</summary>
+    public Tensor Run(Tape tape, Tensor composition) =>
+        tape.Reshape(executor.Run(tape, featuriser.Apply(tape, composition)), composition.Batch);
 
     public void Forward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y)
     {
-        ShapeException.RequireLength("GraphModel.Forward", "x", x, (long)batch * Featuriser.CompositionColumns);
-        EnsureCapacity(batch, backward: false);
-        featuriser.Forward(batch, x, features!);
-        executor.Forward(batch, features!, y);
+        try
+        {
+            var output = Run(forwardTape, forwardTape.Leaf(x, [batch, Featuriser.CompositionColumns]));
+            Backend.Copy(output.Buffer, y, batch);
+        }
+        finally { forwardTape.Reset(); }
     }
 
     public void ForwardBackward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dxAccumulate, float gradScale)
     {
-        ShapeException.RequireLength("GraphModel.ForwardBackward", "x", x, (long)batch * Featuriser.CompositionColumns);
         ShapeException.RequireLength("GraphModel.ForwardBackward", "dxAccumulate", dxAccumulate, (long)batch * Featuriser.CompositionColumns);
-        EnsureCapacity(batch, backward: true);
-        featuriser.Forward(batch, x, features!);
-        Backend.Fill(dOutput!, gradScale, batch);
-        executor.ForwardBackward(batch, features!, y, dOutput!, dFeatures!);
-        featuriser.Backward(batch, dFeatures!, dComposition!);
-        Backend.Axpy(1f, dComposition!, dxAccumulate, (long)batch * Featuriser.CompositionColumns);
+        try
+        {
+            var leaf = backwardTape.Leaf(x, [batch, Featuriser.CompositionColumns], requiresGrad: true);
+            var output = Run(backwardTape, leaf);
+            Backend.Copy(output.Buffer, y, batch);
+            backwardTape.Backward(output, gradScale);
+            if (leaf.Grad is { } g) Backend.Axpy(1f, g, dxAccumulate, (long)batch * Featuriser.CompositionColumns);
+        }
+        finally { backwardTape.Reset(); }
     }
 
     public void Dispose()
     {
-        foreach (var b in new[] { features, dFeatures, dComposition, dOutput }) b?.Dispose();
+        forwardTape.Dispose();
+        backwardTape.Dispose();
         executor.Dispose();
         featuriser.Dispose();
     }

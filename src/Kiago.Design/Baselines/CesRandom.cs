@@ -1,51 +1,28 @@
+using Kiago.Design.Initialisers;
+
 namespace Kiago.Design.Baselines;
 
 /// <summary>
-/// The baseline's own seeded generator (xoshiro256**, seeded through SplitMix64): the same seed gives the same
+/// The baseline's seeded draws on top of <see cref="DesignRandom"/> (our own xoshiro256**): the same seed gives the same
 /// draws on every machine and .NET version (System.Random's algorithm is not a contract). The reference draws from
 /// numpy's default_rng(1234) plus the unseeded global np.random, so its exact samples cannot be reproduced anyway;
 /// we reproduce its distributions, not its streams.
 /// </summary>
 public sealed class CesRandom
 {
-    ulong s0, s1, s2, s3;
+    readonly DesignRandom source;
 
-    public CesRandom(ulong seed)
-    {
-        ulong sm = seed;
-        s0 = SplitMix(ref sm); s1 = SplitMix(ref sm); s2 = SplitMix(ref sm); s3 = SplitMix(ref sm);
-    }
+    public CesRandom(ulong seed) => source = new DesignRandom(seed);
+
+    CesRandom(DesignRandom source) => this.source = source;
 
     /// <summary>An independent stream per (seed, base index): a base's samples do not depend on the other bases.</summary>
-    public static CesRandom ForBase(long seed, int baseIndex)
-    {
-        ulong sm = (ulong)seed ^ 0x43455342_41534531UL; // "CESBASE1": keeps these streams apart from other seeded users
-        ulong a = SplitMix(ref sm);
-        ulong b = (ulong)(uint)baseIndex * 0xBF58476D1CE4E5B9UL;
-        return new CesRandom(a ^ b);
-    }
+    public static CesRandom ForBase(long seed, int baseIndex) => new(DesignRandom.ForStream(seed, baseIndex, "ces-baseline"));
 
-    static ulong SplitMix(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    public ulong NextUInt64()
-    {
-        ulong result = ulong.RotateLeft(s1 * 5, 7) * 9;
-        ulong t = s1 << 17;
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
-        s2 ^= t;
-        s3 = ulong.RotateLeft(s3, 45);
-        return result;
-    }
+    public ulong NextUInt64() => source.NextUInt64();
 
     /// <summary>Uniform in [0, 1) with 53 random bits (numpy's rng.random()).</summary>
-    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
-
+    public double NextDouble() => source.NextDouble();
     /// <summary>Uniform integer in [low, highExclusive) without modulo bias (numpy's rng.integers(low, high)).</summary>
     public int NextInt(int low, int highExclusive)
     {

@@ -154,15 +154,7 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
     static BaseSummary Summarise(int index, DesignBase b, ResolvedConstraints resolved, double baseTc, double baseEf,
         List<CandidateRow> rows, OptimiserResult result, double seconds)
     {
-        var unique = rows.Where(r => r.Unique).ToList();
-        int u = unique.Count, valid = unique.Count(r => r.Valid);
-        double Rate(int num, int den) => den == 0 ? double.NaN : (double)num / den;
-        var deltas = unique.Where(r => r.AllPass).Select(r => r.TcRounded - baseTc).OrderByDescending(d => d).ToList();
-        double Top(int k) => deltas.Count == 0 ? double.NaN : deltas.Take(k).Average();
         string substitution = resolved.SubstitutionTarget is { } t ? $"{t.Symbol}{resolved.SubstitutionOxidationState:+0;-0}" : "";
-        return new BaseSummary(index, b.Name, substitution, baseTc, baseEf, rows.Count, result.Flags.Count(f => f != 0), u,
-            Rate(u, rows.Count), Rate(valid, u), Rate(unique.Count(r => r.Neutral), valid), Rate(unique.Count(r => r.Electronegativity), valid),
-            Rate(unique.Count(r => r.EfNegative), u), Rate(unique.Count(r => r.AllPass), u),
-            unique.Count == 0 ? double.NaN : unique.Max(r => r.TcRounded), Top(10), Top(30), Top(50), seconds);
+        return BaseSummaries.Summarise(index, b.Name, substitution, baseTc, baseEf, rows, result.Flags.Count(f => f != 0), seconds);
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Kiago.Kernels.Cpu;
 
 /// <summary>
@@ -41,13 +43,13 @@ internal sealed unsafe class CpuConv2d : IConv2d
 
         forward = new PackedMatrix[spec.Groups];
         backward = new PackedMatrix[spec.Groups];
-        var dense = new float[columns * outPerGroup]; // [(ci, tap), co]
+        var dense = new float[columns * outPerGroup]; // [(tap, ci), co]
         for (int g = 0; g < spec.Groups; g++)
         {
             for (int co = 0; co < outPerGroup; co++)
                 for (int ci = 0; ci < inPerGroup; ci++)
                     for (int t = 0; t < tapH.Length; t++)
-                        dense[(ci * tapH.Length + t) * outPerGroup + co] =
+                        dense[(t * inPerGroup + ci) * outPerGroup + co] =
                             weight[(((g * outPerGroup + co) * inPerGroup + ci) * spec.KernelHeight + tapH[t]) * spec.KernelWidth + tapW[t]];
             forward[g] = new PackedMatrix(columns, outPerGroup);
             forward[g].Pack(dense, outPerGroup, 1);
@@ -110,12 +112,14 @@ internal sealed unsafe class CpuConv2d : IConv2d
             int s0 = block * perBlock, count = Math.Min(perBlock, batch - s0), rows = count * outPixels;
             var a = backend.Scratch.Rent((long)rows * Math.Max(1, columns));
             var c = backend.Scratch.Rent((long)rows * outPerGroup);
+            var staging = backend.Scratch.Rent((long)s.InHeight * s.InWidth * inPerGroup);
             try
             {
                 fixed (float* xp = xa) fixed (float* yp = ya) fixed (float* ap = a) fixed (float* cp = c) fixed (float* bp = bias)
+                fixed (float* sp = staging)
                     for (int g = 0; g < s.Groups; g++)
                     {
-                        Im2col(xp, s0, count, g, ap);
+                        Im2col(xp, s0, count, g, ap, sp);
                         GemmKernel.Multiply(simd, rows, ap, columns, forward[g], 0, forward[g].Panels, cp, outPerGroup, false);
                         StoreNchw(cp, s0, count, g, yp, bp, fuseRelu);
                     }
@@ -124,6 +128,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
             {
                 backend.Scratch.Return(a);
                 backend.Scratch.Return(c);
+                backend.Scratch.Return(staging);
             }
         });
     }
@@ -145,33 +150,39 @@ internal sealed unsafe class CpuConv2d : IConv2d
             int s0 = block * perBlock, count = Math.Min(perBlock, batch - s0), rows = count * outPixels;
             var a = backend.Scratch.Rent((long)rows * outPerGroup);
             var d = backend.Scratch.Rent((long)rows * Math.Max(1, columns));
+            var staging = backend.Scratch.Rent((long)s.InHeight * s.InWidth * inPerGroup);
             try
             {
-                dxa.AsSpan(s0 * s.InSize, count * s.InSize).Clear();
-                fixed (float* dyp = dya) fixed (float* dxp = dxa) fixed (float* ap = a) fixed (float* dp = d)
+                fixed (float* dyp = dya) fixed (float* dxp = dxa) fixed (float* ap = a) fixed (float* dp = d) fixed (float* sp = staging)
                     for (int g = 0; g < s.Groups; g++)
                     {
                         GatherRows(dyp, s0, count, g, ap);
                         GemmKernel.Multiply(simd, rows, ap, outPerGroup, backward[g], 0, backward[g].Panels, dp, columns, false);
-                        Col2imAdd(dp, s0, count, g, dxp);
+                        Col2im(dp, s0, count, g, dxp, sp);
                     }
             }
             finally
             {
                 backend.Scratch.Return(a);
                 backend.Scratch.Return(d);
+                backend.Scratch.Return(staging);
             }
         });
     }
 
-    /// <summary>a[(sample, pixel), (ci, tap)] = x or 0 where the tap reads padding.</summary>
-    void Im2col(float* x, int s0, int count, int g, float* a)
+    /// <summary>
+    /// a[(sample, pixel), (tap, ci)] = x or 0 where the tap reads padding. Each sample's group channels are first
+    /// staged channels-last, so every live tap is one contiguous copy of inPerGroup floats.
+    /// </summary>
+    void Im2col(float* x, int s0, int count, int g, float* a, float* staging)
     {
         var s = Spec;
-        int taps = tapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, plane = h * w;
+        int taps = tapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, plane = h * w, cin = inPerGroup;
         for (int n = 0; n < count; n++)
         {
-            float* xs = x + ((long)(s0 + n) * s.InChannels + g * inPerGroup) * plane;
+            float* xs = x + ((long)(s0 + n) * s.InChannels + g * cin) * plane;
+            for (int ci = 0; ci < cin; ci++)
+                for (int q = 0; q < plane; q++) staging[q * cin + ci] = xs[(long)ci * plane + q];
             for (int p = 0; p < outPixels; p++)
             {
                 int oy = p / ow, ox = p % ow;
@@ -180,16 +191,50 @@ internal sealed unsafe class CpuConv2d : IConv2d
                 for (int t = 0; t < taps; t++)
                 {
                     int iy = y0 + tapH[t] * s.DilationH, ix = x0 + tapW[t] * s.DilationW;
-                    if ((uint)iy < (uint)h && (uint)ix < (uint)w)
-                    {
-                        float* src = xs + iy * w + ix;
-                        for (int ci = 0; ci < inPerGroup; ci++) row[ci * taps + t] = src[(long)ci * plane];
-                    }
-                    else
-                        for (int ci = 0; ci < inPerGroup; ci++) row[ci * taps + t] = 0f;
+                    if ((uint)iy < (uint)h && (uint)ix < (uint)w) Copy(staging + (iy * w + ix) * cin, row + t * cin, cin);
+                    else new Span<float>(row + t * cin, cin).Clear();
                 }
             }
         }
+    }
+
+    /// <summary>dx[sample, group channels] = col2im(d): summed channels-last in staging, then transposed to NCHW.</summary>
+    void Col2im(float* d, int s0, int count, int g, float* dx, float* staging)
+    {
+        var s = Spec;
+        int taps = tapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, plane = h * w, cin = inPerGroup;
+        for (int n = 0; n < count; n++)
+        {
+            new Span<float>(staging, plane * cin).Clear();
+            for (int p = 0; p < outPixels; p++)
+            {
+                int oy = p / ow, ox = p % ow;
+                int y0 = oy * s.StrideH - s.PadTop, x0 = ox * s.StrideW - s.PadLeft;
+                float* row = d + ((long)n * outPixels + p) * columns;
+                for (int t = 0; t < taps; t++)
+                {
+                    int iy = y0 + tapH[t] * s.DilationH, ix = x0 + tapW[t] * s.DilationW;
+                    if ((uint)iy < (uint)h && (uint)ix < (uint)w) AddTo(row + t * cin, staging + (iy * w + ix) * cin, cin);
+                }
+            }
+            float* xs = dx + ((long)(s0 + n) * s.InChannels + g * cin) * plane;
+            for (int ci = 0; ci < cin; ci++)
+                for (int q = 0; q < plane; q++) xs[(long)ci * plane + q] = staging[q * cin + ci];
+        }
+    }
+
+    static void Copy(float* source, float* destination, int count)
+    {
+        int i = 0;
+        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(source + i), destination + i);
+        for (; i < count; i++) destination[i] = source[i];
+    }
+
+    static void AddTo(float* source, float* destination, int count)
+    {
+        int i = 0;
+        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(destination + i) + Vector256.Load(source + i), destination + i);
+        for (; i < count; i++) destination[i] += source[i];
     }
 
     void StoreNchw(float* c, int s0, int count, int g, float* y, float* bias, bool relu)
@@ -220,29 +265,6 @@ internal sealed unsafe class CpuConv2d : IConv2d
                 float* dst = a + (long)n * outPixels * outPerGroup + co;
                 for (int p = 0; p < outPixels; p++) dst[(long)p * outPerGroup] = src[p];
             }
-    }
-
-    void Col2imAdd(float* d, int s0, int count, int g, float* dx)
-    {
-        var s = Spec;
-        int taps = tapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, plane = h * w;
-        for (int n = 0; n < count; n++)
-        {
-            float* xs = dx + ((long)(s0 + n) * s.InChannels + g * inPerGroup) * plane;
-            for (int p = 0; p < outPixels; p++)
-            {
-                int oy = p / ow, ox = p % ow;
-                int y0 = oy * s.StrideH - s.PadTop, x0 = ox * s.StrideW - s.PadLeft;
-                float* row = d + ((long)n * outPixels + p) * columns;
-                for (int t = 0; t < taps; t++)
-                {
-                    int iy = y0 + tapH[t] * s.DilationH, ix = x0 + tapW[t] * s.DilationW;
-                    if ((uint)iy >= (uint)h || (uint)ix >= (uint)w) continue;
-                    float* dst = xs + iy * w + ix;
-                    for (int ci = 0; ci < inPerGroup; ci++) dst[(long)ci * plane] += row[ci * taps + t];
-                }
-            }
-        }
     }
 
     public void Dispose() { }

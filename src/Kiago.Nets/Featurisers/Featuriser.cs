@@ -1,25 +1,24 @@
+using Kiago.Autodiff;
 using Kiago.Kernels;
 using Kiago.Nets.Weights;
 
 namespace Kiago.Nets.Featurisers;
 
 /// <summary>
-/// The map from a composition (batch, 118 atom fractions) to a model's input, on a backend, with its adjoint.
-/// Periodic-table image: a ScatterColumns (each element owns one cell), backward a GatherColumns. ElemNet: a
-/// GatherColumns of the 86 accepted elements, backward a ScatterColumns (dropped elements get zero gradient).
-/// The index map is uploaded once.
+/// The map from a composition (batch, 118 atom fractions) to a model's input, as tape ops (so its adjoint comes with
+/// it). Periodic-table image: a ScatterColumns (each element owns one cell; backward a GatherColumns), viewed as
+/// (4, 7, 32). ElemNet: a GatherColumns of the 86 accepted elements (backward a ScatterColumns: dropped elements get
+/// zero gradient). The index map is uploaded once.
 /// </summary>
 public sealed class Featuriser : IDisposable
 {
     public const int CompositionColumns = 118;
 
-    readonly IBackend backend;
     readonly DeviceBuffer<int> index;
     readonly bool scatter;
 
     public Featuriser(ModelKind kind, IBackend backend)
     {
-        this.backend = backend;
         Kind = kind;
         (AcceptedElements, OutputShape, scatter, int[] map) = Layout(kind);
         OutputSize = OutputShape.Aggregate(1, (a, d) => a * d);
@@ -37,7 +36,10 @@ public sealed class Featuriser : IDisposable
     /// <summary>Atomic numbers the model sees; other elements are dropped.</summary>
     public IReadOnlyList<int> AcceptedElements { get; }
 
-    /// <summary>The index map: image cell of element Z−1 (image), or the 0-based element index of input j (ElemNet).</summary>
+    /// <summary>
+    /// The layout of <paramref name="kind"/>: accepted elements, per-sample output shape, and the index map — for the
+    /// image (scatter) map[Z−1] = flat cell of element Z; for ElemNet (gather) map[j] = Z−1 of input j.
+    /// </summary>
     public static (IReadOnlyList<int> Accepted, int[] Shape, bool Scatter, int[] Map) Layout(ModelKind kind) => kind switch
     {
         ModelKind.TcResNet => (Enumerable.Range(1, 118).ToArray(), PeriodicTableLayout.ImageShape, true,
@@ -61,18 +63,11 @@ public sealed class Featuriser : IDisposable
         return dropped;
     }
 
-    /// <summary>features[b] = featurise(x[b]) for b &lt; batch (x: batch × 118; features: batch × OutputSize).</summary>
-    public void Forward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> features)
+    /// <summary>x [N, 118] → model input [N, ...OutputShape] on the tape.</summary>
+    public Tensor Apply(Tape tape, Tensor x)
     {
-        if (scatter) backend.ScatterColumns(batch, x, CompositionColumns, index, features, OutputSize);
-        else backend.GatherColumns(batch, x, CompositionColumns, index, features, OutputSize);
-    }
-
-    /// <summary>dx[b] = featuriserᵀ · dFeatures[b] (overwrites dx, batch × 118).</summary>
-    public void Backward(int batch, DeviceBuffer<float> dFeatures, DeviceBuffer<float> dx)
-    {
-        if (scatter) backend.GatherColumns(batch, dFeatures, OutputSize, index, dx, CompositionColumns);
-        else backend.ScatterColumns(batch, dFeatures, OutputSize, index, dx, CompositionColumns);
+        if (!scatter) return tape.GatherColumns(x, index, OutputSize);
+        return tape.Reshape(tape.ScatterColumns(x, index, OutputSize), [x.Batch, .. OutputShape]);
     }
 
     public void Dispose() => index.Dispose();

@@ -42,6 +42,7 @@ public static class WeightFile
     {
         var bytes = Serialize(model);
         string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string temp = full + $".tmp{Environment.ProcessId}";
         File.WriteAllBytes(temp, bytes);
         File.Move(temp, full, overwrite: true);

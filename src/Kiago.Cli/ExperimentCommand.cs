@@ -1,0 +1,95 @@
+using System.CommandLine;
+using System.Globalization;
+using Kiago.Cli.Eval;
+using Kiago.Cli.IO;
+using Kiago.Design.CompositionMap;
+using Kiago.Design.Experiments;
+
+namespace Kiago.Cli;
+
+/// <summary>
+/// <c>kiago experiment normal|substitution|hydride --bases FILE.json --tc-model --ef-model [--candidates] [--steps]
+/// [--ces-samples] [--seed] [--integerisation 15,20,25,50,100] --out DIR</c>: KIAGO and C-ES on every base, with the
+/// paper's tables in DIR/tables.md and each method's run directory in DIR/kiago and DIR/ces.
+/// </summary>
+internal static class ExperimentCommand
+{
+    public static Command Create()
+    {
+        var kind = new Argument<string>("kind") { Description = "normal | substitution | hydride" };
+        var bases = new Option<string>("--bases") { Description = "Base list, e.g. ../shared/data/experiments/reference_sample_configs/experiment_usual_dict.json", Required = true };
+        var tcModel = new Option<string>("--tc-model") { Description = "Tc predictor (.kgw)", Required = true };
+        var efModel = new Option<string>("--ef-model") { Description = "Formation-energy predictor (.kgw)", Required = true };
+        var candidates = new Option<int>("--candidates") { Description = "KIAGO candidates per base", DefaultValueFactory = _ => 4096 };
+        var steps = new Option<int>("--steps") { Description = "KIAGO steps", DefaultValueFactory = _ => 1000 };
+        var cesSamples = new Option<int?>("--ces-samples") { Description = "C-ES samples per base (default: --candidates)" };
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
+        var maxAtoms = new Option<int?>("--max-atoms") { Description = "KIAGO's N-set maximum (default 199; hydride 14)" };
+        var integerisation = new Option<string?>("--integerisation") { Description = "Max-atoms values for the Table-1 comparison (normal only), e.g. 15,20,25,50,100" };
+        var device = new Option<string>("--device") { DefaultValueFactory = _ => "auto" };
+        var outDir = new Option<string>("--out") { Required = true };
+        var command = new Command("experiment", "Run one of the paper's experiments (KIAGO and C-ES) and write its tables")
+        {
+            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, device, outDir,
+        };
+        command.SetAction(r =>
+        {
+            var error = r.InvocationConfiguration.Error;
+            var experiment = r.GetRequiredValue(kind).ToLowerInvariant() switch
+            {
+                "normal" => ExperimentKind.Normal,
+                "substitution" or "es" => ExperimentKind.Substitution,
+                "hydride" or "hsc" => ExperimentKind.Hydride,
+                var k => throw new UserInputException($"experiment \"{k}\": expected normal, substitution or hydride"),
+            };
+            int[] maxAtomsList = ParseList(r.GetValue(integerisation));
+            var options = new ExperimentOptions
+            {
+                Kind = experiment, Candidates = Positive(r.GetValue(candidates), "--candidates"), Steps = Positive(r.GetValue(steps), "--steps"),
+                CesSamples = r.GetValue(cesSamples) is { } cs ? Positive(cs, "--ces-samples") : null, Seed = r.GetValue(seed),
+                MaxAtoms = r.GetValue(maxAtoms), IntegerisationMaxAtoms = maxAtomsList,
+            };
+            var list = EvalIO.Bases(null, r.GetRequiredValue(bases), null, null);
+            string dir = r.GetRequiredValue(outDir);
+            using var backend = EvalIO.Backend(r.GetValue(device)!);
+            using var tc = EvalIO.LoadModel(r.GetRequiredValue(tcModel), backend, "--tc-model")!;
+            using var ef = EvalIO.LoadModel(r.GetRequiredValue(efModel), backend, "--ef-model")!;
+            var runner = new ExperimentRunner(backend, tc, ef, spec => new CompositionKernelCpu(spec)) { Log = line => error.WriteLine($"kiago: {line}") };
+            var result = runner.Run(list, options);
+
+            var kiagoDir = Path.Combine(dir, "kiago");
+            var done = result.Bases.Where(b => b.Kiago is not null).ToList();
+            EvalIO.WriteRows(kiagoDir, done.SelectMany(b => b.Kiago!.Rows), done.Select(b => b.Kiago!.Summary));
+            EvalIO.WriteTraces(kiagoDir, done.Select(b => (b.Kiago!.Summary.BaseIndex, b.Kiago.Trace)));
+            var cesDir = Path.Combine(dir, "ces");
+            var ces = result.Bases.Where(b => b.Ces is not null).Select(b => b.Ces!).ToList();
+            EvalIO.WriteRows(cesDir, ces.SelectMany(o => o.Rows), ces.Select(o => o.Summary));
+            EvalIO.WriteProvenance(cesDir, ces);
+
+            string runInfo = $"`kiago experiment {experiment.ToString().ToLowerInvariant()}` on {Path.GetFileName(r.GetRequiredValue(bases))}, " +
+                $"{DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)}, {backend.DeviceName}, {EvalIO.Machine()}";
+            var tables = ExperimentTables.Markdown(result, runInfo);
+            AtomicFile.Write(Path.Combine(dir, "tables.md"), w => w.Write(tables));
+            EvalIO.WriteManifest(dir, "experiment " + experiment.ToString().ToLowerInvariant(), [
+                new("bases", r.GetRequiredValue(bases)), new("candidates", options.Candidates.ToString(CultureInfo.InvariantCulture)),
+                new("steps", options.Steps.ToString(CultureInfo.InvariantCulture)), new("ces_samples", options.EffectiveCesSamples.ToString(CultureInfo.InvariantCulture)),
+                new("seed", options.Seed.ToString(CultureInfo.InvariantCulture)), new("integerisation", r.GetValue(integerisation)),
+                new("tc_model", r.GetRequiredValue(tcModel)), new("ef_model", r.GetRequiredValue(efModel)),
+            ], [.. result.Bases.Where(b => b.KiagoError is not null).Select(b => (b.Material.Name, "KIAGO: " + b.KiagoError!)),
+                .. result.Bases.Where(b => b.CesSkip is not null).Select(b => (b.Material.Name, "C-ES: " + b.CesSkip!))],
+                backend.DeviceName, result.Seconds);
+            r.InvocationConfiguration.Output.Write(tables);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    static int Positive(int value, string option) => value >= 1 ? value : throw new UserInputException($"{option} must be >= 1 (got {value})");
+
+    static int[] ParseList(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return [];
+        return [.. text.Split(',').Select(s => int.TryParse(s.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 1 ? v
+            : throw new UserInputException($"--integerisation: \"{s.Trim()}\" is not a positive integer"))];
+    }
+}

@@ -1,0 +1,164 @@
+using System.CommandLine;
+using System.Globalization;
+using Kiago.Chemistry;
+using Kiago.Cli.IO;
+using Kiago.Kernels;
+using Kiago.Nets;
+using Kiago.Nets.Featurisers;
+
+namespace Kiago.Cli;
+
+/// <summary>
+/// <c>kiago predict FORMULA... | --in file.csv [--formula-column C] [--tc-model F] [--ef-model F] [--out file.csv] [--batch N]</c>:
+/// Tc (K) and Ef (eV/atom) per formula, computed in batches.
+/// </summary>
+internal static class PredictCommand
+{
+    public const string DefaultTcModel = "weights/tc-resnet18.kgw";
+    public const string DefaultEfModel = "weights/elemnet.kgw";
+
+    public static Command Create()
+    {
+        var formulas = new Argument<string[]>("formula") { Description = "formulas, e.g. YBa2Cu3O7 MgB2", Arity = ArgumentArity.ZeroOrMore };
+        var input = new Option<string?>("--in") { Description = "CSV file with a formula column" };
+        var column = new Option<string>("--formula-column") { Description = "column of --in holding the formulas", DefaultValueFactory = _ => "formula" };
+        var tc = new Option<string?>("--tc-model") { Description = $"Tc model (.kgw); default {DefaultTcModel}" };
+        var ef = new Option<string?>("--ef-model") { Description = $"formation-energy model (.kgw); default {DefaultEfModel}" };
+        var noTc = new Option<bool>("--no-tc") { Description = "skip the Tc model" };
+        var noEf = new Option<bool>("--no-ef") { Description = "skip the formation-energy model" };
+        var output = new Option<string?>("--out") { Description = "write CSV here (atomically) instead of standard output" };
+        var batch = new Option<int>("--batch") { Description = "compositions per model call", DefaultValueFactory = _ => 1024 };
+        var device = new Option<string>("--device") { Description = BackendFactory.Choices, DefaultValueFactory = _ => "cpu" };
+        var command = new Command("predict", "Predict Tc (K) and formation energy (eV/atom) for formulas")
+        {
+            formulas, input, column, tc, ef, noTc, noEf, output, batch, device,
+        };
+        command.SetAction(r => Run(new Request(r.GetValue(formulas) ?? [], r.GetValue(input), r.GetValue(column)!,
+                r.GetValue(noTc) ? null : r.GetValue(tc) ?? DefaultTcModel, r.GetValue(tc) is not null,
+                r.GetValue(noEf) ? null : r.GetValue(ef) ?? DefaultEfModel, r.GetValue(ef) is not null,
+                r.GetValue(output), r.GetValue(batch), r.GetValue(device)!),
+            r.InvocationConfiguration.Output, r.InvocationConfiguration.Error));
+        return command;
+    }
+
+    internal sealed record Request(string[] Formulas, string? Input, string FormulaColumn, string? TcModel, bool TcExplicit,
+        string? EfModel, bool EfExplicit, string? Output, int Batch, string Device);
+
+    static int Run(Request request, TextWriter stdout, TextWriter stderr)
+    {
+        if (request.Batch < 1) throw new UserInputException($"--batch {request.Batch}: must be at least 1");
+        if (request.TcModel is null && request.EfModel is null) throw new UserInputException("--no-tc and --no-ef leave nothing to predict");
+        if ((request.Formulas.Length > 0) == (request.Input is not null))
+            throw new UserInputException("give formulas as arguments or --in file.csv (one of the two)");
+        var rows = request.Input is not null ? ReadCsv(request.Input, request.FormulaColumn) : ParseArguments(request.Formulas);
+        CheckModel(request.TcModel, request.TcExplicit, "--tc-model", "a Tc predictor (ResNet18 on the periodic-table image)");
+        CheckModel(request.EfModel, request.EfExplicit, "--ef-model", "a formation-energy predictor (ElemNet)");
+
+        IBackend backend;
+        try { backend = BackendFactory.Create(request.Device); }
+        catch (ArgumentException e) { throw new UserInputException($"--device: {e.Message}"); }
+        using var _ = backend;
+        using var tcModel = request.TcModel is null ? null : NetsErrors.Guard(() => GraphModel.Load(request.TcModel, backend));
+        using var efModel = request.EfModel is null ? null : NetsErrors.Guard(() => GraphModel.Load(request.EfModel, backend));
+        var tc = new float[rows.Count];
+        var ef = new float[rows.Count];
+        Predict(rows, tcModel, tc, request.Batch, backend, stderr);
+        Predict(rows, efModel, ef, request.Batch, backend, stderr);
+
+        void Write(TextWriter w)
+        {
+            var csv = new CsvWriter(w);
+            var header = new List<string> { "formula" };
+            if (tcModel is not null) header.Add($"{tcModel.OutputName}_{Unit(tcModel.OutputUnit)}");
+            if (efModel is not null) header.Add($"{efModel.OutputName}_{Unit(efModel.OutputUnit)}");
+            if (efModel is not null) header.Add("ef_ignored_elements");
+            csv.WriteRecord(header);
+            for (int i = 0; i < rows.Count; i++)
+            {
+                var fields = new List<string> { rows[i].Formula };
+                if (tcModel is not null) fields.Add(tc[i].ToString("G7", CultureInfo.InvariantCulture));
+                if (efModel is not null)
+                {
+                    fields.Add(ef[i].ToString("G7", CultureInfo.InvariantCulture));
+                    fields.Add(string.Join(" ", Featuriser.DroppedElements(efModel.Kind, rows[i].Fractions).Select(z => Elements.ByZ(z).Symbol)));
+                }
+                csv.WriteRecord(fields);
+            }
+        }
+
+        if (request.Output is null) Write(stdout);
+        else AtomicFile.Write(request.Output, Write);
+        return ExitCodes.Ok;
+    }
+
+    static string Unit(string unit) => unit.Replace("/", "_per_").Replace(" ", "_");
+
+    static void CheckModel(string? path, bool explicitPath, string option, string what)
+    {
+        if (path is null || File.Exists(path)) return;
+        throw new UserInputException(explicitPath
+            ? $"{option} {path}: file not found"
+            : $"{path}: not found. This default needs {what}: train one (training/, see docs/MODELS.md) and convert it with " +
+              $"'kiago convert model.onnx -o {path}', or pass {option} FILE, or skip it with {(option == "--tc-model" ? "--no-tc" : "--no-ef")}");
+    }
+
+    internal sealed record Row(string Formula, float[] Fractions);
+
+    static List<Row> ParseArguments(string[] formulas)
+    {
+        var rows = new List<Row>(formulas.Length);
+        for (int i = 0; i < formulas.Length; i++)
+        {
+            if (!Composition.TryParse(formulas[i], out var c, out var e))
+                throw new UserInputException($"formula {i + 1} \"{formulas[i]}\": {e.Message}");
+            rows.Add(ToRow(formulas[i], c));
+        }
+        return rows;
+    }
+
+    static List<Row> ReadCsv(string path, string column)
+    {
+        if (!File.Exists(path)) throw new UserInputException($"--in {path}: file not found");
+        using var reader = CsvReader.Open(path);
+        var header = CsvHeader.Read(reader, path);
+        int index = header.Require(column);
+        var rows = new List<Row>();
+        foreach (var record in reader.ReadAll())
+        {
+            if (index >= record.Fields.Length)
+                throw new UserInputException($"{path} line {record.Line}: no field for column \"{column}\"");
+            string formula = record.Fields[index];
+            if (!Composition.TryParse(formula, out var c, out var e))
+                throw new UserInputException($"{path} line {record.Line}, column \"{column}\": \"{formula}\": {e.Message}");
+            rows.Add(ToRow(formula, c));
+        }
+        if (rows.Count == 0) throw new UserInputException($"{path}: no formulas below the header");
+        return rows;
+    }
+
+    static Row ToRow(string formula, Composition c)
+    {
+        var fractions = new float[Featuriser.CompositionColumns];
+        c.WriteFractions(fractions);
+        return new Row(formula, fractions);
+    }
+
+    static void Predict(List<Row> rows, GraphModel? model, float[] into, int batchSize, IBackend backend, TextWriter stderr)
+    {
+        if (model is null) return;
+        int batch = Math.Min(batchSize, rows.Count);
+        using var x = backend.Allocate<float>((long)batch * Featuriser.CompositionColumns);
+        using var y = backend.Allocate<float>(batch);
+        var host = new float[batch * Featuriser.CompositionColumns];
+        bool progress = rows.Count > batch;
+        for (int start = 0; start < rows.Count; start += batch)
+        {
+            int n = Math.Min(batch, rows.Count - start);
+            for (int i = 0; i < n; i++) rows[start + i].Fractions.CopyTo(host, i * Featuriser.CompositionColumns);
+            backend.Upload<float>(host.AsSpan(0, n * Featuriser.CompositionColumns), x);
+            model.Forward(n, x, y);
+            backend.Download(y, into.AsSpan(start, n));
+            if (progress) stderr.WriteLine($"{model.OutputName}: {start + n}/{rows.Count}");
+        }
+    }
+}

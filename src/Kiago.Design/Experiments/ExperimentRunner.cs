@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using Kiago.Chemistry;
+using Kiago.Chemistry.Screening;
+using Kiago.Design.Baselines;
+using Kiago.Design.CompositionMap;
+using Kiago.Design.Constraints;
+using Kiago.Design.Initialisers;
+using Kiago.Design.Optimiser;
+using Kiago.Design.Pipeline;
+using Kiago.Kernels;
+using Kiago.Nets;
+
+namespace Kiago.Design.Experiments;
+
+/// <summary>The paper's three experiments (reference §6).</summary>
+public enum ExperimentKind { Normal, Substitution, Hydride }
+
+/// <summary>Run size and seed of an experiment; null sizes take the reference's per-kind values.</summary>
+public sealed record ExperimentOptions
+{
+    public ExperimentKind Kind { get; init; } = ExperimentKind.Normal;
+    public int Candidates { get; init; } = 4096;
+    public int Steps { get; init; } = 1000;
+    public long Seed { get; init; } = 0;
+    /// <summary>C-ES samples per base; null = <see cref="Candidates"/>.</summary>
+    public int? CesSamples { get; init; }
+    /// <summary>KIAGO's N-set maximum; null = 199 (Normal, Substitution) or 14 (Hydride), as the published code.</summary>
+    public int? MaxAtoms { get; init; }
+    /// <summary>Max-atoms values of the integerisation comparison (Table 1; Normal only; empty = skip).</summary>
+    public IReadOnlyList<int> IntegerisationMaxAtoms { get; init; } = [];
+
+    public int EffectiveCesSamples => CesSamples ?? Candidates;
+
+    public CesMode CesMode => Kind switch
+    {
+        ExperimentKind.Substitution => CesMode.Substitution,
+        ExperimentKind.Hydride => CesMode.Hydride,
+        _ => CesMode.Normal,
+    };
+}
+
+/// <summary>One base of an experiment: KIAGO's outcome (or why it could not run) and C-ES's (or why it was skipped).</summary>
+public sealed record ExperimentBase(BaseMaterial Material, BaseOutcome? Kiago, string? KiagoError, CesOutcome? Ces, string? CesSkip);
+
+public sealed record ExperimentResult(ExperimentOptions Options, IReadOnlyList<ExperimentBase> Bases,
+    IReadOnlyList<IntegerisationRow> Integerisation, double Seconds);
+
+/// <summary>
+/// Runs KIAGO (the optimiser's <see cref="BaseDesigner"/>) and the C-ES baseline on every base of a list, with the
+/// reference's per-experiment settings (§6): Normal lr 0.03, k = 8, reference initialiser; Substitution with the
+/// JSON's target and state, integer loss off; Hydride lr 0.04, H fixed at 0.4, k = 2, N ≤ 14, hydride screening.
+/// </summary>
+public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICompositionModel ef,
+    Func<CompositionSpec, ICompositionKernel> kernelFactory)
+{
+    /// <summary>Progress lines (one per base and stage).</summary>
+    public Action<string>? Log { get; set; }
+
+    public ExperimentResult Run(IReadOnlyList<BaseMaterial> bases, ExperimentOptions options, CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var results = new List<ExperimentBase>();
+        var evaluator = new CesEvaluator(tc, ef);
+        for (int i = 0; i < bases.Count; i++)
+        {
+            var material = bases[i];
+            Log?.Invoke($"[{i + 1}/{bases.Count}] {material.Name}: KIAGO {options.Candidates} × {options.Steps} steps");
+            var (kiago, error) = RunKiago(material, i, options, options.MaxAtoms, cancel);
+            Log?.Invoke($"[{i + 1}/{bases.Count}] {material.Name}: C-ES {options.EffectiveCesSamples} samples");
+            var generated = CesGenerator.Generate(material, i, new CesOptions { Mode = options.CesMode, Samples = options.EffectiveCesSamples, Seed = options.Seed });
+            var ces = generated.Skipped ? null : evaluator.Evaluate(generated, i, options.CesMode);
+            results.Add(new ExperimentBase(material, kiago, error, ces, generated.SkipReason));
+        }
+        var integerisation = new List<IntegerisationRow>();
+        if (options.Kind == ExperimentKind.Normal)
+            foreach (int m in options.IntegerisationMaxAtoms)
+                integerisation.Add(CompareIntegerisation(bases, options, m, cancel));
+        return new ExperimentResult(options, results, integerisation, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>KIAGO with N-set {1…M} on every base; rule-based rounding of the same stage-1 compositions at M.</summary>
+    IntegerisationRow CompareIntegerisation(IReadOnlyList<BaseMaterial> bases, ExperimentOptions options, int maxAtoms, CancellationToken cancel)
+    {
+        var stage1 = new List<Composition>();
+        var tcInteger = new List<double>();
+        for (int i = 0; i < bases.Count; i++)
+        {
+            Log?.Invoke($"integerisation M = {maxAtoms}: [{i + 1}/{bases.Count}] {bases[i].Name}");
+            var (outcome, _) = RunKiago(bases[i], i, options with { Kind = ExperimentKind.Normal }, maxAtoms, cancel);
+            if (outcome is null) continue;
+            foreach (var row in outcome.Rows.Where(r => !r.Degenerate && r.Formula.Length > 0 && double.IsFinite(r.TcRounded)))
+            {
+                stage1.Add(Composition.Parse(row.Stage1Composition));
+                tcInteger.Add(row.TcRounded);
+            }
+        }
+        var tcStage1 = ModelPredictions.Predict(tc, stage1);
+        var samples = stage1.Select((c, j) => new IntegerisationSample(c, tcStage1[j], tcInteger[j])).ToArray();
+        return Integerisation.Compare(maxAtoms, samples, cs => ModelPredictions.Predict(tc, cs));
+    }
+
+    (BaseOutcome? Outcome, string? Error) RunKiago(BaseMaterial material, int index, ExperimentOptions options, int? maxAtoms, CancellationToken cancel)
+    {
+        var settings = Settings(options, maxAtoms);
+        DesignBase designBase;
+        if (options.Kind == ExperimentKind.Substitution)
+        {
+            if (material.Substitution is not { } spec) return (null, "no substitution target in the base list");
+            designBase = new DesignBase(material.Name, material.Composition, new SubstitutionTarget(spec.Target.Symbol, spec.OxidationState));
+        }
+        else designBase = new DesignBase(material.Name, material.Composition);
+        ICandidateScreen screen = options.Kind == ExperimentKind.Hydride
+            ? new HydrideScreen(HydrideScreeningOptions.Kiago) : new SmactScreen(ScreeningOptions.Kiago);
+        try
+        {
+            var designer = new BaseDesigner(backend, tc, ef, screen, kernelFactory);
+            return (designer.Run(settings, designBase, index, cancel), null);
+        }
+        catch (ConstraintException e)
+        {
+            return (null, e.Message);
+        }
+    }
+
+    /// <summary>The reference's settings for one experiment kind (reference §6 table).</summary>
+    public static DesignSettings Settings(ExperimentOptions options, int? maxAtoms = null) => options.Kind switch
+    {
+        ExperimentKind.Hydride => new DesignSettings
+        {
+            Candidates = options.Candidates, Seed = options.Seed,
+            Optimiser = new OptimiserOptions { Steps = options.Steps, LearningRate = 0.04f, MaxElements = 2 },
+            Initialiser = ReferenceInitialiser.Hydride,
+            Constraints = new DesignConstraints
+            {
+                MaxElements = 2, MaxAtoms = maxAtoms ?? 14,
+                Fixed = new Dictionary<string, double> { ["H"] = 0.4 },
+            },
+        },
+        _ => new DesignSettings
+        {
+            Candidates = options.Candidates, Seed = options.Seed,
+            Optimiser = new OptimiserOptions { Steps = options.Steps, LearningRate = 0.03f, MaxElements = 8 },
+            Constraints = new DesignConstraints { MaxElements = 8, MaxAtoms = maxAtoms ?? 199 },
+        },
+    };
+}

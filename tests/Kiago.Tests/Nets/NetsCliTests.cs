@@ -1,0 +1,149 @@
+using System.CommandLine;
+using Kiago.Cli;
+
+namespace Kiago.Tests.Nets;
+
+/// <summary>`kiago convert`, `predict` and `inspect` in process, on the committed fixtures.</summary>
+public sealed class NetsCliTests : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("kiago-nets-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var root = new RootCommand("test");
+        foreach (var c in CommandCatalog.All()) root.Subcommands.Add(c);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliRunner.Run(root, args, output, error);
+        return (code, output.ToString().Replace("\r\n", "\n"), error.ToString());
+    }
+
+    static string Fixture(string name) => Path.Combine(NetsFixtures.Folder, name);
+
+    string Convert(string onnx, string kgw, params string[] extra)
+    {
+        string path = Path.Combine(dir, kgw);
+        var (code, output, error) = Run(["convert", Fixture(onnx), "-o", path, .. extra]);
+        Assert.True(code == ExitCodes.Ok, error);
+        Assert.Contains(path, output);
+        return path;
+    }
+
+    [Fact]
+    public void ConvertPredictInspectRoundTrip()
+    {
+        string card = Path.Combine(dir, "card.json");
+        File.WriteAllText(card, """{"training_data":[{"file":"supercon.csv","sha256":"ab"}],"split":"random 0.05/0.15","metrics":{"mae_K":9.5}}""");
+        string tc = Convert("tiny_resnet_op13.onnx", "tc.kgw", "--card", card);
+        string ef = Convert("tiny_mlp_op13.onnx", "ef.kgw", "--fp16");
+        string csv = Path.Combine(dir, "in.csv");
+        File.WriteAllText(csv, "name,composition\na,MgB2\nb,HeH\n");
+        string outCsv = Path.Combine(dir, "out.csv");
+        var (code, _, error) = Run("predict", "--in", csv, "--formula-column", "composition", "--tc-model", tc, "--ef-model", ef, "--out", outCsv, "--batch", "1");
+        Assert.True(code == ExitCodes.Ok, error);
+        var lines = File.ReadAllLines(outCsv);
+        Assert.Equal("formula,tc_K,ef_eV_per_atom,ef_ignored_elements", lines[0]);
+        Assert.StartsWith("MgB2,", lines[1]);
+        Assert.EndsWith(",He", lines[2]);
+        Assert.Contains("tc: 2/2", error); // progress on stderr when batched
+
+        var (icode, inspect, _) = Run("inspect", tc);
+        Assert.Equal(ExitCodes.Ok, icode);
+        Assert.Contains("kind:        tc-resnet", inspect);
+        Assert.Contains("supercon.csv", inspect);
+        Assert.Contains("source_sha256", inspect);
+    }
+
+    [Fact]
+    public void PredictMatchesTheLibraryForTheSameFormula()
+    {
+        string tc = Convert("tiny_resnet_op13.onnx", "tc.kgw");
+        var (code, output, error) = Run("predict", "MgB2", "--tc-model", tc, "--no-ef");
+        Assert.True(code == ExitCodes.Ok, error);
+        float cli = float.Parse(output.Split('\n')[1].Split(',')[1], System.Globalization.CultureInfo.InvariantCulture);
+        using var backend = new Kiago.Kernels.Cpu.CpuBackend(1);
+        using var model = Kiago.Nets.GraphModel.Load(tc, backend);
+        var x = new float[118];
+        x[11] = 1f / 3; x[4] = 2f / 3; // Mg, B
+        using var xb = backend.Allocate<float>(118);
+        using var yb = backend.Allocate<float>(1);
+        backend.Upload<float>(x, xb);
+        model.Forward(1, xb, yb);
+        var y = new float[1];
+        backend.Download(yb, y);
+        Assert.Equal(y[0], cli, 5);
+    }
+
+    [Fact]
+    public void MissingDefaultWeightsExplainHowToGetThem()
+    {
+        var (code, _, error) = Run("predict", "MgB2", "--tc-model", Path.Combine(dir, "none.kgw"));
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("none.kgw: file not found", error);
+        var cwd = Environment.CurrentDirectory;
+        try
+        {
+            Environment.CurrentDirectory = dir;
+            (code, _, error) = Run("predict", "MgB2");
+        }
+        finally { Environment.CurrentDirectory = cwd; }
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("weights/tc-resnet18.kgw: not found", error);
+        Assert.Contains("kiago convert", error);
+    }
+
+    [Fact]
+    public void BadInputsAreNamed()
+    {
+        string tc = Convert("tiny_resnet_op13.onnx", "tc.kgw");
+        string csv = Path.Combine(dir, "bad.csv");
+        File.WriteAllText(csv, "formula\nMgB2\nQq3\n");
+        var (code, _, error) = Run("predict", "--in", csv, "--tc-model", tc, "--no-ef");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("bad.csv line 3, column \"formula\"", error);
+
+        var (c2, _, e2) = Run("convert", Path.Combine(dir, "tc.kgw"), "-o", Path.Combine(dir, "x.kgw"));
+        Assert.Equal(ExitCodes.BadInput, c2);
+        Assert.Contains("tc.kgw: byte", e2);
+
+        var (c3, _, e3) = Run("convert", Fixture("tiny_mlp_op13.onnx"), "-o", Path.Combine(dir, "x.kgw"), "--kind", "tc-resnet");
+        Assert.Equal(ExitCodes.BadInput, c3);
+        Assert.Contains("takes per-sample input [4,7,32]", e3);
+        Assert.False(File.Exists(Path.Combine(dir, "x.kgw")));
+    }
+
+    string TensorFile(string name, long[] dims, IEnumerable<float> values)
+    {
+        string path = Path.Combine(dir, name);
+        File.WriteAllBytes(path, new ProtoWriter().PackedVarints(1, dims).Varint(2, 1).PackedFloats(4, values).ToArray());
+        return path;
+    }
+
+    [Fact]
+    public void VerifyComparesWithPyTorchAndRefusesToWriteOnMismatch()
+    {
+        // PyTorch's reference for the tiny ResNet, as an ONNX test pair on the model input (the image).
+        var reference = NetsFixtures.Get("tiny_resnet");
+        int batch = reference.X.Length;
+        var image = new float[batch * 896];
+        for (int b = 0; b < batch; b++)
+            for (int z = 1; z <= 118; z++)
+                image[b * 896 + Kiago.Nets.Featurisers.PeriodicTableLayout.FlatIndex(z)] = (float)reference.X[b][z - 1];
+        string input = TensorFile("input_0.pb", [batch, 4, 7, 32], image);
+        string good = TensorFile("output_0.pb", [batch, 1], reference.Y.Select(v => (float)v));
+        string bad = TensorFile("wrong.pb", [batch, 1], reference.Y.Select(v => (float)v * 1.01f));
+        string kgw = Path.Combine(dir, "v.kgw");
+
+        var (code, _, error) = Run("convert", Fixture("tiny_resnet_nofold_op13.onnx"), "-o", kgw, "--verify", input, good);
+        Assert.True(code == ExitCodes.Ok, error);
+        Assert.Contains("verify: 6 values", error);
+
+        File.Delete(kgw);
+        (code, _, error) = Run("convert", Fixture("tiny_resnet_nofold_op13.onnx"), "-o", kgw, "--verify", input, bad);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains(".kgw not written", error);
+        Assert.False(File.Exists(kgw));
+    }
+}
