@@ -17,16 +17,15 @@ public sealed class RandomCompositionModel : ICompositionModel
     readonly Featuriser _featuriser;
     readonly Func<Tape, Tensor, Tensor> _net;
     readonly IDisposable _owner;
-    readonly Tape _tape;
-    DeviceBuffer<float>? _features, _dx;
-    int _capacity;
+    readonly Tape _forwardTape, _backwardTape;
 
     RandomCompositionModel(IBackend backend, ModelKind kind, Func<Tape, Tensor, Tensor> net, IDisposable owner)
     {
         Backend = backend;
         _featuriser = new Featuriser(kind, backend);
         _net = net; _owner = owner;
-        _tape = new Tape(backend);
+        _forwardTape = new Tape(backend) { RecordGradients = false };
+        _backwardTape = new Tape(backend);
         (OutputName, OutputUnit) = ModelKinds.DefaultOutput(kind);
     }
 
@@ -46,15 +45,6 @@ public sealed class RandomCompositionModel : ICompositionModel
     public string OutputUnit { get; }
     public IBackend Backend { get; }
 
-    void Ensure(int batch)
-    {
-        if (batch <= _capacity) return;
-        _features?.Dispose(); _dx?.Dispose();
-        _features = Backend.Allocate<float>((long)batch * _featuriser.OutputSize);
-        _dx = Backend.Allocate<float>((long)batch * Featuriser.CompositionColumns);
-        _capacity = batch;
-    }
-
     public void Forward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y) => Run(batch, x, y, null, 0f);
 
     public void ForwardBackward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dxAccumulate, float gradScale) =>
@@ -62,31 +52,24 @@ public sealed class RandomCompositionModel : ICompositionModel
 
     void Run(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float>? dx, float scale)
     {
-        Ensure(batch);
-        _featuriser.Forward(batch, x, _features!);
-        _tape.RecordGradients = dx is not null;
+        var tape = dx is null ? _forwardTape : _backwardTape;
         try
         {
-            var leaf = _tape.Leaf(_features!, [batch, .. _featuriser.OutputShape], requiresGrad: dx is not null);
-            var output = _tape.Keep(_net(_tape, leaf));
+            var leaf = tape.Leaf(x, [batch, Featuriser.CompositionColumns], requiresGrad: dx is not null);
+            var output = tape.Keep(_net(tape, _featuriser.Apply(tape, leaf)));
             Backend.Copy(output.Buffer, y, batch);
             if (dx is null) return;
-            _tape.Backward(output, scale);
-            if (leaf.Grad is { } g)
-            {
-                _featuriser.Backward(batch, g, _dx!);
-                Backend.Axpy(1f, _dx!, dx, (long)batch * Featuriser.CompositionColumns);
-            }
+            tape.Backward(output, scale);
+            if (leaf.Grad is { } g) Backend.Axpy(1f, g, dx, (long)batch * Featuriser.CompositionColumns);
         }
         finally
         {
-            _tape.Reset();
+            tape.Reset();
         }
     }
 
     public void Dispose()
     {
-        _tape.Dispose(); _owner.Dispose(); _featuriser.Dispose();
-        _features?.Dispose(); _dx?.Dispose();
+        _forwardTape.Dispose(); _backwardTape.Dispose(); _owner.Dispose(); _featuriser.Dispose();
     }
 }

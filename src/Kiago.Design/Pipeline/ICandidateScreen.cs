@@ -11,8 +11,10 @@ public interface ICandidateScreen
 {
     /// <summary>Short name written to the manifest, e.g. "kiago-smact14".</summary>
     string Name { get; }
-    /// <summary>Verdicts in input order (implementations may run in parallel).</summary>
-    IReadOnlyList<ScreenVerdict> ScreenMany(IReadOnlyList<Composition> formulas);
+    ScreenVerdict Screen(Composition formula);
+
+    /// <summary>Verdicts in input order (implementations may run in parallel; the default is sequential).</summary>
+    IReadOnlyList<ScreenVerdict> ScreenMany(IReadOnlyList<Composition> formulas) => formulas.Select(Screen).ToList();
 }
 
 public sealed record ScreenVerdict(bool Valid, bool Neutral, bool Electronegativity, IReadOnlyList<string> Reasons);
@@ -21,6 +23,8 @@ public sealed record ScreenVerdict(bool Valid, bool Neutral, bool Electronegativ
 public sealed class ChemistryScreen(bool hydride = false) : ICandidateScreen
 {
     public string Name => hydride ? "kiago-hydride (smact14, per-atom valence, ≤3 elements, ≤15 atoms, H ≥ 0.4)" : "kiago (smact14, < 9 elements, Pauling)";
+
+    public ScreenVerdict Screen(Composition formula) => ScreenMany([formula])[0];
 
     public IReadOnlyList<ScreenVerdict> ScreenMany(IReadOnlyList<Composition> formulas)
     {

@@ -8,9 +8,7 @@ public sealed class TestScreen : ICandidateScreen
 {
     public string Name => "test";
 
-    public IReadOnlyList<ScreenVerdict> ScreenMany(IReadOnlyList<Composition> formulas) => formulas.Select(Screen).ToList();
-
-    static ScreenVerdict Screen(Composition formula)
+    public ScreenVerdict Screen(Composition formula)
     {
         var reasons = new List<string>();
         bool valid = formula.Count < 9;
