@@ -171,7 +171,8 @@ internal readonly record struct GemmTiling(int RowBlock, int RowBlocks, int Pane
     {
         const int rowBlock = 96;
         int rowBlocks = Math.Max(1, (m + rowBlock - 1) / rowBlock);
-        int wanted = threads <= 1 ? 1 : 4 * threads;
+        // Enough tiles that the last wave leaves few threads idle (row blocks alone are too few for batch ~1024).
+        int wanted = threads <= 1 ? 1 : 8 * threads;
         int chunks = rowBlocks >= wanted ? 1 : Math.Min(Math.Max(1, panels), (wanted + rowBlocks - 1) / rowBlocks);
         int chunk = Math.Max(1, (panels + chunks - 1) / chunks);
         chunks = Math.Max(1, (panels + chunk - 1) / chunk);
