@@ -11,6 +11,7 @@ namespace Kiago.Nets.Graph;
 public sealed class GraphExecutor : IDisposable
 {
     readonly Step[] steps;
+    readonly HashSet<string> outputViews;   // the output and every value it is a Reshape view of
     readonly List<IDisposable> layers = [];
     Tape? forwardTape, backwardTape;
 
@@ -83,6 +84,12 @@ public sealed class GraphExecutor : IDisposable
             throw;
         }
         steps = [.. list];
+        // The tape releases a storage after its last reader; a Reshape is a reader, so the storage behind the graph
+        // output must be kept or the trailing Reshape (e.g. view(-1)) would release it before the caller reads it.
+        outputViews = [graph.OutputName];
+        for (int k = steps.Length - 1; k >= 0; k--)
+            if ((steps[k].Node.Op == GraphOps.Reshape || steps[k].Skip) && outputViews.Contains(steps[k].Node.Output))
+                outputViews.Add(steps[k].Node.Inputs[0]);
     }
 
     public ModelGraph Graph { get; }
@@ -92,7 +99,10 @@ public sealed class GraphExecutor : IDisposable
     public int InputSize { get; }
     public int OutputSize { get; }
 
-    /// <summary>Records the graph on <paramref name="tape"/>: input [N, ...InputShape] → output [N, ...OutputShape].</summary>
+    /// <summary>
+    /// Records the graph on <paramref name="tape"/>: input [N, ...InputShape] → output [N, ...OutputShape]. The output's
+    /// storage is kept (<see cref="Tape.Keep"/>) so it stays readable until the tape's Reset.
+    /// </summary>
     public Tensor Run(Tape tape, Tensor input)
     {
         int batch = input.Batch;
@@ -109,7 +119,7 @@ public sealed class GraphExecutor : IDisposable
                 values[node.Output] = x; // ReLU already applied by the producer
                 continue;
             }
-            values[node.Output] = node.Op switch
+            var y = node.Op switch
             {
                 GraphOps.Conv => tape.Conv2d(x, s.Conv!, s.FusedRelu),
                 GraphOps.Linear => tape.Linear(x, s.Linear!, s.FusedRelu),
@@ -121,7 +131,9 @@ public sealed class GraphExecutor : IDisposable
                 GraphOps.Reshape => tape.Reshape(x, [batch, .. s.OutShape]),
                 _ => throw new GraphException($"node '{node.Name}': op {node.Op} has no executor"),
             };
+            values[node.Output] = outputViews.Contains(node.Output) ? tape.Keep(y) : y;
         }
+        if (outputViews.Contains(Graph.InputName)) tape.Keep(input);
         return values[Graph.OutputName];
     }
 
