@@ -61,8 +61,10 @@ public sealed class GraphModel : ICompositionModel
     public Featuriser Featuriser => featuriser;
 
     /// <summary>Records featuriser + graph on a tape: composition [N, 118] → prediction [N] (one value per sample).</summary>
+    /// <remarks>The graph's output is kept: it is read after the tape (copied to the caller), and the reshape would
+    /// otherwise be its last reader, so from the second identical call the early release recycled its buffer.</remarks>
     public Tensor Run(Tape tape, Tensor composition) =>
-        tape.Reshape(executor.Run(tape, featuriser.Apply(tape, composition)), composition.Batch);
+        tape.Reshape(tape.Keep(executor.Run(tape, featuriser.Apply(tape, composition))), composition.Batch);
 
     public void Forward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y)
     {
