@@ -1,4 +1,5 @@
 using Kiago.Chemistry;
+using Kiago.Nets.Featurisers;
 
 namespace Kiago.Design.Constraints;
 
@@ -23,8 +24,8 @@ public sealed record DesignConstraints
     public int MaxAtoms { get; init; } = 199;
     public SubstitutionTarget? Substitution { get; init; }
 
-    /// <summary>ElemNet's inputs: H … Rn (Z ≤ 86).</summary>
-    public const int ElemNetElements = 86;
+    /// <summary>ElemNet's 86 inputs (H…Pu without He, Ne, Ar, Po, At, Rn, Fr, Ra): the mask M_EN of the reference.</summary>
+    public static readonly IReadOnlySet<int> ElemNetZ = ElemNetLayout.Elements.ToHashSet();
 
     public ResolvedConstraints Resolve(Composition baseComposition)
     {
@@ -34,12 +35,12 @@ public sealed record DesignConstraints
         if (MaxAtoms < MinAtoms) throw new ConstraintException($"--max-atoms {MaxAtoms} is below the smallest formula size {MinAtoms}: the N-set is empty");
 
         var allowed = new float[E];
-        for (int i = 0; i < ElemNetElements; i++) allowed[i] = 1f;
+        foreach (int z in ElemNetZ) allowed[z - 1] = 1f;
         if (Allow is not null)
         {
             var allowSet = Allow.Select(s => Lookup(s, "--allow")).ToHashSet();
-            foreach (var el in allowSet.Where(el => el.Z > ElemNetElements))
-                throw new ConstraintException($"--allow: {el.Symbol} (Z = {el.Z}) is outside the formation-energy model's range H…Rn");
+            foreach (var el in allowSet.Where(el => !ElemNetZ.Contains(el.Z)))
+                throw new ConstraintException($"--allow: {el.Symbol} (Z = {el.Z}) is not among ElemNet's 86 input elements (H…Pu without He, Ne, Ar, Po, At, Rn, Fr, Ra)");
             for (int i = 0; i < E; i++) if (!allowSet.Contains(Elements.ByZ(i + 1))) allowed[i] = 0f;
         }
         var deny = Deny.Select(s => Lookup(s, "--deny")).ToHashSet();
@@ -95,7 +96,7 @@ public sealed record DesignConstraints
         int allowedCount = allowed.Count(a => a != 0f);
         if (allowedCount == 0)
             throw new ConstraintException(Substitution is null
-                ? "no element is left to optimise: the allowed set (H…Rn ∩ --allow − --deny) is empty"
+                ? "no element is left to optimise: the allowed set (ElemNet's 86 elements ∩ --allow − --deny) is empty"
                 : $"no element shares oxidation state {oxState:+0;-0} with {target!.Symbol} outside the fixed part and --deny");
         int reachable = Enumerable.Range(0, E).Count(i => allowed[i] != 0f || fixedPart[i] != 0f);
         if (MaxElements > reachable)
