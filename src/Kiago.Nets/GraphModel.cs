@@ -61,8 +61,10 @@ public sealed class GraphModel : ICompositionModel
     public Featuriser Featuriser => featuriser;
 
     /// <summary>Records featuriser + graph on a tape: composition [N, 118] → prediction [N] (one value per sample).</summary>
+    // The graph output is kept: the final reshape is its only reader, and from the third identical step the tape
+    // would otherwise release it there, leaving the returned view without a buffer.
     public Tensor Run(Tape tape, Tensor composition) =>
-        tape.Reshape(executor.Run(tape, featuriser.Apply(tape, composition)), composition.Batch);
+        tape.Reshape(tape.Keep(executor.Run(tape, featuriser.Apply(tape, composition))), composition.Batch);
 
     public void Forward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y)
     {
