@@ -4,6 +4,8 @@ using Kiago.Cli.Eval;
 using Kiago.Cli.IO;
 using Kiago.Design.CompositionMap;
 using Kiago.Design.Experiments;
+using Kiago.Kernels;
+using Kiago.Kernels.Ilgpu;
 
 namespace Kiago.Cli;
 
@@ -54,7 +56,7 @@ internal static class ExperimentCommand
             using var backend = EvalIO.Backend(r.GetValue(device)!);
             using var tc = EvalIO.LoadModel(r.GetRequiredValue(tcModel), backend, "--tc-model")!;
             using var ef = EvalIO.LoadModel(r.GetRequiredValue(efModel), backend, "--ef-model")!;
-            var runner = new ExperimentRunner(backend, tc, ef, spec => new CompositionKernelCpu(spec)) { Log = line => error.WriteLine($"kiago: {line}") };
+            var runner = new ExperimentRunner(backend, tc, ef, KernelFactory(backend)) { Log = line => error.WriteLine($"kiago: {line}") };
             var result = runner.Run(list, options);
 
             var kiagoDir = Path.Combine(dir, "kiago");
@@ -83,6 +85,10 @@ internal static class ExperimentCommand
         });
         return command;
     }
+
+    /// <summary>The fused composition kernel that matches the backend (ILGPU on ILGPU backends, SIMD CPU otherwise).</summary>
+    static Func<CompositionSpec, ICompositionKernel> KernelFactory(IBackend backend) =>
+        backend is IlgpuBackend ilgpu ? spec => new CompositionKernelIlgpu(ilgpu, spec) : spec => new CompositionKernelCpu(spec);
 
     static int Positive(int value, string option) => value >= 1 ? value : throw new UserInputException($"{option} must be >= 1 (got {value})");
 

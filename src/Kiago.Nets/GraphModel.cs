@@ -61,8 +61,8 @@ public sealed class GraphModel : ICompositionModel
     public Featuriser Featuriser => featuriser;
 
     /// <summary>Records featuriser + graph on a tape: composition [N, 118] → prediction [N] (one value per sample).</summary>
-    // The graph output is kept: the final reshape is its only reader, and from the third identical step the tape
-    // would otherwise release it there, leaving the returned view without a buffer.
+    /// <remarks>The graph's output is kept: it is read after the tape (copied to the caller), and the reshape would
+    /// otherwise be its last reader, so from the second identical call the early release recycled its buffer.</remarks>
     public Tensor Run(Tape tape, Tensor composition) =>
         tape.Reshape(tape.Keep(executor.Run(tape, featuriser.Apply(tape, composition))), composition.Batch);
 

@@ -66,6 +66,12 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         // rows sorted by the final continuous Tc, descending (the reference's CSV order); ties by candidate index
         var order = Enumerable.Range(0, batch).OrderByDescending(c => result.Flags[c] != 0 ? float.NegativeInfinity : result.FinalTc[c])
             .ThenBy(c => c).ToArray();
+        // screen each distinct formula once (in parallel inside the screen), in rank order
+        var distinct = new Dictionary<string, int>(StringComparer.Ordinal);
+        var toScreen = new List<Composition>();
+        foreach (int c in order)
+            if (formulas[c] is { } f && distinct.TryAdd(f.ToString(), toScreen.Count)) toScreen.Add(f.ToComposition());
+        var verdicts = screen.ScreenMany(toScreen);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var rows = new List<CandidateRow>(batch);
         for (int rank = 0; rank < batch; rank++)
@@ -80,7 +86,7 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
             else if (formula is null) reasons.Add("every element rounds to zero");
             else
             {
-                var verdict = screen.Screen(formula.ToComposition());
+                var verdict = verdicts[distinct[text]];
                 (valid, neutral, eneg) = (verdict.Valid, verdict.Neutral, verdict.Electronegativity);
                 reasons.AddRange(verdict.Reasons);
             }

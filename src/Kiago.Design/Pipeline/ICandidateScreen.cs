@@ -1,16 +1,35 @@
 using Kiago.Chemistry;
+using Kiago.Chemistry.Screening;
 
 namespace Kiago.Design.Pipeline;
 
 /// <summary>
-/// Chemistry screening of one integer formula (reference §7.1): valid (element count), charge-neutral and
+/// Chemistry screening of integer formulas (reference §7.1 / §7.2): valid (element count), charge-neutral and
 /// electronegativity-ordered under some oxidation-state assignment, with reasons for every failure.
 /// </summary>
 public interface ICandidateScreen
 {
-    /// <summary>Short name written to the manifest, e.g. "smact14".</summary>
+    /// <summary>Short name written to the manifest, e.g. "kiago-smact14".</summary>
     string Name { get; }
     ScreenVerdict Screen(Composition formula);
+
+    /// <summary>Verdicts in input order (implementations may run in parallel; the default is sequential).</summary>
+    IReadOnlyList<ScreenVerdict> ScreenMany(IReadOnlyList<Composition> formulas) => formulas.Select(Screen).ToList();
 }
 
 public sealed record ScreenVerdict(bool Valid, bool Neutral, bool Electronegativity, IReadOnlyList<string> Reasons);
+
+/// <summary>The published KIAGO screening (Kiago.Chemistry's <see cref="Screener"/>): standard, or the hydride variant.</summary>
+public sealed class ChemistryScreen(bool hydride = false) : ICandidateScreen
+{
+    public string Name => hydride ? "kiago-hydride (smact14, per-atom valence, ≤3 elements, ≤15 atoms, H ≥ 0.4)" : "kiago (smact14, < 9 elements, Pauling)";
+
+    public ScreenVerdict Screen(Composition formula) => ScreenMany([formula])[0];
+
+    public IReadOnlyList<ScreenVerdict> ScreenMany(IReadOnlyList<Composition> formulas)
+    {
+        var verdicts = hydride ? Screener.ScreenHydrideMany(formulas) : Screener.ScreenMany(formulas);
+        return verdicts.Select(v => new ScreenVerdict(v.Valid, v.ChargeNeutral, v.ElectronegativityOk ?? true,
+            v.Reasons.Select(r => r.Message).ToList())).ToList();
+    }
+}

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Kiago.Kernels.Cpu;
@@ -10,7 +11,7 @@ namespace Kiago.Kernels.Cpu;
 /// </summary>
 internal sealed unsafe class CpuConv2d : IConv2d
 {
-    const int TargetRows = 128;
+    const int TargetRows = 132;
 
     readonly CpuBackend backend;
     readonly int[] tapH;
@@ -92,7 +93,11 @@ internal sealed unsafe class CpuConv2d : IConv2d
     {
         int perBlock = Math.Max(1, (TargetRows + outPixels - 1) / outPixels);
         int forBalance = Math.Max(1, batch / (4 * backend.Threads));
-        return Math.Max(1, Math.Min(perBlock, forBalance));
+        perBlock = Math.Max(1, Math.Min(perBlock, forBalance));
+        // Whole 6-row strips for the micro-kernel where possible.
+        for (int k = 0; k < 5 && perBlock > 1 && perBlock * outPixels % GemmKernel.MR != 0; k++) perBlock--;
+        if (perBlock * outPixels % GemmKernel.MR != 0) perBlock = Math.Max(1, Math.Min(perBlock, forBalance));
+        return perBlock;
     }
 
     public void Forward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y, bool fuseRelu = false)
@@ -149,7 +154,8 @@ internal sealed unsafe class CpuConv2d : IConv2d
         {
             int s0 = block * perBlock, count = Math.Min(perBlock, batch - s0), rows = count * outPixels;
             var a = backend.Scratch.Rent((long)rows * outPerGroup);
-            var d = backend.Scratch.Rent((long)rows * Math.Max(1, columns));
+            int ldd = Math.Max(1, backward[0].NPadded);
+            var d = backend.Scratch.Rent((long)rows * ldd);
             var staging = backend.Scratch.Rent((long)s.InHeight * s.InWidth * inPerGroup);
             try
             {
@@ -157,8 +163,8 @@ internal sealed unsafe class CpuConv2d : IConv2d
                     for (int g = 0; g < s.Groups; g++)
                     {
                         GatherRows(dyp, s0, count, g, ap);
-                        GemmKernel.Multiply(simd, rows, ap, outPerGroup, backward[g], 0, backward[g].Panels, dp, columns, false);
-                        Col2im(dp, s0, count, g, dxp, sp);
+                        GemmKernel.Multiply(simd, rows, ap, outPerGroup, backward[g], 0, backward[g].Panels, dp, ldd, false, paddedC: true);
+                        Col2im(dp, ldd, s0, count, g, dxp, sp);
                     }
             }
             finally
@@ -192,14 +198,14 @@ internal sealed unsafe class CpuConv2d : IConv2d
                 {
                     int iy = y0 + tapH[t] * s.DilationH, ix = x0 + tapW[t] * s.DilationW;
                     if ((uint)iy < (uint)h && (uint)ix < (uint)w) Copy(staging + (iy * w + ix) * cin, row + t * cin, cin);
-                    else new Span<float>(row + t * cin, cin).Clear();
+                    else Zero(row + t * cin, cin);
                 }
             }
         }
     }
 
     /// <summary>dx[sample, group channels] = col2im(d): summed channels-last in staging, then transposed to NCHW.</summary>
-    void Col2im(float* d, int s0, int count, int g, float* dx, float* staging)
+    void Col2im(float* d, int ldd, int s0, int count, int g, float* dx, float* staging)
     {
         var s = Spec;
         int taps = tapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, plane = h * w, cin = inPerGroup;
@@ -210,7 +216,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
             {
                 int oy = p / ow, ox = p % ow;
                 int y0 = oy * s.StrideH - s.PadTop, x0 = ox * s.StrideW - s.PadLeft;
-                float* row = d + ((long)n * outPixels + p) * columns;
+                float* row = d + ((long)n * outPixels + p) * ldd;
                 for (int t = 0; t < taps; t++)
                 {
                     int iy = y0 + tapH[t] * s.DilationH, ix = x0 + tapW[t] * s.DilationW;
@@ -223,15 +229,28 @@ internal sealed unsafe class CpuConv2d : IConv2d
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Copy(float* source, float* destination, int count)
     {
+        if (count == 4) { Vector128.Store(Vector128.Load(source), destination); return; }
         int i = 0;
         for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(source + i), destination + i);
         for (; i < count; i++) destination[i] = source[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Zero(float* destination, int count)
+    {
+        if (count == 4) { Vector128.Store(Vector128<float>.Zero, destination); return; }
+        int i = 0;
+        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256<float>.Zero, destination + i);
+        for (; i < count; i++) destination[i] = 0f;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void AddTo(float* source, float* destination, int count)
     {
+        if (count == 4) { Vector128.Store(Vector128.Load(destination) + Vector128.Load(source), destination); return; }
         int i = 0;
         for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(destination + i) + Vector256.Load(source + i), destination + i);
         for (; i < count; i++) destination[i] += source[i];

@@ -21,8 +21,10 @@ internal static unsafe class GemmKernel
     /// <summary>
     /// C[rows, columns of panels [panelStart, panelEnd)] = A[rows, K]·B (+ C when <paramref name="accumulate"/>).
     /// </summary>
+    /// <remarks><paramref name="paddedC"/>: C has room for whole 16-column panels (ldc ≥ b.NPadded), so partial
+    /// panels are stored full width (the padded columns receive zeros) instead of taking the slow edge path.</remarks>
     public static void Multiply(bool simd, int rows, float* a, int lda, PackedMatrix b, int panelStart, int panelEnd,
-        float* c, int ldc, bool accumulate)
+        float* c, int ldc, bool accumulate, bool paddedC = false)
     {
         if (rows <= 0 || panelEnd <= panelStart) return;
         if (b.K == 0)
@@ -41,7 +43,7 @@ internal static unsafe class GemmKernel
                 for (int panel = panelStart; panel < panelEnd; panel++)
                 {
                     float* bp = bData + (long)k0 * b.NPadded + (long)panel * kc * NR;
-                    int col0 = panel * NR, width = Math.Min(NR, b.N - col0);
+                    int col0 = panel * NR, width = paddedC ? NR : Math.Min(NR, b.N - col0);
                     for (int i0 = 0; i0 < rows; i0 += MR)
                     {
                         int r = Math.Min(MR, rows - i0);

@@ -17,6 +17,24 @@ public sealed class DeviceOutOfMemoryException(string message, long requestedByt
             requestedBytes, freeBytes, totalBytes, inner);
 
     /// <summary>
+    /// An allocation failed while buffers for <paramref name="batch"/> candidates were being allocated: the buffers so far
+    /// (plus the failed one) give a lower bound on the bytes per candidate, hence an upper bound on the batch that fits.
+    /// </summary>
+    internal static DeviceOutOfMemoryException ForPlannedBatch(string device, int batch, long requestedBytes, long weightBytes,
+        long bufferBytes, long freeBytes, long totalBytes, Exception inner)
+    {
+        long perCandidate = Math.Max(1, (bufferBytes + requestedBytes + batch - 1) / batch);
+        int largest = DeviceMemory.LargestBatch(weightBytes, perCandidate, freeBytes + weightBytes + bufferBytes);
+        string advice = largest > 0
+            ? $"at most {largest} candidates fit (--candidates {largest})"
+            : $"not even one candidate fits beside {Mib(weightBytes)} of weights";
+        return new($"out of memory on {device}: a buffer of {Mib(requestedBytes)} could not be allocated " +
+                   $"({Mib(freeBytes)} free of {Mib(totalBytes)}); the {batch}-candidate buffers need at least " +
+                   $"{Mib(perCandidate)} per candidate beside {Mib(weightBytes)} of weights, so {advice}",
+            requestedBytes, freeBytes, totalBytes, inner);
+    }
+
+    /// <summary>
     /// A batch of <paramref name="batch"/> candidates needs fixedBytes + batch·bytesPerCandidate, more than is free.
     /// </summary>
     public static DeviceOutOfMemoryException ForBatch(string device, int batch, long fixedBytes, long bytesPerCandidate, long freeBytes, long totalBytes)

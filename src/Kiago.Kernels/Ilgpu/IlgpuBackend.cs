@@ -145,36 +145,65 @@ public sealed partial class IlgpuBackend : IBackend
             throw DeviceOutOfMemoryException.ForBatch(DeviceName, batch, fixedBytes, bytesPerCandidate, free, Accelerator.MemorySize);
     }
 
+    /// <summary>
+    /// The number of candidates the caller is allocating buffers for (0: unknown). When set, an allocation that runs
+    /// out of memory estimates the largest batch that fits from the buffers allocated so far.
+    /// </summary>
+    public int PlannedBatch { get; set; }
+
+    /// <summary>Bytes held by this backend's live buffers: frozen weights and other (per-batch) buffers.</summary>
+    public long WeightBytes => weightBytes;
+    public long BufferBytes => bufferBytes;
+    long weightBytes, bufferBytes;
+
     public DeviceBuffer<T> Allocate<T>(long length) where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        var memory = AllocateMemory<T>(Math.Max(1, length));
+        var memory = AllocateMemory<T>(Math.Max(1, length), frozen: false);
         memory.View.MemSetToZero(Stream);
         return new IlgpuBuffer<T>(this, memory, length);
     }
 
     /// <summary>A raw allocation (not zeroed); out of memory becomes <see cref="DeviceOutOfMemoryException"/>.</summary>
-    internal MemoryBuffer1D<T, Stride1D.Dense> AllocateMemory<T>(long length) where T : unmanaged
+    MemoryBuffer1D<T, Stride1D.Dense> AllocateMemory<T>(long length, bool frozen) where T : unmanaged
     {
         ObjectDisposedException.ThrowIf(disposed, this);
+        long bytes = length * (long)System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        MemoryBuffer1D<T, Stride1D.Dense> memory;
         try
         {
-            return Accelerator.Allocate1D<T>(length);
+            memory = Accelerator.Allocate1D<T>(length);
         }
         catch (Exception e) when (IsOutOfMemory(e))
         {
-            long bytes = length * (long)System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
-            throw DeviceOutOfMemoryException.ForAllocation(DeviceName, bytes, FreeMemoryBytes, Accelerator.MemorySize, e);
+            long free = FreeMemoryBytes;
+            throw PlannedBatch > 0 && !frozen
+                ? DeviceOutOfMemoryException.ForPlannedBatch(DeviceName, PlannedBatch, bytes, weightBytes, bufferBytes, free, Accelerator.MemorySize, e)
+                : DeviceOutOfMemoryException.ForAllocation(DeviceName, bytes, free, Accelerator.MemorySize, e);
         }
+        if (frozen) weightBytes += bytes;
+        else bufferBytes += bytes;
+        return memory;
     }
+
+    /// <summary>Called once when a buffer from <see cref="Allocate{T}"/> is disposed.</summary>
+    internal void Released(long bytes) => bufferBytes -= bytes;
 
     /// <summary>Allocates and fills a buffer for frozen data (weights); waits for the copy.</summary>
     internal MemoryBuffer1D<float, Stride1D.Dense> UploadFrozen(float[] values)
     {
-        var memory = AllocateMemory<float>(Math.Max(1, values.Length));
+        var memory = AllocateMemory<float>(Math.Max(1, values.Length), frozen: true);
         if (values.Length > 0) memory.View.SubView(0, values.Length).CopyFromCPU(Stream, values.AsSpan());
         Stream.Synchronize();
         return memory;
+    }
+
+    /// <summary>Disposes a buffer from <see cref="UploadFrozen"/>.</summary>
+    internal void FreeFrozen(MemoryBuffer1D<float, Stride1D.Dense> memory)
+    {
+        if (memory.IsDisposed) return;
+        weightBytes -= memory.LengthInBytes;
+        memory.Dispose();
     }
 
     static bool IsOutOfMemory(Exception e) =>

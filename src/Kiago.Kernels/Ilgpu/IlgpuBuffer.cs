@@ -25,5 +25,10 @@ public sealed class IlgpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
 
     public override IBackend Backend => backend;
 
-    public override void Dispose() => Memory.Dispose();
+    public override void Dispose()
+    {
+        if (Memory.IsDisposed) return;
+        backend.Released(Memory.LengthInBytes);
+        Memory.Dispose();
+    }
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 
 namespace Kiago.Nets.Onnx;
 
@@ -274,8 +275,12 @@ public static class OnnxReader
                 if (rawStart >= 0)
                 {
                     CheckCount(RawCount(4), "raw_data");
-                    floats = new float[count];
-                    for (int k = 0; k < count; k++) floats[k] = BinaryPrimitives.ReadSingleLittleEndian(raw[(4 * k)..]);
+                    if (BitConverter.IsLittleEndian) floats = MemoryMarshal.Cast<byte, float>(raw).ToArray();
+                    else
+                    {
+                        floats = new float[count];
+                        for (int k = 0; k < count; k++) floats[k] = BinaryPrimitives.ReadSingleLittleEndian(raw[(4 * k)..]);
+                    }
                 }
                 else { CheckCount(floatData.Count, "float_data"); floats = [.. floatData]; }
                 break;

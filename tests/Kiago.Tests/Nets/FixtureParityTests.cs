@@ -81,11 +81,15 @@ public class FixtureParityTests
     [Fact]
     public void ElemNetDropsElementsOutsideIts86WithZeroGradient()
     {
+        // export_fixtures.py puts one element outside ElemNet's set into every other composition
         var reference = NetsFixtures.Get("tiny_mlp");
-        // odd rows of the fixture hold one element outside ElemNet's set (see export_fixtures.py)
-        var x = reference.X[1].Select(v => (float)v).ToArray();
-        var dropped = Featuriser.DroppedElements(ModelKind.ElemNet, x);
-        Assert.Single(dropped);
-        Assert.Equal(0.0, reference.Dydx[1][dropped[0] - 1]);
+        int withDropped = 0;
+        for (int b = 0; b < reference.X.Length; b++)
+        {
+            var dropped = Featuriser.DroppedElements(ModelKind.ElemNet, reference.X[b].Select(v => (float)v).ToArray());
+            foreach (int z in dropped) Assert.Equal(0.0, reference.Dydx[b][z - 1]);
+            if (dropped.Count > 0) withDropped++;
+        }
+        Assert.True(withDropped > 0, "fixture has no composition with an element outside ElemNet's set");
     }
 }

@@ -236,8 +236,8 @@ public sealed class IlgpuConv2d : IConv2d
 
     public void Dispose()
     {
-        forwardWeights.Dispose();
-        backwardWeights.Dispose();
-        bias.Dispose();
+        backend.FreeFrozen(forwardWeights);
+        backend.FreeFrozen(backwardWeights);
+        backend.FreeFrozen(bias);
     }
 }

@@ -58,8 +58,8 @@ public sealed class IlgpuLinear : ILinear
 
     public void Dispose()
     {
-        weightT.Dispose();
-        weight.Dispose();
-        bias.Dispose();
+        backend.FreeFrozen(weightT);
+        backend.FreeFrozen(weight);
+        backend.FreeFrozen(bias);
     }
 }

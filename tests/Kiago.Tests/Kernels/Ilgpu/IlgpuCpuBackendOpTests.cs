@@ -14,6 +14,9 @@ public sealed class IlgpuCpuBackendOpTests(IlgpuCpuFixture fixture) : BackendOpT
         IlgpuCpuFixture.Current ?? throw new InvalidOperationException("the ILGPU CPU fixture is not set up");
 
     protected override void ReleaseBackend(IBackend backend) => GC.KeepAlive(fixture); // the fixture owns it
+
+    /// <summary>The largest cases only repeat the double reference's cost; IlgpuOpTests and the parity test cover the tiling.</summary>
+    protected override bool ReducedSizes => true;
 }
 
 /// <summary>

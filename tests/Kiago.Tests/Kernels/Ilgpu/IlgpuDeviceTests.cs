@@ -41,6 +41,41 @@ public sealed class IlgpuDeviceTests(IlgpuCpuFixture fixture)
     }
 
     [Fact]
+    public void Out_of_memory_while_allocating_a_planned_batch_estimates_the_largest_batch()
+    {
+        var backend = fixture.Backend;
+        backend.PlannedBatch = 1000;
+        try
+        {
+            using var small = backend.Allocate<float>(1 << 20); // 4 MiB for 1000 candidates so far
+            Assert.True(backend.BufferBytes >= 4L << 20);
+            var e = Assert.Throws<DeviceOutOfMemoryException>(() => backend.Allocate<float>(1L << 50));
+            Assert.Contains("the 1000-candidate buffers need at least", e.Message);
+            Assert.Contains("per candidate", e.Message);
+            Assert.Contains("not even one candidate fits", e.Message); // 4 PiB / 1000 per candidate: none fits
+        }
+        finally
+        {
+            backend.PlannedBatch = 0;
+        }
+    }
+
+    [Fact]
+    public void Weights_and_buffers_are_counted_and_released()
+    {
+        var backend = fixture.Backend;
+        long weights = backend.WeightBytes, buffers = backend.BufferBytes;
+        using (var conv = backend.PrepareConv2d(new Conv2dSpec(2, 3, 3, 4, 3, 3), new float[72], []))
+        using (var buffer = backend.Allocate<float>(100))
+        {
+            Assert.True(backend.WeightBytes > weights);
+            Assert.Equal(buffers + 400, backend.BufferBytes);
+        }
+        Assert.Equal(weights, backend.WeightBytes);
+        Assert.Equal(buffers, backend.BufferBytes);
+    }
+
+    [Fact]
     public void A_batch_that_does_not_fit_names_the_largest_that_does()
     {
         var backend = fixture.Backend;

@@ -9,9 +9,17 @@ namespace Kiago.Tests.Kernels.Ilgpu;
 /// </summary>
 public sealed class PtxCompileTests
 {
-    public static TheoryData<string> KernelNames => new(IlgpuKernelRegistry.Kernels().Select(IlgpuKernelRegistry.Name));
+    /// <summary>Every Kiago assembly that may hold kernels (e.g. the optimiser's fused composition kernel in Kiago.Design).</summary>
+    static IEnumerable<MethodInfo> AllKernels() =>
+        new[] { "Kiago.Kernels", "Kiago.Autodiff", "Kiago.Nets", "Kiago.Design" }
+            .Select(Assembly.Load)
+            .SelectMany(a => IlgpuKernelRegistry.Kernels(a));
 
-    static MethodInfo Kernel(string name) => IlgpuKernelRegistry.Kernels().Single(k => IlgpuKernelRegistry.Name(k) == name);
+    static string Name(MethodInfo kernel) => $"{kernel.DeclaringType?.Assembly.GetName().Name}: {IlgpuKernelRegistry.Name(kernel)}";
+
+    public static TheoryData<string> KernelNames => new(AllKernels().Select(Name));
+
+    static MethodInfo Kernel(string name) => AllKernels().Single(k => Name(k) == name);
 
     [Fact]
     public void Registry_lists_the_backend_kernels()

@@ -1,0 +1,268 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Kiago.Chemistry;
+using Kiago.Design.CompositionMap;
+using Kiago.Design.Constraints;
+using Kiago.Design.Initialisers;
+using Kiago.Design.Models;
+using Kiago.Design.Optimiser;
+using Kiago.Design.Pipeline;
+using Kiago.Kernels;
+using Kiago.Kernels.Ilgpu;
+using Kiago.Nets;
+using Kiago.Nets.Weights;
+
+namespace Kiago.Cli.Design;
+
+/// <summary>Which experiment a command runs (reference §6): its defaults differ, the machinery is shared.</summary>
+public enum DesignPreset { Normal, Substitution, Hydride }
+
+/// <summary>
+/// The options shared by `kiago optimise`, `kiago substitute` and `kiago hydride`, and the one run routine behind
+/// them: parse and check everything (bases, constraints, models) before any compute, then run the session.
+/// </summary>
+internal sealed class DesignCommand
+{
+    public const string DefaultTcModel = "weights/tc-resnet18.kgw";
+    public const string DefaultEfModel = "weights/elemnet.kgw";
+    public const int Cancelled = 130;
+
+    readonly DesignPreset preset;
+    readonly Option<string[]> bases = new("--base") { Description = "Base material formula (repeatable), e.g. YBa2Cu3O7", AllowMultipleArgumentsPerToken = false };
+    readonly Option<string?> basesFile = new("--bases") { Description = "Bases from a CSV (column 'formula'[, 'target', 'ox']) or the reference JSON list" };
+    readonly Option<int> candidates = new("--candidates") { Description = "Candidates optimised together per base", DefaultValueFactory = _ => 4096 };
+    readonly Option<int> steps = new("--steps") { Description = "Adam steps (stage 2 starts at steps/2)", DefaultValueFactory = _ => 1000 };
+    readonly Option<float?> lr = new("--lr") { Description = "Adam learning rate (default 0.03; hydride 0.04)" };
+    readonly Option<float> alpha = new("--alpha") { Description = "Formation-energy weight α in −Tc + α·Ef", DefaultValueFactory = _ => 4f };
+    readonly Option<int?> maxElements = new("--max-elements") { Description = "k: elements kept at the stage switch (default 8; hydride 2; paper mode 10)" };
+    readonly Option<int?> maxAtoms = new("--max-atoms") { Description = "Largest N of the integer-loss N-set {1..N} (default 199; hydride 14; paper 25/15)" };
+    readonly Option<string[]> allow = new("--allow") { Description = "Only these elements may be optimised (comma-separated, repeatable)" };
+    readonly Option<string[]> deny = new("--deny") { Description = "These elements may not appear (comma-separated, repeatable)" };
+    readonly Option<string[]> fix = new("--fix") { Description = "Fixed atom fraction El=frac (repeatable), e.g. H=0.4" };
+    readonly Option<long> seed = new("--seed") { Description = "Seed of the initialiser streams", DefaultValueFactory = _ => 0 };
+    readonly Option<string> device = new("--device") { Description = BackendFactory.Choices, DefaultValueFactory = _ => "auto" };
+    readonly Option<string> tcModel = new("--tc-model") { Description = $"Tc predictor (.kgw), or 'random' (untrained ResNet18, smoke runs only)", DefaultValueFactory = _ => DefaultTcModel };
+    readonly Option<string> efModel = new("--ef-model") { Description = $"Formation-energy predictor (.kgw), or 'random'", DefaultValueFactory = _ => DefaultEfModel };
+    readonly Option<string> mode = new("--mode") { Description = "published (the reference code) | paper (|·| integer loss, β = 1, N ≤ 25, k = 10)", DefaultValueFactory = _ => "published" };
+    readonly Option<int> traceEvery = new("--trace-every") { Description = "Record traces and progress every this many steps", DefaultValueFactory = _ => 10 };
+    readonly Option<string?> outDir = new("--out") { Description = "Output folder (candidates.csv, summary.csv/json, traces.csv, manifest.json)" };
+    readonly Option<bool> resume = new("--resume") { Description = "Finish an interrupted run in --out (same arguments)" };
+    readonly Option<bool> quiet = new("--quiet") { Description = "No progress on stderr" };
+    readonly Option<bool> json = new("--json") { Description = "Print the run summary as JSON on stdout" };
+    readonly Option<bool> benchmark = new("--benchmark") { Description = "Time whole optimiser steps (no outputs): candidate-steps/s" };
+    readonly Option<string?> target = new("--target") { Description = "Element of the base to substitute", Required = false };
+    readonly Option<int?> ox = new("--ox") { Description = "Oxidation state substituents must share (default: the target's first positive common state)" };
+
+    DesignCommand(DesignPreset preset) => this.preset = preset;
+
+    public static Command Create(string name, string description, DesignPreset preset)
+    {
+        var d = new DesignCommand(preset);
+        var command = new Command(name, description)
+        {
+            d.bases, d.basesFile, d.candidates, d.steps, d.lr, d.alpha, d.maxElements, d.maxAtoms, d.allow, d.deny,
+            d.seed, d.device, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.quiet, d.json,
+        };
+        if (preset != DesignPreset.Substitution) command.Options.Add(d.fix);
+        if (preset == DesignPreset.Substitution) { command.Options.Add(d.target); command.Options.Add(d.ox); }
+        if (preset == DesignPreset.Normal) command.Options.Add(d.benchmark);
+        command.SetAction(parse => d.Run(parse));
+        return command;
+    }
+
+    int Run(ParseResult parse)
+    {
+        var stdout = parse.InvocationConfiguration.Output;
+        var stderr = parse.InvocationConfiguration.Error;
+        bool paper = parse.GetValue(mode) switch
+        {
+            "published" => false,
+            "paper" => true,
+            var m => throw new UserInputException($"--mode must be published or paper, got '{m}'"),
+        };
+        var settings = Settings(parse, paper, out var args);
+        var baseList = Bases(parse);
+        // every base's constraints are checked before any compute
+        foreach (var b in baseList)
+        {
+            try { BaseDesigner.Check(settings, b); }
+            catch (ConstraintException e) { throw new UserInputException($"base {b.Name}: {e.Message}"); }
+        }
+        DeviceRequest request;
+        try { request = BackendFactory.Parse(parse.GetValue(device)!); }
+        catch (ArgumentException e) { throw new UserInputException($"--device: {e.Message}"); }
+
+        bool bench = preset == DesignPreset.Normal && parse.GetValue(benchmark);
+        string? dir = parse.GetValue(outDir);
+        if (!bench && dir is null) throw new UserInputException("--out DIR is required (where candidates.csv and the other tables go)");
+
+        IBackend backend;
+        try { backend = BackendFactory.Create(request); }
+        catch (NoCudaDeviceException e) { throw new UserInputException($"--device {parse.GetValue(device)}: {e.Message}"); }
+        using var backendScope = backend;
+        var weights = new List<KeyValuePair<string, string>>();
+        using var tc = LoadModel(parse.GetValue(tcModel)!, "--tc-model", ModelKind.TcResNet, backend, weights, out var card);
+        using var ef = LoadModel(parse.GetValue(efModel)!, "--ef-model", ModelKind.ElemNet, backend, weights, out _);
+        if (card?["element_frequencies"] is JsonArray freq && freq.Count == Elements.Count)
+        {
+            settings = settings with { ElementFrequencies = freq.Select(f => f!.GetValue<double>()).ToArray() };
+            args.Add(new("element_frequencies", "tc model card"));
+        }
+        else args.Add(new("element_frequencies", "uniform over the allowed elements (no model card table)"));
+
+        if (bench) return Benchmark(backend, tc, ef, settings, baseList[0], stdout, stderr);
+
+        var designer = new BaseDesigner(backend, tc, ef, new ChemistryScreen(preset == DesignPreset.Hydride), CompositionKernels.For(backend));
+        var session = new DesignSession(designer, preset == DesignPreset.Hydride ? "hydride" : "standard", parse.GetValue(quiet) ? null : stderr);
+        var runRequest = new DesignRunRequest(CommandName, args, baseList, settings, dir!, parse.GetValue(resume), backend.DeviceName, weights);
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true; // cooperative: the current step finishes, completed bases stay on disk
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        SessionResult result;
+        try { result = session.Run(runRequest, cts.Token); }
+        finally { Console.CancelKeyPress -= onCancel; }
+        if (parse.GetValue(json))
+            stdout.WriteLine($"{{\"out\": {JsonSerializer.Serialize(Path.GetFullPath(dir!))}, \"complete\": {(result.Completed ? "true" : "false")}, " +
+                $"\"bases_done\": {result.BasesDone}, \"bases\": {result.BasesTotal}, \"seconds\": {result.Seconds.ToString("0.###", CultureInfo.InvariantCulture)}, " +
+                $"\"summary\": {File.ReadAllText(Path.Combine(dir!, "summary.json")).TrimEnd()}}}");
+        if (!result.Completed)
+        {
+            stderr.WriteLine($"kiago: cancelled: {result.BasesDone} of {result.BasesTotal} bases complete in {dir}; finish with the same command and --resume");
+            return Cancelled;
+        }
+        if (!parse.GetValue(quiet)) stderr.WriteLine($"kiago: done: {result.BasesTotal} bases in {result.Seconds:0.0} s → {dir}");
+        return ExitCodes.Ok;
+    }
+
+    string CommandName => preset switch { DesignPreset.Substitution => "substitute", DesignPreset.Hydride => "hydride", _ => "optimise" };
+
+    DesignSettings Settings(ParseResult parse, bool paper, out List<KeyValuePair<string, string>> args)
+    {
+        bool hydride = preset == DesignPreset.Hydride, substitution = preset == DesignPreset.Substitution;
+        int n = parse.GetValue(candidates), s = parse.GetValue(steps), every = parse.GetValue(traceEvery);
+        if (n < 1) throw new UserInputException($"--candidates must be ≥ 1 (got {n})");
+        if (s < 1) throw new UserInputException($"--steps must be ≥ 1 (got {s})");
+        if (every < 1) throw new UserInputException($"--trace-every must be ≥ 1 (got {every})");
+        float rate = parse.GetValue(lr) ?? (hydride ? 0.04f : 0.03f);
+        if (!(rate > 0) || !float.IsFinite(rate)) throw new UserInputException($"--lr must be > 0 (got {rate})");
+        float a = parse.GetValue(alpha);
+        if (!float.IsFinite(a)) throw new UserInputException($"--alpha must be a finite number (got {a})");
+        int k = parse.GetValue(maxElements) ?? (hydride ? 2 : paper ? 10 : 8);
+        int atoms = parse.GetValue(maxAtoms) ?? (hydride ? (paper ? 15 : 14) : paper ? 25 : 199);
+        var fixedParts = substitution ? new Dictionary<string, double>() : ParseFixes(parse.GetValue(fix) ?? []);
+        if (hydride && !fixedParts.ContainsKey("H")) fixedParts["H"] = 0.4;
+        var constraints = new DesignConstraints
+        {
+            Allow = Split(parse.GetValue(allow)) is { Count: > 0 } al ? al : null,
+            Deny = Split(parse.GetValue(deny)),
+            Fixed = fixedParts,
+            MaxElements = k,
+            MinAtoms = substitution ? 4 : 1,
+            MaxAtoms = atoms,
+        };
+        InitialiserOptions init = substitution ? new RandomInitialiser() : hydride ? ReferenceInitialiser.Hydride : new ReferenceInitialiser();
+        var optimiser = new OptimiserOptions
+        {
+            Steps = s, LearningRate = rate, Alpha = a, MaxElements = k, TraceEvery = every,
+            IntegerSchedule = paper ? IntegerWeightSchedule.Constant : IntegerWeightSchedule.Ramp,
+            IntegerWeight = paper ? 1.0 : 1e5,
+        };
+        args =
+        [
+            new("mode", paper ? "paper" : "published"), new("candidates", I(n)), new("steps", I(s)), new("lr", F(rate)), new("alpha", F(a)),
+            new("max_elements", I(k)), new("n_set", $"{constraints.MinAtoms}..{atoms}"),
+            new("allow", string.Join(",", constraints.Allow ?? [])), new("deny", string.Join(",", constraints.Deny)),
+            new("fix", string.Join(",", fixedParts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={F(kv.Value)}"))),
+            new("seed", parse.GetValue(seed).ToString(CultureInfo.InvariantCulture)), new("device", parse.GetValue(device)!),
+            new("tc_model", parse.GetValue(tcModel)!), new("ef_model", parse.GetValue(efModel)!),
+            new("integer_loss", paper ? "absolute, beta=1" : "squared, ramp W=1e5"), new("initialiser", init.ToString()),
+            new("trace_every", I(every)),
+            new("bases", string.Join(" ", parse.GetValue(bases) ?? [])), new("bases_file", parse.GetValue(basesFile) ?? ""),
+            new("target", parse.GetValue(target) ?? ""), new("ox", parse.GetValue(ox)?.ToString(CultureInfo.InvariantCulture) ?? ""),
+        ];
+        return new DesignSettings
+        {
+            Candidates = n, Seed = parse.GetValue(seed), Optimiser = optimiser, Initialiser = init, Constraints = constraints,
+            Distance = paper ? IntegerDistance.Absolute : IntegerDistance.Squared,
+        };
+    }
+
+    IReadOnlyList<DesignBase> Bases(ParseResult parse)
+    {
+        bool substitution = preset == DesignPreset.Substitution;
+        var list = new List<DesignBase>();
+        string? t = parse.GetValue(target);
+        if (substitution && (parse.GetValue(bases)?.Length ?? 0) > 0 && t is null)
+            throw new UserInputException("--target is required with --base (which element of the base to substitute)");
+        foreach (var formula in parse.GetValue(bases) ?? [])
+            list.Add(new DesignBase(formula, BaseListReader.ParseFormula(formula, $"--base '{formula}'"),
+                substitution ? new SubstitutionTarget(t!, parse.GetValue(ox)) : null));
+        if (parse.GetValue(basesFile) is { } file) list.AddRange(BaseListReader.Read(file, substitution));
+        if (list.Count == 0) throw new UserInputException("no base material: give --base FORMULA or --bases FILE");
+        return list;
+    }
+
+    static ICompositionModel LoadModel(string spec, string option, ModelKind kind, IBackend backend,
+        List<KeyValuePair<string, string>> weights, out JsonNode? card)
+    {
+        card = null;
+        if (spec == "random")
+        {
+            weights.Add(new(option.TrimStart('-'), "random (untrained, seeded; predictions are meaningless)"));
+            return kind == ModelKind.TcResNet ? RandomCompositionModel.ResNet18Tc(backend) : RandomCompositionModel.ElemNetEf(backend);
+        }
+        if (!File.Exists(spec))
+            throw new UserInputException($"{option}: {spec} not found (pass a .kgw file, or 'random' for an untrained smoke run)");
+        try
+        {
+            var model = GraphModel.Load(spec, backend);
+            if (model.Kind != kind)
+            {
+                model.Dispose();
+                throw new UserInputException($"{option}: {spec} is a {ModelKinds.Name(model.Kind)} model, expected {ModelKinds.Name(kind)}");
+            }
+            using (var stream = File.OpenRead(spec))
+                weights.Add(new(option.TrimStart('-'), $"{Path.GetFullPath(spec)} sha256:{Convert.ToHexStringLower(SHA256.HashData(stream))}"));
+            try { card = JsonNode.Parse(model.Model.CardJson); } catch (JsonException) { card = null; }
+            return model;
+        }
+        catch (WeightFileException e) { throw new UserInputException($"{option}: {e.Message}"); }
+    }
+
+    static Dictionary<string, double> ParseFixes(string[] values)
+    {
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var item in Split(values))
+        {
+            int eq = item.IndexOf('=');
+            if (eq <= 0 || !double.TryParse(item[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                throw new UserInputException($"--fix: '{item}' is not El=fraction (e.g. H=0.4)");
+            var el = item[..eq].Trim();
+            if (!result.TryAdd(el, v)) throw new UserInputException($"--fix: {el} is fixed twice");
+        }
+        return result;
+    }
+
+    static List<string> Split(string[]? values) =>
+        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+
+    static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+    static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+    static string F(float v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>--benchmark: 3 untimed warm-up steps, then the full schedule timed; one line like the PyTorch peer's.</summary>
+    static int Benchmark(IBackend backend, ICompositionModel tc, ICompositionModel ef, DesignSettings settings, DesignBase b,
+        TextWriter stdout, TextWriter stderr)
+    {
+        var line = WholeStepBenchmark.Run(backend, tc, ef, settings, b, stderr);
+        stdout.WriteLine(line);
+        return ExitCodes.Ok;
+    }
+}

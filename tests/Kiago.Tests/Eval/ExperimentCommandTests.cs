@@ -1,0 +1,58 @@
+using Kiago.Nets.Featurisers;
+using Kiago.Nets.Onnx;
+using Kiago.Nets.Weights;
+using Kiago.Tests.Cli;
+using Kiago.Tests.Nets;
+using Kiago.Tests.Support;
+
+namespace Kiago.Tests.Eval;
+
+/// <summary>`kiago experiment` end to end on tiny untrained models (the nets fixtures converted to .kgw).</summary>
+public sealed class ExperimentCommandTests : IDisposable
+{
+    readonly CliHarness cli = new();
+
+    public void Dispose() => cli.Dispose();
+
+    string Kgw(string onnx, ModelKind kind)
+    {
+        var graph = OnnxImporter.Import(Path.Combine(NetsFixtures.Folder, onnx));
+        var (name, unit) = ModelKinds.DefaultOutput(kind);
+        var path = cli.PathOf(Path.ChangeExtension(onnx, ".kgw"));
+        WeightFile.Write(path, new WeightModel(kind, [.. Featuriser.Layout(kind).Accepted], name, unit, graph, "{}", "test"));
+        return path;
+    }
+
+    [Fact]
+    public void Normal_experiment_writes_tables_and_both_run_directories()
+    {
+        string tc = Kgw("tiny_resnet_op13.onnx", ModelKind.TcResNet), ef = Kgw("tiny_mlp_op13.onnx", ModelKind.ElemNet);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(SharedData.Path("data", "experiments", "reference_sample_configs", "experiment_usual_dict.json")));
+        string bases = cli.File("bases.json", "[" + doc.RootElement[0].GetRawText() + "]"); // the first base only
+        var (code, output, err) = cli.Run("experiment", "normal", "--bases", bases, "--tc-model", tc, "--ef-model", ef,
+            "--candidates", "8", "--steps", "4", "--ces-samples", "16", "--integerisation", "15", "--device", "cpu", "--out", cli.PathOf("run"));
+        Assert.True(code == 0, err);
+        Assert.Contains("paper Table 2", output);
+        foreach (var f in new[] { "tables.md", "manifest.json", "kiago/candidates.csv", "kiago/summary.csv", "kiago/traces.csv", "ces/candidates.csv", "ces/provenance.csv" })
+            Assert.True(File.Exists(cli.PathOf(Path.Combine("run", f))), f);
+        Assert.Equal(1 + 8, File.ReadAllLines(cli.PathOf("run/kiago/candidates.csv")).Length);
+        Assert.Equal(1 + 16, File.ReadAllLines(cli.PathOf("run/ces/candidates.csv")).Length);
+        Assert.Contains("| 15 |", File.ReadAllText(cli.PathOf("run/tables.md")));
+
+        var (reportCode, _, reportErr) = cli.Run("report", cli.PathOf("run/kiago"));
+        Assert.True(reportCode == 0, reportErr);
+        Assert.True(File.Exists(cli.PathOf("run/kiago/tc_per_step.png")));
+    }
+
+    [Fact]
+    public void Unknown_kind_and_bad_integerisation_list_are_user_errors()
+    {
+        string bases = SharedData.Path("data", "experiments", "reference_sample_configs", "experiment_usual_dict.json");
+        var (code, _, err) = cli.Run("experiment", "weird", "--bases", bases, "--tc-model", "a", "--ef-model", "b", "--out", cli.PathOf("x"));
+        Assert.Equal(2, code);
+        Assert.Contains("experiment \"weird\"", err);
+        (code, _, err) = cli.Run("experiment", "normal", "--bases", bases, "--tc-model", "a", "--ef-model", "b", "--integerisation", "15,x", "--out", cli.PathOf("x"));
+        Assert.Equal(2, code);
+        Assert.Contains("--integerisation: \"x\"", err);
+    }
+}
