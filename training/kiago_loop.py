@@ -67,7 +67,9 @@ def train(model, make_epoch, valid_score, args, log):
         tmp = args.checkpoint + ".tmp"
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state, "best": best}, tmp)
         os.replace(tmp, args.checkpoint)
-    model.load_state_dict(best)
+    if getattr(args, "select", "best") == "best":
+        model.load_state_dict(best)
+    state["selected"] = getattr(args, "select", "best")
     model.eval()
     return state
 

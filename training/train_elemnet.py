@@ -36,6 +36,8 @@ def main():
     ap.add_argument("--checkpoint", default=os.path.join(HERE, "checkpoints", "elemnet.pt"))
     ap.add_argument("--exports", default=os.path.join(HERE, "exports"))
     ap.add_argument("--restart", action="store_true")
+    ap.add_argument("--select", choices=["best", "last"], default="best",
+                    help="export the best-validation epoch or the last epoch (KIAGO keeps the last)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -133,7 +135,7 @@ def main():
                   "seed": args.seed, "sizes": sizes},
         "training": {"loss": "L1 on eV/atom", "optimiser": "Adam", "lr": args.lr, "schedule": "cosine to 0 over min(max_epochs, wall-clock budget)",
                      "batch": args.batch, "max_epochs": args.max_epochs, "budget_minutes": args.budget_minutes,
-                     "epochs": state["epoch"], "best_epoch": state["best_epoch"], "selection": "best valid MAE",
+                     "epochs": state["epoch"], "best_epoch": state["best_epoch"], "selection": "best valid MAE" if args.select == "best" else "last epoch",
                      "train_seconds": round(state["train_seconds"]), "threads": args.threads,
                      "torch": torch.__version__, "finished_utc": f"{datetime.datetime.utcnow():%Y-%m-%dT%H:%M:%SZ}",
                      "history": state["history"]},

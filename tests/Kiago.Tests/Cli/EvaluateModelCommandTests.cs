@@ -12,7 +12,7 @@ public class EvaluateModelCommandTests
     static readonly (string Formula, double Tc)[] Data =
     [
         ("Y1Ba2Cu3O7", 92), ("MgB2", 39), ("Nb3Sn", 18), ("La1.85Sr0.15Cu1O4", 38),
-        ("NaCl", 0), ("Fe2O3", 0), ("Si1O2", 0),
+        ("NaCl", 0), ("Fe2O3", 0), ("Si1O2", 0), ("Al2O3", 0), ("K1Br1", 0),
     ];
 
     static string WriteModel(CliHarness cli, ModelKind kind, string onnx)
@@ -42,7 +42,7 @@ public class EvaluateModelCommandTests
     static string F(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
 
     [Fact]
-    public void TcModelReportsMetricsOnPositivesAndTheNegativeRate()
+    public void TcModelReportsMetricsOnPositivesAndTheNegativeRate() // 9 rows, --batch 3: three identical forward steps
     {
         using var cli = new CliHarness();
         var kgw = WriteModel(cli, ModelKind.TcResNet, "tiny_resnet_op13.onnx");
@@ -62,7 +62,7 @@ public class EvaluateModelCommandTests
         double r2 = 1 - pos.Sum(i => Math.Pow(predicted[i] - Data[i].Tc, 2)) / pos.Sum(i => Math.Pow(Data[i].Tc - mean, 2));
         Assert.Contains($"rows with tc_kelvin > 0: n = 4, MAE = {F(mae)} K, RMSE = {F(rmse)} K, R² = {F(r2)}", output);
         // threshold -1 K: every negative (prediction >= 0 after the final ReLU) counts as above it
-        Assert.Contains("rows with tc_kelvin = 0: n = 3, predicted > -1 K: 3 (rate 1)", output);
+        Assert.Contains("rows with tc_kelvin = 0: n = 5, predicted > -1 K: 5 (rate 1)", output);
         Assert.Contains("max |difference| = 0.25", output);
         var lines = File.ReadAllLines(cli.PathOf("pred.csv"));
         Assert.Equal(Data.Length + 1, lines.Length);
