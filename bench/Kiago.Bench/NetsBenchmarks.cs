@@ -1,4 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using BenchmarkDotNet.Engines;
 using Kiago.Chemistry;
 using Kiago.Kernels.Cpu;
@@ -14,7 +17,7 @@ namespace Kiago.Bench;
 /// forward only) on 2 CPU threads, and the ONNX import of a full ResNet18. Needs training/exports
 /// (export_fixtures.py --full). Target: predict &lt; 10 s, import &lt; 2 s.
 /// </summary>
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
+[Config(typeof(InProcessMonitoringConfig))]
 public class NetsBenchmarks
 {
     CpuBackend backend = null!;
@@ -69,4 +72,14 @@ public class NetsBenchmarks
 
     [Benchmark(Description = "import ResNet18 ONNX (read + fold + IR)")]
     public int ImportResNet18() => OnnxImporter.Import(resnetOnnx).Nodes.Count;
+}
+
+/// <summary>Seconds-long cases: 1 warm-up + 3 measured iterations, in process (no per-benchmark project build).</summary>
+public sealed class InProcessMonitoringConfig : ManualConfig
+{
+    public InProcessMonitoringConfig()
+    {
+        AddJob(Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3)
+            .WithToolchain(InProcessEmitToolchain.Instance));
+    }
 }

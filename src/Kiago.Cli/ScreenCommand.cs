@@ -35,17 +35,21 @@ internal static class ScreenCommand
         oxStates.AcceptOnlyFromAmong([.. tables.Keys]);
         var maxElements = new Option<int?>("--max-elements") { Description = "Most distinct elements allowed (default 8; 3 with --hydride)" };
         var hydride = new Option<bool>("--hydride") { Description = "KIAGO's hydride check: per-atom states, ≤ 15 atoms, 0.4 ≤ x_H < 1" };
+        var maxAtoms = new Option<int?>("--max-atoms") { Description = "With --hydride: most atoms allowed after rounding (default 15)" };
         var command = new Command("screen", "Screen formulas for charge neutrality and electronegativity as published KIAGO does")
         {
-            input, output, column, oxStates, maxElements, hydride,
+            input, output, column, oxStates, maxElements, hydride, maxAtoms,
         };
         command.SetAction(result =>
         {
             var table = tables[result.GetRequiredValue(oxStates)];
             var limit = result.GetValue(maxElements);
             if (limit is < 1) throw new UserInputException($"--max-elements must be at least 1 (got {limit})");
+            var atoms = result.GetValue(maxAtoms);
+            if (atoms is not null && !result.GetValue(hydride)) throw new UserInputException("--max-atoms applies only with --hydride");
+            if (atoms is < 1) throw new UserInputException($"--max-atoms must be at least 1 (got {atoms})");
             Func<IReadOnlyList<Composition>, ScreeningVerdict[]> screen = result.GetValue(hydride)
-                ? cs => Screener.ScreenHydrideMany(cs, new HydrideScreeningOptions { OxidationStates = table, MaxElements = limit ?? 3 })
+                ? cs => Screener.ScreenHydrideMany(cs, new HydrideScreeningOptions { OxidationStates = table, MaxElements = limit ?? 3, MaxAtoms = atoms ?? 15 })
                 : cs => Screener.ScreenMany(cs, new ScreeningOptions { OxidationStates = table, MaxElements = limit ?? 8 });
             return Run(result.GetRequiredValue(input), result.GetRequiredValue(column), result.GetRequiredValue(output), screen,
                 result.InvocationConfiguration.Error);

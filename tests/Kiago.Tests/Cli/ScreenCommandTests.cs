@@ -51,6 +51,10 @@ public sealed class ScreenCommandTests : IDisposable
         Assert.Equal("false", rows[1][3]);
         Assert.Equal("HydrogenFraction(H); NotChargeNeutral", rows[1][^1]);
         Assert.Equal("true", rows[2][3]);
+        // LaH10 has 11 atoms: with --max-atoms 10 it fails the atom cap.
+        Assert.Equal(ExitCodes.Ok, cli.Run("screen", "--in", input, "--formula-column", "f", "--hydride", "--max-atoms", "10", "--out", output).ExitCode);
+        Assert.Equal("TooManyAtoms; NotChargeNeutral", ReadCsv(output)[2][^1]);
+        Assert.Equal(ExitCodes.BadInput, cli.Run("screen", "--in", input, "--formula-column", "f", "--max-atoms", "10", "--out", output).ExitCode);
     }
 
     [Theory]
