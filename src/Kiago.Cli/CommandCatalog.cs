@@ -17,6 +17,7 @@ internal static class CommandCatalog
         yield return EvaluateModelCommand.Create();
         yield return BaselineCommand.Create();
         yield return ExperimentCommand.Create();
+        yield return HullCommand.Create();
         yield return OptimiseCommand.Create();
         yield return SubstituteCommand.Create();
         yield return HydrideCommand.Create();

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Kiago.Chemistry;
-using Kiago.Chemistry.Screening;
 using Kiago.Design.Baselines;
 using Kiago.Design.CompositionMap;
 using Kiago.Design.Constraints;
@@ -109,8 +108,7 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
             designBase = new DesignBase(material.Name, material.Composition, new SubstitutionTarget(spec.Target.Symbol, spec.OxidationState));
         }
         else designBase = new DesignBase(material.Name, material.Composition);
-        ICandidateScreen screen = options.Kind == ExperimentKind.Hydride
-            ? new HydrideScreen(HydrideScreeningOptions.Kiago) : new SmactScreen(ScreeningOptions.Kiago);
+        var screen = new ChemistryScreen(hydride: options.Kind == ExperimentKind.Hydride);
         try
         {
             var designer = new BaseDesigner(backend, tc, ef, screen, kernelFactory);
