@@ -15,7 +15,7 @@ namespace Kiago.Design.Pipeline;
 public sealed record BaseOutcome(BaseSummary Summary, IReadOnlyList<CandidateRow> Rows, IReadOnlyList<TracePoint> Trace);
 
 /// <summary>
-/// One base, end to end: initialise → optimise → round at N* → predict on the rounded formula → screen → summarise.
+/// One base, end to end: initialise → optimise → round at N* (substitution: <see cref="SubstitutionFormula"/>) → predict on the rounded formula → screen → summarise.
 /// Pure compute: no files. Deterministic for (settings, base index).
 /// </summary>
 public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompositionModel ef, ICandidateScreen screen,
@@ -50,14 +50,28 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
             result = optimiser.Run(theta, cancel);
         cancel.ThrowIfCancellationRequested();
 
-        // round at N*, renormalise, predict (one batch), and the base's own prediction in the same call
-        var formulas = new IntegerFormula?[batch];
+        // round at N* (substitution: integerize_atom_dict on x·N*), renormalise, predict (one batch), and the base's
+        // own prediction in the same call
+        var formulas = new Composition?[batch];
+        var texts = new string[batch];
         var rounded = new float[(batch + 1) * E];
+        var substitution = SubstitutionParts(b, resolved);
         for (int c = 0; c < batch; c++)
         {
-            var f = RoundAt(result.FinalX.AsSpan(c * E, E), result.FinalN[c]);
-            formulas[c] = result.Flags[c] != 0 ? null : f;
-            if (formulas[c] is { } ok) ok.ToComposition().WriteFractions(rounded.AsSpan(c * E, E));
+            if (result.Flags[c] != 0) continue;
+            var x = result.FinalX.AsSpan(c * E, E);
+            if (substitution is { } sub)
+            {
+                formulas[c] = SubstitutionAt(x, result.FinalN[c], sub.Remaining, sub.Val, settings.SubstitutionScaling);
+                texts[c] = formulas[c]?.ToFormulaString() ?? "";
+            }
+            else
+            {
+                var f = RoundAt(x, result.FinalN[c]);
+                formulas[c] = f?.ToComposition();
+                texts[c] = f?.ToString() ?? "";
+            }
+            formulas[c]?.WriteFractions(rounded.AsSpan(c * E, E));
         }
         b.Composition.WriteFractions(rounded.AsSpan(batch * E, E));
         var (tcRounded, efRounded) = Predict(rounded, batch + 1);
@@ -70,7 +84,7 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         var distinct = new Dictionary<string, int>(StringComparer.Ordinal);
         var toScreen = new List<Composition>();
         foreach (int c in order)
-            if (formulas[c] is { } f && distinct.TryAdd(f.ToString(), toScreen.Count)) toScreen.Add(f.ToComposition());
+            if (formulas[c] is { } f && distinct.TryAdd(texts[c], toScreen.Count)) toScreen.Add(f);
         var verdicts = screen.ScreenMany(toScreen);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var rows = new List<CandidateRow>(batch);
@@ -78,12 +92,12 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         {
             int c = order[rank];
             var formula = formulas[c];
-            string text = formula?.ToString() ?? "";
+            string text = texts[c] ?? "";
             bool unique = formula is not null && seen.Add(text);
             var reasons = new List<string>();
             bool valid = false, neutral = false, eneg = false;
             if (result.Flags[c] != 0) reasons.Add("degenerate: the optimisable part summed to zero");
-            else if (formula is null) reasons.Add("every element rounds to zero");
+            else if (formula is null) reasons.Add(b.Substitution is null ? "every element rounds to zero" : "no substituent left to take the target's place");
             else
             {
                 var verdict = verdicts[distinct[text]];
@@ -96,7 +110,7 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
             bool all = formula is not null && valid && neutral && eneg && efNeg && substitutionOk;
             rows.Add(new CandidateRow(baseIndex, b.Name, rank + 1, c, result.Flags[c] != 0,
                 FractionFormula(result.Stage1X.AsSpan(c * E, E)), FractionFormula(result.FinalX.AsSpan(c * E, E)),
-                text, result.FinalN[c], formula?.Elements.Count ?? 0, result.FinalIntegerLoss[c],
+                text, result.FinalN[c], formula?.Count ?? 0, result.FinalIntegerLoss[c],
                 result.Flags[c] != 0 ? double.NaN : result.FinalTc[c], result.Flags[c] != 0 ? double.NaN : result.FinalEf[c],
                 formula is null ? double.NaN : tcRounded[c], formula is null ? double.NaN : efRounded[c],
                 unique, valid, neutral, eneg, efNeg, all, string.Join("; ", reasons)));
@@ -117,6 +131,27 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         return elements.Count == 0 ? null : new IntegerFormula([.. elements], [.. counts]);
     }
 
+    /// <summary>Substitution base: the fixed part as amounts (the base without the target) and the target's amount; else null.</summary>
+    static (Composition Remaining, double Val)? SubstitutionParts(DesignBase b, ResolvedConstraints resolved)
+    {
+        if (b.Substitution is null || resolved.SubstitutionTarget is not { } target) return null;
+        var remaining = Composition.FromAmounts(b.Composition.Elements.Where(el => el != target)
+            .Select(el => KeyValuePair.Create(el, b.Composition[el])));
+        return (remaining, b.Composition[target]);
+    }
+
+    /// <summary>
+    /// The substitution formula from the continuous x·N (x in float32, product in double) via
+    /// <see cref="SubstitutionFormula.Integerize"/>; null when no substituent is left.
+    /// </summary>
+    public static Composition? SubstitutionAt(ReadOnlySpan<float> x, int n, Composition remaining, double val,
+        SubstitutionScaling scaling = SubstitutionScaling.Single)
+    {
+        var amounts = new double[E];
+        for (int e = 0; e < E; e++) amounts[e] = (double)x[e] * n;
+        return SubstitutionFormula.Integerize(amounts, remaining, val, scaling);
+    }
+
     /// <summary>Atom fractions as a pymatgen-parseable formula, Z order, 6 decimals, zeros omitted.</summary>
     public static string FractionFormula(ReadOnlySpan<float> x)
     {
@@ -127,10 +162,10 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
     }
 
     /// <summary>Reference ES checks: fixed fractions kept to 1e-5 (absolute, on the normalised rounded formula).</summary>
-    static bool KeepsFixedPart(IntegerFormula formula, float[] fixedPart, List<string> reasons)
+    static bool KeepsFixedPart(Composition formula, float[] fixedPart, List<string> reasons)
     {
         var x = new double[E];
-        formula.ToComposition().WriteFractions(x);
+        formula.WriteFractions(x);
         double dev = 0;
         for (int e = 0; e < E; e++) if (fixedPart[e] != 0f) dev += Math.Abs(x[e] - fixedPart[e]);
         if (dev < 1e-5) return true;

@@ -2,7 +2,8 @@ namespace Kiago.Design.Pipeline;
 
 /// <summary>
 /// One output candidate. Compositions are printed as formulas pymatgen parses: <see cref="Stage1Composition"/> and
-/// <see cref="FinalComposition"/> as atom fractions (6 decimals, Z order), <see cref="Formula"/> as integer counts.
+/// <see cref="FinalComposition"/> as atom fractions (6 decimals, Z order), <see cref="Formula"/> as integer counts
+/// (substitution bases: the fixed part exactly, substituents to 4 decimals summing to the target's amount).
 /// Tc/Ef "continuous" are on the final continuous x; "rounded" on the renormalised integer formula.
 /// </summary>
 public sealed record CandidateRow(

@@ -17,6 +17,8 @@ public sealed record DesignSettings
     public IntegerDistance Distance { get; init; } = IntegerDistance.Squared;
     /// <summary>Replacement weights for mutation (training-set element frequencies); null → uniform over the allowed set.</summary>
     public double[]? ElementFrequencies { get; init; }
+    /// <summary>Substitution bases: how the substituents are scaled to the target's amount (default: the correct single scaling).</summary>
+    public SubstitutionScaling SubstitutionScaling { get; init; } = SubstitutionScaling.Single;
 
     public InitialiserOptions InitialiserFor(DesignBase b) =>
         Initialiser ?? (b.Substitution is null ? new ReferenceInitialiser() : new RandomInitialiser());
