@@ -3,7 +3,9 @@ using Kiago.Chemistry;
 using Kiago.Chemistry.Hull;
 using Kiago.Cli;
 using Kiago.Cli.Design;
+using Kiago.Cli.Hull;
 using Kiago.Design.Experiments;
+using Kiago.Kernels;
 using Kiago.Kernels.Cpu;
 using Kiago.Nets;
 using Kiago.Nets.Featurisers;
@@ -84,6 +86,50 @@ public sealed class HullColumnTests : IDisposable
             double hullEnergy = double.Parse(hullLines[i].Split(',')[2], CultureInfo.InvariantCulture);
             Assert.Equal(Math.Max(0, distinct[i].Ef - hullEnergy), distinct[i].EAboveHull, 1e-5);
         }
+    }
+
+    [Fact]
+    public void Each_reference_is_predicted_once_and_each_system_gets_one_diagram()
+    {
+        string reference = cli.File("ref.csv", References);
+        var set = HullReferenceSet.Read(reference, "formula", "--hull-reference");
+        Assert.Equal(6, set.Count); // O2 is an element, Fe1O1 repeats FeO, the blank line is skipped
+        Assert.Equal(["Fe2O3", "Fe1O1", "Fe3O4"], set.Inside([.. Composition.Parse("FeO").Elements]).Select(c => c.ToFormulaString()));
+        using var backend = new CpuBackend(threads: 2);
+        using var model = new CountingModel(GraphModel.Load(EfModel(), backend));
+        var hull = new PredictedHull(set, model);
+        hull.Prepare([Composition.Parse("Fe2O5"), Composition.Parse("Fe5O2")]);
+        Assert.Equal((1, 3), (model.Calls, model.Rows)); // Fe-O references, one batch
+        var feo = hull.For(Composition.Parse("Fe3O2"));
+        Assert.Same(feo.Diagram, hull.For(Composition.Parse("Fe1O3")).Diagram);
+        Assert.Equal(3, feo.References);
+        hull.Prepare([Composition.Parse("NaFe2O4"), Composition.Parse("Na3FeO")]);
+        Assert.Equal(3 + 2, model.Rows); // only Na2O and NaFeO2 are new; NaCl lies outside
+        Assert.Equal(5, hull.For(Composition.Parse("NaFe2O4")).References);
+        Assert.Equal(5, model.Rows);
+    }
+
+    [Fact]
+    public void Resume_refuses_to_mix_runs_with_and_without_the_hull_column()
+    {
+        string ef = EfModel(), dir = cli.PathOf("run");
+        var (code, _, err) = cli.Run(Run(dir, ef, "--hull-reference", cli.File("ref.csv", References)));
+        Assert.True(code == ExitCodes.Ok, err);
+        (code, _, err) = cli.Run(Run(dir, ef, "--resume"));
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("hull_reference", err);
+    }
+
+    sealed class CountingModel(ICompositionModel inner) : ICompositionModel
+    {
+        public int Calls, Rows;
+        public string OutputName => inner.OutputName;
+        public string OutputUnit => inner.OutputUnit;
+        public IBackend Backend => inner.Backend;
+        public void Forward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y) { Calls++; Rows += batch; inner.Forward(batch, x, y); }
+        public void ForwardBackward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dx, float scale) =>
+            throw new NotSupportedException();
+        public void Dispose() => inner.Dispose();
     }
 
     [Theory]
