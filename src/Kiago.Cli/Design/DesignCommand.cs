@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kiago.Chemistry;
+using Kiago.Cli.Hull;
 using Kiago.Design.CompositionMap;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
@@ -53,6 +54,8 @@ internal sealed class DesignCommand
     readonly Option<bool> quiet = new("--quiet") { Description = "No progress on stderr" };
     readonly Option<bool> json = new("--json") { Description = "Print the run summary as JSON on stdout" };
     readonly Option<bool> benchmark = new("--benchmark") { Description = "Time whole optimiser steps (no outputs): candidate-steps/s" };
+    readonly Option<string?> hullReference = new("--hull-reference") { Description = "CSV of reference compositions: adds e_above_hull (eV/atom, predicted by --ef-model) to candidates.csv" };
+    readonly Option<string> hullFormulaColumn = new("--hull-formula-column") { Description = "Column of --hull-reference holding the formulas", DefaultValueFactory = _ => "formula" };
     readonly Option<string?> target = new("--target") { Description = "Element of the base to substitute", Required = false };
     readonly Option<int?> ox = new("--ox") { Description = "Oxidation state substituents must share (default: the target's first positive common state)" };
 
@@ -65,6 +68,7 @@ internal sealed class DesignCommand
         {
             d.bases, d.basesFile, d.candidates, d.steps, d.lr, d.alpha, d.maxElements, d.maxAtoms, d.allow, d.deny,
             d.seed, d.device, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.quiet, d.json,
+            d.hullReference, d.hullFormulaColumn,
         };
         if (preset != DesignPreset.Substitution) command.Options.Add(d.fix);
         if (preset == DesignPreset.Substitution) { command.Options.Add(d.target); command.Options.Add(d.ox); }
@@ -95,6 +99,17 @@ internal sealed class DesignCommand
         try { request = BackendFactory.Parse(parse.GetValue(device)!); }
         catch (ArgumentException e) { throw new UserInputException($"--device: {e.Message}"); }
 
+        // the reference file is read and checked in full before any compute
+        HullReferenceSet? hullReferences = null;
+        if (parse.GetValue(hullReference) is { } hullPath)
+        {
+            string column = parse.GetValue(hullFormulaColumn)!;
+            hullReferences = HullReferenceSet.Read(hullPath, column, "--hull-reference");
+            // only a run with a hull records it, so manifests (and --resume) of runs without one are unchanged
+            args.Add(new("hull_reference", hullPath));
+            args.Add(new("hull_formula_column", column));
+        }
+
         bool bench = preset == DesignPreset.Normal && parse.GetValue(benchmark);
         string? dir = parse.GetValue(outDir);
         if (!bench && dir is null) throw new UserInputException("--out DIR is required (where candidates.csv and the other tables go)");
@@ -116,7 +131,12 @@ internal sealed class DesignCommand
         if (bench) return Benchmark(backend, tc, ef, settings, baseList[0], stdout, stderr);
 
         var designer = new BaseDesigner(backend, tc, ef, new ChemistryScreen(preset == DesignPreset.Hydride), CompositionKernels.For(backend));
-        var session = new DesignSession(designer, preset == DesignPreset.Hydride ? "hydride" : "standard", parse.GetValue(quiet) ? null : stderr);
+        var hull = hullReferences is null ? null : new PredictedHull(hullReferences, ef);
+        var hullProgress = parse.GetValue(quiet) ? null : stderr;
+        var session = new DesignSession(designer, preset == DesignPreset.Hydride ? "hydride" : "standard", parse.GetValue(quiet) ? null : stderr)
+        {
+            EnergyAboveHull = hull is null ? null : rows => CandidateHullColumn.Compute(hull, rows, hullProgress),
+        };
         var runRequest = new DesignRunRequest(CommandName, args, baseList, settings, dir!, parse.GetValue(resume), backend.DeviceName, weights);
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>

@@ -23,6 +23,12 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
     public const string ManifestFile = "manifest.json";
     const string PartsDir = ".parts";
 
+    /// <summary>
+    /// When set (--hull-reference), candidates.csv gets the e_above_hull column: one value per row of a base, in row
+    /// order. Unset, the tables are exactly those of a run without a hull.
+    /// </summary>
+    public Func<IReadOnlyList<CandidateRow>, IReadOnlyList<double>>? EnergyAboveHull { get; init; }
+
     public SessionResult Run(DesignRunRequest request, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
@@ -43,7 +49,7 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
         Directory.CreateDirectory(Path.Combine(dir, PartsDir));
 
         var manifest = new ManifestState(request, started, completed, baseSeconds, previousSeconds, screenName);
-        RebuildTables(dir, request.Bases.Count, completed);
+        RebuildTables(dir, request.Bases.Count, completed, EnergyAboveHull is not null);
         manifest.Write(manifestPath, "running", clock.Elapsed.TotalSeconds);
 
         var summaries = new List<BaseSummary>();
@@ -60,11 +66,11 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
                 designer.Progress = reporter.Report;
                 var outcome = designer.Run(request.Settings, b, i, cancel);
                 reporter.Done(outcome.Summary);
-                WriteParts(dir, i, outcome);
+                WriteParts(dir, i, outcome, EnergyAboveHull?.Invoke(outcome.Rows));
                 completed.Add(i);
                 baseSeconds[i] = baseClock.Elapsed.TotalSeconds;
                 manifest.Write(manifestPath, completed.Count == request.Bases.Count ? "complete" : "running", clock.Elapsed.TotalSeconds);
-                RebuildTables(dir, request.Bases.Count, completed);
+                RebuildTables(dir, request.Bases.Count, completed, EnergyAboveHull is not null);
                 summaries.Add(outcome.Summary);
             }
         }
@@ -79,16 +85,16 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
 
     static string Part(string dir, int index, string kind) => Path.Combine(dir, PartsDir, $"base-{index:D4}.{kind}");
 
-    static void WriteParts(string dir, int index, BaseOutcome outcome)
+    static void WriteParts(string dir, int index, BaseOutcome outcome, IReadOnlyList<double>? energyAboveHull)
     {
-        AtomicFile.Write(Part(dir, index, "candidates.csv"), w => w.Write(DesignTables.CandidateLines(outcome.Rows)));
+        AtomicFile.Write(Part(dir, index, "candidates.csv"), w => w.Write(DesignTables.CandidateLines(outcome.Rows, energyAboveHull)));
         AtomicFile.Write(Part(dir, index, "traces.csv"), w => w.Write(DesignTables.TraceLines(index, outcome.Trace)));
         AtomicFile.Write(Part(dir, index, "summary.csv"), w => w.Write(DesignTables.SummaryLine(outcome.Summary)));
         AtomicFile.Write(Part(dir, index, "summary.json"), w => w.Write(DesignTables.SummaryJson(outcome.Summary)));
     }
 
     /// <summary>candidates.csv, traces.csv, summary.csv, summary.json = header + the completed bases' parts in base order.</summary>
-    static void RebuildTables(string dir, int baseCount, SortedSet<int> completed)
+    static void RebuildTables(string dir, int baseCount, SortedSet<int> completed, bool energyAboveHull)
     {
         string ReadPart(int i, string kind)
         {
@@ -98,7 +104,7 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
         }
         foreach (var (file, kind, columns) in new[]
                  {
-                     ("candidates.csv", "candidates.csv", DesignTables.CandidateColumns),
+                     ("candidates.csv", "candidates.csv", DesignTables.CandidateColumnsFor(energyAboveHull)),
                      ("traces.csv", "traces.csv", DesignTables.TraceColumns),
                      ("summary.csv", "summary.csv", DesignTables.SummaryColumns),
                  })

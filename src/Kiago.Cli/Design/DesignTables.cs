@@ -21,6 +21,13 @@ public static class DesignTables
         "unique", "valid", "neutral", "electronegativity", "ef_negative", "all_pass", "reasons",
     ];
 
+    /// <summary>The optional last column of candidates.csv, written only when the run has a hull reference (--hull-reference).</summary>
+    public const string EnergyAboveHullColumn = "e_above_hull";
+
+    /// <summary>candidates.csv's columns: <see cref="CandidateColumns"/>, plus e_above_hull when the run computes it.</summary>
+    public static string[] CandidateColumnsFor(bool energyAboveHull) =>
+        energyAboveHull ? [.. CandidateColumns, EnergyAboveHullColumn] : CandidateColumns;
+
     public static readonly string[] SummaryColumns =
     [
         "base_index", "base", "substitution", "base_tc", "base_ef", "candidates", "degenerate", "unique", "unique_rate",
@@ -35,15 +42,24 @@ public static class DesignTables
 
     public static string Header(string[] columns) => Line(columns);
 
-    public static string CandidateLines(IEnumerable<CandidateRow> rows)
+    /// <summary>
+    /// The rows of candidates.csv; with <paramref name="energyAboveHull"/> (one value per row, eV/atom; NaN where the
+    /// row has no hull value) the e_above_hull column is appended.
+    /// </summary>
+    public static string CandidateLines(IEnumerable<CandidateRow> rows, IReadOnlyList<double>? energyAboveHull = null)
     {
         var sb = new StringBuilder();
+        int index = 0;
         foreach (var r in rows)
-            sb.Append(Line([
+        {
+            string[] fields = [
                 I(r.BaseIndex), r.Base, I(r.Rank), I(r.Candidate), B(r.Degenerate), r.Stage1Composition, r.FinalComposition,
                 r.Formula, I(r.N), I(r.Elements), F(r.IntegerLoss), F(r.TcContinuous), F(r.EfContinuous), F(r.TcRounded),
                 F(r.EfRounded), B(r.Unique), B(r.Valid), B(r.Neutral), B(r.Electronegativity), B(r.EfNegative), B(r.AllPass), r.Reasons,
-            ]));
+            ];
+            sb.Append(Line(energyAboveHull is null ? fields : [.. fields, F(energyAboveHull[index])]));
+            index++;
+        }
         return sb.ToString();
     }
 
