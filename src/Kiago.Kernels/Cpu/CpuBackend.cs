@@ -21,7 +21,7 @@ public sealed partial class CpuBackend : IBackend
         Threads = count;
         Simd = allowSimd && GemmKernel.SimdSupported;
         parallelOptions = new ParallelOptions { MaxDegreeOfParallelism = count };
-        DeviceName = $"cpu: {(Simd ? "SIMD AVX2+FMA" : "scalar (no AVX2/FMA)")}, {count} thread{(count == 1 ? "" : "s")}";
+        DeviceName = $"cpu: {(!Simd ? "scalar (no AVX2/FMA)" : GemmKernel.Avx512Supported ? "SIMD AVX-512F+FMA" : "SIMD AVX2+FMA")}, {count} thread{(count == 1 ? "" : "s")}";
     }
 
     public string DeviceName { get; }
