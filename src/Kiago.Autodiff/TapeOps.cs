@@ -12,27 +12,9 @@ public sealed partial class Tape
         var s = conv.Spec;
         RequireShape("Conv2d", x, x.Batch, s.InChannels, s.InHeight, s.InWidth);
         int batch = x.Batch;
-        var y = NewTensor([batch, s.OutChannels, s.OutHeight, s.OutWidth], x.RequiresGrad);
-        conv.Forward(batch, x.Buffer, y.Buffer, fuseRelu);
-        if (y.RequiresGrad)
-        {
-            if (fuseRelu) y.Storage.KeepForBackward = true;
-            Record(y, dy =>
-            {
-                var dx = RentFloat(x.Length);
-                if (fuseRelu)
-                {
-                    var masked = RentFloat(y.Length);
-                    Backend.ReluBackward(y.Buffer, dy, masked, y.Length);
-                    conv.BackwardInput(batch, masked, dx);
-                    ReleaseFloat(masked);
-                }
-                else conv.BackwardInput(batch, dy, dx);
-                PushOwned(x, dx);
-            });
-        }
-        AfterOp("Conv2d", x);
-        return y;
+        return FrozenLayer("Conv2d", x, [batch, s.OutChannels, s.OutHeight, s.OutWidth], fuseRelu,
+            (input, output) => conv.Forward(batch, input, output, fuseRelu),
+            (dy, dx) => conv.BackwardInput(batch, dy, dx));
     }
 
     /// <summary>y = x·Wᵀ + b [+ ReLU]; x is [N, In] (use Flatten first for maps).</summary>
@@ -41,8 +23,21 @@ public sealed partial class Tape
         var s = linear.Spec;
         RequireShape("Linear", x, x.Batch, s.InFeatures);
         int batch = x.Batch;
-        var y = NewTensor([batch, s.OutFeatures], x.RequiresGrad);
-        linear.Forward(batch, x.Buffer, y.Buffer, fuseRelu);
+        return FrozenLayer("Linear", x, [batch, s.OutFeatures], fuseRelu,
+            (input, output) => linear.Forward(batch, input, output, fuseRelu),
+            (dy, dx) => linear.BackwardInput(batch, dy, dx));
+    }
+
+    /// <summary>
+    /// A frozen layer with an optional fused ReLU: forward into a new tensor; backward masks dy with the ReLU (when
+    /// fused, from the kept output) and pushes the layer's input gradient to x.
+    /// </summary>
+    Tensor FrozenLayer(string op, Tensor x, int[] outShape, bool fuseRelu,
+        Action<DeviceBuffer<float>, DeviceBuffer<float>> forward,
+        Action<DeviceBuffer<float>, DeviceBuffer<float>> backwardInput)
+    {
+        var y = NewTensor(outShape, x.RequiresGrad);
+        forward(x.Buffer, y.Buffer);
         if (y.RequiresGrad)
         {
             if (fuseRelu) y.Storage.KeepForBackward = true;
@@ -53,14 +48,14 @@ public sealed partial class Tape
                 {
                     var masked = RentFloat(y.Length);
                     Backend.ReluBackward(y.Buffer, dy, masked, y.Length);
-                    linear.BackwardInput(batch, masked, dx);
+                    backwardInput(masked, dx);
                     ReleaseFloat(masked);
                 }
-                else linear.BackwardInput(batch, dy, dx);
+                else backwardInput(dy, dx);
                 PushOwned(x, dx);
             });
         }
-        AfterOp("Linear", x);
+        AfterOp(op, x);
         return y;
     }
 
