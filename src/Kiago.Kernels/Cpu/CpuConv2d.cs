@@ -5,20 +5,31 @@ namespace Kiago.Kernels.Cpu;
 
 /// <summary>
 /// A frozen convolution as GEMM over rows = (sample, output pixel): im2col of a block of samples into scratch,
-/// times the prepacked weight, then bias/ReLU while storing NCHW. Taps (kh, kw) that read only zero padding
-/// for every output pixel are pruned at preparation, so K shrinks with the map (a 3×3 conv on a 1×1 map is a
-/// 1×1 conv). The input backward is the transposed product (dy rows × W) followed by col2im, equally pruned.
+/// times the prepacked weight, then bias/ReLU while storing NCHW. Output rows are grouped into row classes:
+/// runs of output rows whose live kernel rows (those reading real input, not padding) are the same. Each class
+/// has its own pruned, prepacked weight, so K shrinks with the map (a 3×3 conv on a 1×1 map is a 1×1 conv, and
+/// on a 2×8 map each output row multiplies only the 2 kernel rows it can see: 2/3 of the dense work). The input
+/// backward is the transposed product (dy rows × W) per class, summed by col2im, equally pruned.
 /// </summary>
 internal sealed unsafe class CpuConv2d : IConv2d
 {
     const int TargetRows = 132;
 
+    /// <summary>Output rows [Oy0, Oy1) that share one set of live kernel rows; their pixels are contiguous.</summary>
+    sealed class RowClass
+    {
+        public required int Oy0 { get; init; }
+        public required int Oy1 { get; init; }
+        public required int[] TapH { get; init; }
+        public required int[] TapW { get; init; }
+        public required PackedMatrix[] Forward { get; init; }
+        public required PackedMatrix[] Backward { get; init; }
+        public int Columns => Forward[0].K;
+    }
+
     readonly CpuBackend backend;
-    readonly int[] tapH;
-    readonly int[] tapW;
-    readonly int inPerGroup, outPerGroup, columns, outPixels;
-    readonly PackedMatrix[] forward;
-    readonly PackedMatrix[] backward;
+    readonly RowClass[] classes;
+    readonly int inPerGroup, outPerGroup, outPixels, maxColumns, maxBackwardWidth;
     readonly float[]? bias;
 
     public CpuConv2d(CpuBackend backend, Conv2dSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias)
@@ -34,16 +45,33 @@ internal sealed unsafe class CpuConv2d : IConv2d
         outPerGroup = spec.OutChannels / spec.Groups;
         outPixels = spec.OutHeight * spec.OutWidth;
 
-        var rows = LiveTaps(spec.KernelHeight, spec.OutHeight, spec.StrideH, spec.PadTop, spec.DilationH, spec.InHeight);
-        var cols = LiveTaps(spec.KernelWidth, spec.OutWidth, spec.StrideW, spec.PadLeft, spec.DilationW, spec.InWidth);
-        tapH = new int[rows.Count * cols.Count];
-        tapW = new int[tapH.Length];
+        var cols = LiveTaps(spec.KernelWidth, 0, spec.OutWidth, spec.StrideW, spec.PadLeft, spec.DilationW, spec.InWidth);
+        var list = new List<RowClass>();
+        for (int oy0 = 0; oy0 < spec.OutHeight;)
+        {
+            var rows = LiveTaps(spec.KernelHeight, oy0, oy0 + 1, spec.StrideH, spec.PadTop, spec.DilationH, spec.InHeight);
+            int oy1 = oy0 + 1;
+            while (oy1 < spec.OutHeight &&
+                   rows.SequenceEqual(LiveTaps(spec.KernelHeight, oy1, oy1 + 1, spec.StrideH, spec.PadTop, spec.DilationH, spec.InHeight)))
+                oy1++;
+            list.Add(Prepare(spec, weight, oy0, oy1, rows, cols));
+            oy0 = oy1;
+        }
+        classes = list.ToArray();
+        maxColumns = classes.Max(c => c.Columns);
+        maxBackwardWidth = classes.Max(c => c.Backward[0].NPadded);
+        this.bias = bias.IsEmpty ? null : bias.ToArray();
+    }
+
+    RowClass Prepare(Conv2dSpec spec, ReadOnlySpan<float> weight, int oy0, int oy1, List<int> rows, List<int> cols)
+    {
+        var tapH = new int[rows.Count * cols.Count];
+        var tapW = new int[tapH.Length];
         for (int r = 0; r < rows.Count; r++)
             for (int c = 0; c < cols.Count; c++) { tapH[r * cols.Count + c] = rows[r]; tapW[r * cols.Count + c] = cols[c]; }
-        columns = inPerGroup * tapH.Length;
-
-        forward = new PackedMatrix[spec.Groups];
-        backward = new PackedMatrix[spec.Groups];
+        int columns = inPerGroup * tapH.Length;
+        var forward = new PackedMatrix[spec.Groups];
+        var backward = new PackedMatrix[spec.Groups];
         var dense = new float[columns * outPerGroup]; // [(tap, ci), co]
         for (int g = 0; g < spec.Groups; g++)
         {
@@ -57,19 +85,20 @@ internal sealed unsafe class CpuConv2d : IConv2d
             backward[g] = new PackedMatrix(outPerGroup, columns);
             backward[g].Pack(dense, 1, outPerGroup);
         }
-        this.bias = bias.IsEmpty ? null : bias.ToArray();
+        return new RowClass { Oy0 = oy0, Oy1 = oy1, TapH = tapH, TapW = tapW, Forward = forward, Backward = backward };
     }
 
     public Conv2dSpec Spec { get; }
 
-    /// <summary>Kernel taps kept after pruning those that only ever read padding.</summary>
-    public int LiveTapCount => tapH.Length;
+    /// <summary>Kernel taps kept in each row class (top to bottom) after pruning those that only read padding.</summary>
+    public int[] ClassTapCounts => classes.Select(c => c.TapH.Length).ToArray();
 
-    static List<int> LiveTaps(int kernel, int outExtent, int stride, int padBegin, int dilation, int inExtent)
+    /// <summary>Kernel offsets k that read real input for some output position in [o0, o1).</summary>
+    static List<int> LiveTaps(int kernel, int o0, int o1, int stride, int padBegin, int dilation, int inExtent)
     {
         var live = new List<int>();
         for (int k = 0; k < kernel; k++)
-            for (int o = 0; o < outExtent; o++)
+            for (int o = o0; o < o1; o++)
             {
                 int i = o * stride - padBegin + k * dilation;
                 if (i >= 0 && i < inExtent) { live.Add(k); break; }
@@ -112,21 +141,27 @@ internal sealed unsafe class CpuConv2d : IConv2d
         int perBlock = SamplesPerBlock(batch);
         int blocks = (batch + perBlock - 1) / perBlock;
         bool simd = backend.Simd;
+        int plane = s.InHeight * s.InWidth * inPerGroup;
         backend.ParallelFor(blocks, block =>
         {
             int s0 = block * perBlock, count = Math.Min(perBlock, batch - s0), rows = count * outPixels;
-            var a = backend.Scratch.Rent((long)rows * Math.Max(1, columns));
+            var a = backend.Scratch.Rent((long)rows * Math.Max(1, maxColumns));
             var c = backend.Scratch.Rent((long)rows * outPerGroup);
-            var staging = backend.Scratch.Rent((long)s.InHeight * s.InWidth * inPerGroup);
+            var staging = backend.Scratch.Rent((long)count * plane);
             try
             {
                 fixed (float* xp = xa) fixed (float* yp = ya) fixed (float* ap = a) fixed (float* cp = c) fixed (float* bp = bias)
                 fixed (float* sp = staging)
                     for (int g = 0; g < s.Groups; g++)
                     {
-                        Im2col(xp, s0, count, g, ap, sp);
-                        GemmKernel.Multiply(simd, rows, ap, columns, forward[g], 0, forward[g].Panels, cp, outPerGroup, false);
-                        StoreNchw(cp, s0, count, g, yp, bp, fuseRelu);
+                        StageChannelsLast(xp, s0, count, g, sp);
+                        foreach (var k in classes)
+                        {
+                            int classRows = count * (k.Oy1 - k.Oy0) * s.OutWidth;
+                            Im2col(k, sp, count, ap);
+                            GemmKernel.Multiply(simd, classRows, ap, k.Columns, k.Forward[g], 0, k.Forward[g].Panels, cp, outPerGroup, false);
+                            StoreNchw(k, cp, s0, count, g, yp, bp, fuseRelu);
+                        }
                     }
             }
             finally
@@ -150,21 +185,27 @@ internal sealed unsafe class CpuConv2d : IConv2d
         int perBlock = SamplesPerBlock(batch);
         int blocks = (batch + perBlock - 1) / perBlock;
         bool simd = backend.Simd;
+        int plane = s.InHeight * s.InWidth * inPerGroup;
         backend.ParallelFor(blocks, block =>
         {
             int s0 = block * perBlock, count = Math.Min(perBlock, batch - s0), rows = count * outPixels;
             var a = backend.Scratch.Rent((long)rows * outPerGroup);
-            int ldd = Math.Max(1, backward[0].NPadded);
-            var d = backend.Scratch.Rent((long)rows * ldd);
-            var staging = backend.Scratch.Rent((long)s.InHeight * s.InWidth * inPerGroup);
+            var d = backend.Scratch.Rent((long)rows * Math.Max(1, maxBackwardWidth));
+            var staging = backend.Scratch.Rent((long)count * plane);
             try
             {
                 fixed (float* dyp = dya) fixed (float* dxp = dxa) fixed (float* ap = a) fixed (float* dp = d) fixed (float* sp = staging)
                     for (int g = 0; g < s.Groups; g++)
                     {
-                        GatherRows(dyp, s0, count, g, ap);
-                        GemmKernel.Multiply(simd, rows, ap, outPerGroup, backward[g], 0, backward[g].Panels, dp, ldd, false, paddedC: true);
-                        Col2im(dp, ldd, s0, count, g, dxp, sp);
+                        new Span<float>(sp, count * plane).Clear();
+                        foreach (var k in classes)
+                        {
+                            int classRows = count * (k.Oy1 - k.Oy0) * s.OutWidth, ldd = Math.Max(1, k.Backward[g].NPadded);
+                            GatherRows(k, dyp, s0, count, g, ap);
+                            GemmKernel.Multiply(simd, classRows, ap, outPerGroup, k.Backward[g], 0, k.Backward[g].Panels, dp, ldd, false, paddedC: true);
+                            Col2im(k, dp, ldd, count, sp);
+                        }
+                        UnstageChannelsLast(sp, s0, count, g, dxp);
                     }
             }
             finally
@@ -176,54 +217,68 @@ internal sealed unsafe class CpuConv2d : IConv2d
         });
     }
 
-    /// <summary>
-    /// a[(sample, pixel), (tap, ci)] = x or 0 where the tap reads padding. Each sample's group channels are first
-    /// staged channels-last, so every live tap is one contiguous copy of inPerGroup floats.
-    /// </summary>
-    void Im2col(float* x, int s0, int count, int g, float* a, float* staging)
+    /// <summary>staging[n, pixel, ci] = x[s0 + n, group channel ci, pixel]: every live tap becomes one contiguous copy.</summary>
+    void StageChannelsLast(float* x, int s0, int count, int g, float* staging)
     {
         var s = Spec;
-        int taps = tapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, plane = h * w, cin = inPerGroup;
+        int plane = s.InHeight * s.InWidth, cin = inPerGroup;
+        for (int n = 0; n < count; n++)
+            Transpose.Run(x + ((long)(s0 + n) * s.InChannels + g * cin) * plane, plane, staging + (long)n * plane * cin, cin, cin, plane);
+    }
+
+    /// <summary>dx[s0 + n, group channel ci, pixel] = staging[n, pixel, ci].</summary>
+    void UnstageChannelsLast(float* staging, int s0, int count, int g, float* dx)
+    {
+        var s = Spec;
+        int plane = s.InHeight * s.InWidth, cin = inPerGroup;
+        for (int n = 0; n < count; n++)
+            Transpose.Run(staging + (long)n * plane * cin, cin, dx + ((long)(s0 + n) * s.InChannels + g * cin) * plane, plane, plane, cin);
+    }
+
+    /// <summary>a[(sample, class pixel), (tap, ci)] = staged x, or 0 where the tap reads padding.</summary>
+    void Im2col(RowClass k, float* staging, int count, float* a)
+    {
+        var s = Spec;
+        int taps = k.TapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, cin = inPerGroup, columns = k.Columns;
+        int pixels = (k.Oy1 - k.Oy0) * ow;
         for (int n = 0; n < count; n++)
         {
-            float* xs = x + ((long)(s0 + n) * s.InChannels + g * cin) * plane;
-            Transpose.Run(xs, plane, staging, cin, cin, plane);
-            for (int p = 0; p < outPixels; p++)
+            float* xs = staging + (long)n * h * w * cin;
+            for (int p = 0; p < pixels; p++)
             {
-                int oy = p / ow, ox = p % ow;
+                int oy = k.Oy0 + p / ow, ox = p % ow;
                 int y0 = oy * s.StrideH - s.PadTop, x0 = ox * s.StrideW - s.PadLeft;
-                float* row = a + ((long)n * outPixels + p) * columns;
+                float* row = a + ((long)n * pixels + p) * columns;
                 for (int t = 0; t < taps; t++)
                 {
-                    int iy = y0 + tapH[t] * s.DilationH, ix = x0 + tapW[t] * s.DilationW;
-                    if ((uint)iy < (uint)h && (uint)ix < (uint)w) Copy(staging + (iy * w + ix) * cin, row + t * cin, cin);
+                    int iy = y0 + k.TapH[t] * s.DilationH, ix = x0 + k.TapW[t] * s.DilationW;
+                    if ((uint)iy < (uint)h && (uint)ix < (uint)w) Copy(xs + (iy * w + ix) * cin, row + t * cin, cin);
                     else Zero(row + t * cin, cin);
                 }
             }
         }
     }
 
-    /// <summary>dx[sample, group channels] = col2im(d): summed channels-last in staging, then transposed to NCHW.</summary>
-    void Col2im(float* d, int ldd, int s0, int count, int g, float* dx, float* staging)
+    /// <summary>staging[n, pixel, ci] += the class's rows of d scattered back to the input pixels they read.</summary>
+    void Col2im(RowClass k, float* d, int ldd, int count, float* staging)
     {
         var s = Spec;
-        int taps = tapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, plane = h * w, cin = inPerGroup;
+        int taps = k.TapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, cin = inPerGroup;
+        int pixels = (k.Oy1 - k.Oy0) * ow;
         for (int n = 0; n < count; n++)
         {
-            new Span<float>(staging, plane * cin).Clear();
-            for (int p = 0; p < outPixels; p++)
+            float* xs = staging + (long)n * h * w * cin;
+            for (int p = 0; p < pixels; p++)
             {
-                int oy = p / ow, ox = p % ow;
+                int oy = k.Oy0 + p / ow, ox = p % ow;
                 int y0 = oy * s.StrideH - s.PadTop, x0 = ox * s.StrideW - s.PadLeft;
-                float* row = d + ((long)n * outPixels + p) * ldd;
+                float* row = d + ((long)n * pixels + p) * ldd;
                 for (int t = 0; t < taps; t++)
                 {
-                    int iy = y0 + tapH[t] * s.DilationH, ix = x0 + tapW[t] * s.DilationW;
-                    if ((uint)iy < (uint)h && (uint)ix < (uint)w) AddTo(row + t * cin, staging + (iy * w + ix) * cin, cin);
+                    int iy = y0 + k.TapH[t] * s.DilationH, ix = x0 + k.TapW[t] * s.DilationW;
+                    if ((uint)iy < (uint)h && (uint)ix < (uint)w) AddTo(row + t * cin, xs + (iy * w + ix) * cin, cin);
                 }
             }
-            float* xs = dx + ((long)(s0 + n) * s.InChannels + g * cin) * plane;
-            Transpose.Run(staging, cin, xs, plane, plane, cin);
         }
     }
 
@@ -254,23 +309,25 @@ internal sealed unsafe class CpuConv2d : IConv2d
         for (; i < count; i++) destination[i] += source[i];
     }
 
-    /// <summary>y[sample, group channels] = relu?(c + bias): the epilogue in place on c, then a transpose to NCHW.</summary>
-    void StoreNchw(float* c, int s0, int count, int g, float* y, float* bias, bool relu)
+    /// <summary>y[sample, group channels, class pixels] = relu?(c + bias): the epilogue in place on c, then a transpose to NCHW.</summary>
+    void StoreNchw(RowClass k, float* c, int s0, int count, int g, float* y, float* bias, bool relu)
     {
         var s = Spec;
-        GemmKernel.Epilogue(count * outPixels, 0, outPerGroup, c, outPerGroup, bias == null ? null : bias + g * outPerGroup, relu);
+        int pixels = (k.Oy1 - k.Oy0) * s.OutWidth, first = k.Oy0 * s.OutWidth;
+        GemmKernel.Epilogue(count * pixels, 0, outPerGroup, c, outPerGroup, bias == null ? null : bias + g * outPerGroup, relu);
         for (int n = 0; n < count; n++)
-            Transpose.Run(c + (long)n * outPixels * outPerGroup, outPerGroup,
-                y + ((long)(s0 + n) * s.OutChannels + g * outPerGroup) * outPixels, outPixels, outPixels, outPerGroup);
+            Transpose.Run(c + (long)n * pixels * outPerGroup, outPerGroup,
+                y + ((long)(s0 + n) * s.OutChannels + g * outPerGroup) * outPixels + first, outPixels, pixels, outPerGroup);
     }
 
-    /// <summary>a[(sample, pixel), co] = dy[sample, group channel co, pixel].</summary>
-    void GatherRows(float* dy, int s0, int count, int g, float* a)
+    /// <summary>a[(sample, class pixel), co] = dy[sample, group channel co, pixel].</summary>
+    void GatherRows(RowClass k, float* dy, int s0, int count, int g, float* a)
     {
         var s = Spec;
+        int pixels = (k.Oy1 - k.Oy0) * s.OutWidth, first = k.Oy0 * s.OutWidth;
         for (int n = 0; n < count; n++)
-            Transpose.Run(dy + ((long)(s0 + n) * s.OutChannels + g * outPerGroup) * outPixels, outPixels,
-                a + (long)n * outPixels * outPerGroup, outPerGroup, outPerGroup, outPixels);
+            Transpose.Run(dy + ((long)(s0 + n) * s.OutChannels + g * outPerGroup) * outPixels + first, outPixels,
+                a + (long)n * pixels * outPerGroup, outPerGroup, outPerGroup, pixels);
     }
 
     public void Dispose() { }

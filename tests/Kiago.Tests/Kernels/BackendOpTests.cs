@@ -147,6 +147,10 @@ public abstract class BackendOpTests : IDisposable
         new("3x3 stride 2 on a 2x8 map", new Conv2dSpec(5, 2, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1), 2),
         new("5x5 dilation 2 pad 4 on a 2x2 map", new Conv2dSpec(3, 2, 2, 2, 5, 5, 1, 1, 4, 4, 4, 4, 2, 2), 2),
         new("40 channels (two K blocks, two panels)", new Conv2dSpec(40, 3, 4, 20, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 2, Large: true),
+        new("ResNet stem 7x7/2 on 4x7x32, relu", new Conv2dSpec(4, 7, 32, 16, 7, 7, 2, 2, 3, 3, 3, 3), 2, Relu: true),
+        new("ResNet layer1 3x3 on 2x8, 3 row-class samples", new Conv2dSpec(16, 2, 8, 20, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 3, Relu: true),
+        new("3x3 on 5x4: top, middle, bottom row classes", new Conv2dSpec(3, 5, 4, 4, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 2),
+        new("3x3 pad 2 top only: a row class that reads nothing", new Conv2dSpec(2, 2, 3, 3, 3, 3, PadTop: 4, PadLeft: 1, PadBottom: 0, PadRight: 1), 2),
         new("9 samples (parallel blocks)", new Conv2dSpec(4, 7, 12, 8, 3, 3, 2, 2, 1, 1, 1, 1), 9, Relu: true, Large: true),
     ];
 
