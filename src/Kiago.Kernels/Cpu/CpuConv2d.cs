@@ -24,6 +24,12 @@ internal sealed unsafe class CpuConv2d : IConv2d
         public required int[] TapW { get; init; }
         public required PackedMatrix[] Forward { get; init; }
         public required PackedMatrix[] Backward { get; init; }
+        /// <summary>Distinct live kernel rows; each is followed by <see cref="RunTaps"/> consecutive kernel columns from
+        /// <see cref="RunKw0"/> (when <see cref="Runs"/>), which read consecutive input pixels: one contiguous channels-last run.</summary>
+        public required int[] RowsH { get; init; }
+        public required int RunKw0 { get; init; }
+        public required int RunTaps { get; init; }
+        public required bool Runs { get; init; }
         public int Columns => Forward[0].K;
     }
 
@@ -85,7 +91,12 @@ internal sealed unsafe class CpuConv2d : IConv2d
             backward[g] = new PackedMatrix(outPerGroup, columns);
             backward[g].Pack(dense, 1, outPerGroup);
         }
-        return new RowClass { Oy0 = oy0, Oy1 = oy1, TapH = tapH, TapW = tapW, Forward = forward, Backward = backward };
+        bool runs = spec.DilationW == 1 && cols.Count > 0 && cols[^1] - cols[0] == cols.Count - 1;
+        return new RowClass
+        {
+            Oy0 = oy0, Oy1 = oy1, TapH = tapH, TapW = tapW, Forward = forward, Backward = backward,
+            RowsH = rows.ToArray(), RunKw0 = cols.Count > 0 ? cols[0] : 0, RunTaps = cols.Count, Runs = runs,
+        };
     }
 
     public Conv2dSpec Spec { get; }
@@ -218,6 +229,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
     }
 
     /// <summary>staging[n, pixel, ci] = x[s0 + n, group channel ci, pixel]: every live tap becomes one contiguous copy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void StageChannelsLast(float* x, int s0, int count, int g, float* staging)
     {
         var s = Spec;
@@ -227,6 +239,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
     }
 
     /// <summary>dx[s0 + n, group channel ci, pixel] = staging[n, pixel, ci].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void UnstageChannelsLast(float* staging, int s0, int count, int g, float* dx)
     {
         var s = Spec;
@@ -236,11 +249,12 @@ internal sealed unsafe class CpuConv2d : IConv2d
     }
 
     /// <summary>a[(sample, class pixel), (tap, ci)] = staged x, or 0 where the tap reads padding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Im2col(RowClass k, float* staging, int count, float* a)
     {
         var s = Spec;
         int taps = k.TapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, cin = inPerGroup, columns = k.Columns;
-        int pixels = (k.Oy1 - k.Oy0) * ow;
+        int pixels = (k.Oy1 - k.Oy0) * ow, run = k.RunTaps * cin;
         for (int n = 0; n < count; n++)
         {
             float* xs = staging + (long)n * h * w * cin;
@@ -249,6 +263,21 @@ internal sealed unsafe class CpuConv2d : IConv2d
                 int oy = k.Oy0 + p / ow, ox = p % ow;
                 int y0 = oy * s.StrideH - s.PadTop, x0 = ox * s.StrideW - s.PadLeft;
                 float* row = a + ((long)n * pixels + p) * columns;
+                if (k.Runs)
+                {
+                    // One contiguous copy per kernel row, zero-filled where the run leaves the input on either side.
+                    int ix0 = x0 + k.RunKw0, lo = Math.Max(0, -ix0), hi = Math.Min(k.RunTaps, w - ix0);
+                    foreach (int kh in k.RowsH)
+                    {
+                        int iy = y0 + kh * s.DilationH;
+                        if ((uint)iy >= (uint)h || hi <= lo) { Zero(row, run); row += run; continue; }
+                        if (lo > 0) Zero(row, lo * cin);
+                        Copy(xs + (iy * w + ix0 + lo) * cin, row + lo * cin, (hi - lo) * cin);
+                        if (hi < k.RunTaps) Zero(row + hi * cin, (k.RunTaps - hi) * cin);
+                        row += run;
+                    }
+                    continue;
+                }
                 for (int t = 0; t < taps; t++)
                 {
                     int iy = y0 + k.TapH[t] * s.DilationH, ix = x0 + k.TapW[t] * s.DilationW;
@@ -260,11 +289,12 @@ internal sealed unsafe class CpuConv2d : IConv2d
     }
 
     /// <summary>staging[n, pixel, ci] += the class's rows of d scattered back to the input pixels they read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Col2im(RowClass k, float* d, int ldd, int count, float* staging)
     {
         var s = Spec;
         int taps = k.TapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, cin = inPerGroup;
-        int pixels = (k.Oy1 - k.Oy0) * ow;
+        int pixels = (k.Oy1 - k.Oy0) * ow, run = k.RunTaps * cin;
         for (int n = 0; n < count; n++)
         {
             float* xs = staging + (long)n * h * w * cin;
@@ -273,6 +303,17 @@ internal sealed unsafe class CpuConv2d : IConv2d
                 int oy = k.Oy0 + p / ow, ox = p % ow;
                 int y0 = oy * s.StrideH - s.PadTop, x0 = ox * s.StrideW - s.PadLeft;
                 float* row = d + ((long)n * pixels + p) * ldd;
+                if (k.Runs)
+                {
+                    int ix0 = x0 + k.RunKw0, lo = Math.Max(0, -ix0), hi = Math.Min(k.RunTaps, w - ix0);
+                    foreach (int kh in k.RowsH)
+                    {
+                        int iy = y0 + kh * s.DilationH;
+                        if ((uint)iy < (uint)h && hi > lo) AddTo(row + lo * cin, xs + (iy * w + ix0 + lo) * cin, (hi - lo) * cin);
+                        row += run;
+                    }
+                    continue;
+                }
                 for (int t = 0; t < taps; t++)
                 {
                     int iy = y0 + k.TapH[t] * s.DilationH, ix = x0 + k.TapW[t] * s.DilationW;
@@ -285,31 +326,32 @@ internal sealed unsafe class CpuConv2d : IConv2d
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Copy(float* source, float* destination, int count)
     {
-        if (count == 4) { Vector128.Store(Vector128.Load(source), destination); return; }
         int i = 0;
         for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(source + i), destination + i);
+        if (i + 4 <= count) { Vector128.Store(Vector128.Load(source + i), destination + i); i += 4; }
         for (; i < count; i++) destination[i] = source[i];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Zero(float* destination, int count)
     {
-        if (count == 4) { Vector128.Store(Vector128<float>.Zero, destination); return; }
         int i = 0;
         for (; i + 8 <= count; i += 8) Vector256.Store(Vector256<float>.Zero, destination + i);
+        if (i + 4 <= count) { Vector128.Store(Vector128<float>.Zero, destination + i); i += 4; }
         for (; i < count; i++) destination[i] = 0f;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void AddTo(float* source, float* destination, int count)
     {
-        if (count == 4) { Vector128.Store(Vector128.Load(destination) + Vector128.Load(source), destination); return; }
         int i = 0;
         for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(destination + i) + Vector256.Load(source + i), destination + i);
+        if (i + 4 <= count) { Vector128.Store(Vector128.Load(destination + i) + Vector128.Load(source + i), destination + i); i += 4; }
         for (; i < count; i++) destination[i] += source[i];
     }
 
     /// <summary>y[sample, group channels, class pixels] = relu?(c + bias): the epilogue in place on c, then a transpose to NCHW.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void StoreNchw(RowClass k, float* c, int s0, int count, int g, float* y, float* bias, bool relu)
     {
         var s = Spec;
@@ -321,6 +363,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
     }
 
     /// <summary>a[(sample, class pixel), co] = dy[sample, group channel co, pixel].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void GatherRows(RowClass k, float* dy, int s0, int count, int g, float* a)
     {
         var s = Spec;
@@ -332,4 +375,3 @@ internal sealed unsafe class CpuConv2d : IConv2d
 
     public void Dispose() { }
 }
-

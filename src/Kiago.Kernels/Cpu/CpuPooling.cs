@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace Kiago.Kernels.Cpu;
 
 // Max and average pooling, parallel over (sample, channel) planes. Padding never wins a max (PyTorch pads
@@ -15,6 +18,11 @@ public sealed partial class CpuBackend
         var xa = Own(x, op, "x").Array;
         var ya = Own(y, op, "y").Array;
         var aa = Own(argmax, op, "argmax").Array;
+        if (Simd && spec.Channels % 8 == 0)
+        {
+            MaxPoolChannelsLast(spec, batch, xa, ya, aa);
+            return;
+        }
         int h = spec.InHeight, w = spec.InWidth, oh = spec.OutHeight, ow = spec.OutWidth;
         ParallelRange((long)batch * spec.Channels, (s, e) =>
         {
@@ -44,6 +52,86 @@ public sealed partial class CpuBackend
                     }
             }
         }, grain: 64);
+    }
+
+    /// <summary>
+    /// Max pooling with 8 channels per AVX lane group: each sample is transposed channels-last, every window is a run
+    /// of branch-free compare/selects (the scalar loop mispredicted on almost every tap of random data), and the
+    /// maxima and argmax indices are transposed back. Same ties (first tap in kh-major order wins), NaN and
+    /// empty-window rules as the scalar loop, so both give the same bytes.
+    /// </summary>
+    unsafe void MaxPoolChannelsLast(Pool2dSpec spec, int batch, float[] xa, float[] ya, int[] aa)
+    {
+        int c = spec.Channels, plane = spec.InHeight * spec.InWidth, outPlane = spec.OutHeight * spec.OutWidth;
+        ParallelRange(batch, (s, e) =>
+        {
+            var staging = Scratch.Rent((long)plane * c);
+            var best = Scratch.Rent((long)outPlane * c);
+            var at = Scratch.Rent((long)outPlane * c);
+            try
+            {
+                fixed (float* xp = xa) fixed (float* yp = ya) fixed (int* ap = aa)
+                fixed (float* sp = staging) fixed (float* bp = best) fixed (float* tp = at)
+                    for (int n = s; n < e; n++)
+                        MaxPoolSample(spec, n, xp, yp, ap, sp, bp, (int*)tp);
+            }
+            finally
+            {
+                Scratch.Return(staging);
+                Scratch.Return(best);
+                Scratch.Return(at);
+            }
+        }, grain: Math.Max(1, 16384 / Math.Max(1, plane * c)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void MaxPoolSample(Pool2dSpec spec, int n, float* x, float* y, int* argmax, float* staging, float* best, int* at)
+    {
+        int c = spec.Channels, h = spec.InHeight, w = spec.InWidth, oh = spec.OutHeight, ow = spec.OutWidth;
+        int plane = h * w, outPlane = oh * ow, sampleBase = n * c * plane;
+        Transpose.Run(x + (long)sampleBase, plane, staging, c, c, plane);
+        int* taps = stackalloc int[spec.KernelHeight * spec.KernelWidth];
+        var channelOffsets = Vector256.Create(0, plane, 2 * plane, 3 * plane, 4 * plane, 5 * plane, 6 * plane, 7 * plane);
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++)
+            {
+                int h0 = i * spec.StrideH - spec.PadTop, w0 = j * spec.StrideW - spec.PadLeft, count = 0;
+                for (int kh = 0; kh < spec.KernelHeight; kh++)
+                {
+                    int ih = h0 + kh * spec.DilationH;
+                    if ((uint)ih >= (uint)h) continue;
+                    for (int kw = 0; kw < spec.KernelWidth; kw++)
+                    {
+                        int iw = w0 + kw * spec.DilationW;
+                        if ((uint)iw < (uint)w) taps[count++] = ih * w + iw;
+                    }
+                }
+                float* bo = best + (i * ow + j) * c;
+                int* ao = at + (i * ow + j) * c;
+                for (int cb = 0; cb < c; cb += 8)
+                {
+                    if (count == 0)
+                    {
+                        Vector256<float>.Zero.Store(bo + cb);
+                        Vector256.Create(-1).Store(ao + cb);
+                        continue;
+                    }
+                    var channelBase = Vector256.Create(sampleBase + cb * plane) + channelOffsets;
+                    var m = Vector256.Load(staging + taps[0] * c + cb);
+                    var idx = channelBase + Vector256.Create(taps[0]);
+                    for (int t = 1; t < count; t++)
+                    {
+                        var v = Vector256.Load(staging + taps[t] * c + cb);
+                        var greater = Vector256.GreaterThan(v, m);
+                        m = Vector256.ConditionalSelect(greater, v, m);
+                        idx = Vector256.ConditionalSelect(greater.AsInt32(), channelBase + Vector256.Create(taps[t]), idx);
+                    }
+                    m.Store(bo + cb);
+                    idx.Store(ao + cb);
+                }
+            }
+        Transpose.Run(best, c, y + (long)n * c * outPlane, outPlane, outPlane, c);
+        Transpose.Run((float*)at, c, (float*)(argmax + (long)n * c * outPlane), outPlane, outPlane, c);
     }
 
     public void MaxPool2dBackward(Pool2dSpec spec, int batch, DeviceBuffer<float> dy, DeviceBuffer<int> argmax, DeviceBuffer<float> dx)

@@ -300,9 +300,27 @@ public abstract class BackendOpTests : IDisposable
         new("3x3 pad 1 include pad", new Pool2dSpec(2, 5, 6, 3, 3, 2, 2, 1, 1, 1, 1, CountIncludePad: true), 2),
         new("3x3 pad 1 ceil include pad", new Pool2dSpec(2, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, CountIncludePad: true, CeilMode: true), 2),
         new("1x1 map", new Pool2dSpec(3, 1, 1, 3, 3, 2, 2, 1, 1, 1, 1), 2),
+        new("16 channels 3/2/1 on 4x16 (channels-last vector path)", new Pool2dSpec(16, 4, 16, 3, 3, 2, 2, 1, 1, 1, 1), 2),
+        new("8 channels 3x3 stride 2 pad 1 ceil, dilation 2", new Pool2dSpec(8, 7, 7, 3, 3, 2, 2, 1, 1, 1, 1, 2, 2, CeilMode: true), 3),
     ];
 
     public static TheoryData<string> PoolCaseNames => new(PoolCases.Select(c => c.Name));
+
+    [Fact]
+    public void MaxPool2d_ties_pick_the_first_tap_as_the_reference()
+    {
+        // Values from {0, 1, 2} tie in most windows; 8 channels take the CPU's channels-last vector path.
+        var s = new Pool2dSpec(8, 4, 16, 3, 3, 2, 2, 1, 1, 1, 1);
+        const int batch = 2;
+        var x = Enumerable.Range(0, batch * s.InSize).Select(i => (double)(i * 7 % 3)).ToArray();
+        using var xb = Upload(x);
+        using var yb = Backend.Allocate<float>(batch * s.OutSize);
+        using var argmax = Backend.Allocate<int>(batch * s.OutSize);
+        Backend.MaxPool2d(s, batch, xb, yb, argmax);
+        var got = new int[batch * s.OutSize];
+        Backend.Download<int>(argmax, got);
+        Assert.Equal(ReferenceOps.MaxPool2d(s, batch, x).Argmax, got);
+    }
 
     [Theory]
     [MemberData(nameof(PoolCaseNames))]
