@@ -129,16 +129,30 @@ internal sealed unsafe class CpuConv2d : IConv2d
             throw new ShapeException($"Conv2d: kernel larger than the padded input: {s} gives output {s.OutHeight}×{s.OutWidth}");
     }
 
+    /// <summary>
+    /// Samples per parallel block: about <see cref="TargetRows"/> GEMM rows, at least 4 blocks per thread, and a
+    /// multiple of the unit that makes every row class's row count a multiple of the 12-row micro-kernel (row tails
+    /// fall back to narrower kernels).
+    /// </summary>
     int SamplesPerBlock(int batch)
     {
-        int perBlock = Math.Max(1, (TargetRows + outPixels - 1) / outPixels);
+        int unit = 1;
+        foreach (var k in classes)
+        {
+            int pixels = (k.Oy1 - k.Oy0) * Spec.OutWidth;
+            unit = Lcm(unit, GemmKernel.MR512 / Gcd(GemmKernel.MR512, pixels));
+        }
+        int target = Math.Max(1, (TargetRows + outPixels - 1) / outPixels);
         int forBalance = Math.Max(1, batch / (4 * backend.Threads));
-        perBlock = Math.Max(1, Math.Min(perBlock, forBalance));
-        // Whole 6-row strips for the micro-kernel where possible.
-        for (int k = 0; k < 5 && perBlock > 1 && perBlock * outPixels % GemmKernel.MR != 0; k++) perBlock--;
-        if (perBlock * outPixels % GemmKernel.MR != 0) perBlock = Math.Max(1, Math.Min(perBlock, forBalance));
-        return perBlock;
+        int wanted = Math.Min(target, forBalance);
+        // Nearest multiple of the unit (at least one unit); never more samples than the batch.
+        int perBlock = Math.Max(unit, (wanted + unit / 2) / unit * unit);
+        return Math.Max(1, Math.Min(perBlock, batch));
     }
+
+    static int Gcd(int a, int b) { while (b != 0) (a, b) = (b, a % b); return a; }
+
+    static int Lcm(int a, int b) => a / Gcd(a, b) * b;
 
     public void Forward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y, bool fuseRelu = false)
     {

@@ -67,6 +67,8 @@ internal static unsafe class GemmKernel
                         {
                             for (; i0 + MR512 <= rows; i0 += MR512)
                                 Micro12x32(kc, a + (long)i0 * lda + k0, lda, bp, c + (long)i0 * ldc + col0, ldc, acc);
+                            for (; i0 + 4 <= rows; i0 += 4)
+                                Micro4x32(kc, a + (long)i0 * lda + k0, lda, bp, c + (long)i0 * ldc + col0, ldc, acc);
                             StripTail(path, i0, rows, NR, kc, a + k0, lda, bp, c + col0, ldc, acc);
                             StripTail(path, i0, rows, NR, kc, a + k0, lda, bp + kc * NR, c + col0 + NR, ldc, acc);
                             panel++;
@@ -74,6 +76,8 @@ internal static unsafe class GemmKernel
                         }
                         for (; i0 + MR512 <= rows; i0 += MR512)
                             Micro12x16(kc, a + (long)i0 * lda + k0, lda, bp, c + (long)i0 * ldc + col0, ldc, acc);
+                        for (; i0 + 4 <= rows; i0 += 4)
+                            Micro4x16(kc, a + (long)i0 * lda + k0, lda, bp, c + (long)i0 * ldc + col0, ldc, acc);
                     }
                     StripTail(path, i0, rows, width, kc, a + k0, lda, bp, c + col0, ldc, acc);
                 }
@@ -281,6 +285,69 @@ internal static unsafe class GemmKernel
         Avx512F.Store(c + 9 * ld, c9); Avx512F.Store(c + 9 * ld + NR, d9);
         Avx512F.Store(c + 10 * ld, c10); Avx512F.Store(c + 10 * ld + NR, d10);
         Avx512F.Store(c + 11 * ld, c11); Avx512F.Store(c + 11 * ld + NR, d11);
+    }
+
+    /// <summary>AVX-512 tail: 4 rows × 32 columns (8 independent accumulators), so a block's last 4–11 rows do not fall
+    /// back to the one-row edge kernel (latency-bound). Same FMA order as the 12-row kernel: same bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Micro4x32(int kc, float* a, int lda, float* b, float* c, int ldc, bool accumulate)
+    {
+        Vector512<float> c0, c1, c2, c3, d0, d1, d2, d3;
+        long ld = ldc;
+        if (accumulate)
+        {
+            c0 = Avx512F.LoadVector512(c); d0 = Avx512F.LoadVector512(c + NR);
+            c1 = Avx512F.LoadVector512(c + ld); d1 = Avx512F.LoadVector512(c + ld + NR);
+            c2 = Avx512F.LoadVector512(c + 2 * ld); d2 = Avx512F.LoadVector512(c + 2 * ld + NR);
+            c3 = Avx512F.LoadVector512(c + 3 * ld); d3 = Avx512F.LoadVector512(c + 3 * ld + NR);
+        }
+        else
+        {
+            c0 = c1 = c2 = c3 = d0 = d1 = d2 = d3 = Vector512<float>.Zero;
+        }
+        float* a0 = a, a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda;
+        float* b2 = b + (long)kc * NR;
+        for (int p = 0; p < kc; p++)
+        {
+            var bv = Avx512F.LoadVector512(b + p * NR);
+            var bw = Avx512F.LoadVector512(b2 + p * NR);
+            var x = Vector512.Create(a0[p]); c0 = Avx512F.FusedMultiplyAdd(x, bv, c0); d0 = Avx512F.FusedMultiplyAdd(x, bw, d0);
+            x = Vector512.Create(a1[p]); c1 = Avx512F.FusedMultiplyAdd(x, bv, c1); d1 = Avx512F.FusedMultiplyAdd(x, bw, d1);
+            x = Vector512.Create(a2[p]); c2 = Avx512F.FusedMultiplyAdd(x, bv, c2); d2 = Avx512F.FusedMultiplyAdd(x, bw, d2);
+            x = Vector512.Create(a3[p]); c3 = Avx512F.FusedMultiplyAdd(x, bv, c3); d3 = Avx512F.FusedMultiplyAdd(x, bw, d3);
+        }
+        Avx512F.Store(c, c0); Avx512F.Store(c + NR, d0);
+        Avx512F.Store(c + ld, c1); Avx512F.Store(c + ld + NR, d1);
+        Avx512F.Store(c + 2 * ld, c2); Avx512F.Store(c + 2 * ld + NR, d2);
+        Avx512F.Store(c + 3 * ld, c3); Avx512F.Store(c + 3 * ld + NR, d3);
+    }
+
+    /// <summary>AVX-512 tail for a single panel: 4 rows × 16 columns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Micro4x16(int kc, float* a, int lda, float* b, float* c, int ldc, bool accumulate)
+    {
+        Vector512<float> c0, c1, c2, c3;
+        long ld = ldc;
+        if (accumulate)
+        {
+            c0 = Avx512F.LoadVector512(c); c1 = Avx512F.LoadVector512(c + ld);
+            c2 = Avx512F.LoadVector512(c + 2 * ld); c3 = Avx512F.LoadVector512(c + 3 * ld);
+        }
+        else
+        {
+            c0 = c1 = c2 = c3 = Vector512<float>.Zero;
+        }
+        float* a0 = a, a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda;
+        for (int p = 0; p < kc; p++)
+        {
+            var bv = Avx512F.LoadVector512(b + p * NR);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a0[p]), bv, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a1[p]), bv, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a2[p]), bv, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a3[p]), bv, c3);
+        }
+        Avx512F.Store(c, c0); Avx512F.Store(c + ld, c1);
+        Avx512F.Store(c + 2 * ld, c2); Avx512F.Store(c + 3 * ld, c3);
     }
 
     /// <summary>Fewer than 6 rows or a partial panel: one row at a time through a 16-wide stack tile.</summary>

@@ -2,7 +2,7 @@ using Kiago.Kernels.Cpu;
 
 namespace Kiago.Tests.Kernels;
 
-/// <summary>Each GEMM micro-kernel family (AVX-512 12×16, AVX2 6×16, scalar) against a double-precision reference on ragged shapes.</summary>
+/// <summary>Each GEMM micro-kernel family (AVX-512 12×16/12×32 with 4-row tails, AVX2 6×16, scalar) against a double-precision reference on ragged shapes.</summary>
 public sealed class GemmPathTests
 {
     static bool Supported(GemmPath path) => path switch
@@ -31,7 +31,7 @@ public sealed class GemmPathTests
             return;
         }
         var random = new Random(12);
-        foreach (int m in new[] { 1, 5, 6, 11, 12, 13, 18, 25, 37 })
+        foreach (int m in new[] { 1, 5, 6, 11, 12, 13, 16, 18, 22, 25, 37 })
         foreach (int k in new[] { 1, 7, 333, 650 })
         foreach (int n in new[] { 5, 16, 17, 40 })
         foreach (bool accumulate in new[] { false, true })
