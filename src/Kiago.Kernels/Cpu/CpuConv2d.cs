@@ -8,18 +8,23 @@ namespace Kiago.Kernels.Cpu;
 /// times the prepacked weight, then bias/ReLU while storing NCHW. Output rows are grouped into row classes:
 /// runs of output rows whose live kernel rows (those reading real input, not padding) are the same. Each class
 /// has its own pruned, prepacked weight, so K shrinks with the map (a 3×3 conv on a 1×1 map is a 1×1 conv, and
-/// on a 2×8 map each output row multiplies only the 2 kernel rows it can see: 2/3 of the dense work). The input
+/// on a 2×8 map each output row multiplies only the 2 kernel rows it can see: 2/3 of the dense work). Where it cuts
+/// a tenth or more, row runs are further split into column runs (a 3×3 on a 1×2 map: 2 of 3 kernel columns). The input
 /// backward is the transposed product (dy rows × W) per class, summed by col2im, equally pruned.
 /// </summary>
 internal sealed unsafe class CpuConv2d : IConv2d
 {
     const int TargetRows = 132;
 
-    /// <summary>Output rows [Oy0, Oy1) that share one set of live kernel rows; their pixels are contiguous.</summary>
-    sealed class RowClass
+    /// <summary>Output pixels [Oy0, Oy1) × [Ox0, Ox1) that share one set of live kernel taps.</summary>
+    sealed class TapClass
     {
         public required int Oy0 { get; init; }
         public required int Oy1 { get; init; }
+        public required int Ox0 { get; init; }
+        public required int Ox1 { get; init; }
+        public int Width => Ox1 - Ox0;
+        public int Pixels => (Oy1 - Oy0) * Width;
         public required int[] TapH { get; init; }
         public required int[] TapW { get; init; }
         public required PackedMatrix[] Forward { get; init; }
@@ -34,7 +39,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
     }
 
     readonly CpuBackend backend;
-    readonly RowClass[] classes;
+    readonly TapClass[] classes;
     readonly int inPerGroup, outPerGroup, outPixels, maxColumns, maxBackwardWidth;
     readonly float[]? bias;
 
@@ -51,25 +56,39 @@ internal sealed unsafe class CpuConv2d : IConv2d
         outPerGroup = spec.OutChannels / spec.Groups;
         outPixels = spec.OutHeight * spec.OutWidth;
 
-        var cols = LiveTaps(spec.KernelWidth, 0, spec.OutWidth, spec.StrideW, spec.PadLeft, spec.DilationW, spec.InWidth);
-        var list = new List<RowClass>();
-        for (int oy0 = 0; oy0 < spec.OutHeight;)
-        {
-            var rows = LiveTaps(spec.KernelHeight, oy0, oy0 + 1, spec.StrideH, spec.PadTop, spec.DilationH, spec.InHeight);
-            int oy1 = oy0 + 1;
-            while (oy1 < spec.OutHeight &&
-                   rows.SequenceEqual(LiveTaps(spec.KernelHeight, oy1, oy1 + 1, spec.StrideH, spec.PadTop, spec.DilationH, spec.InHeight)))
-                oy1++;
-            list.Add(Prepare(spec, weight, oy0, oy1, rows, cols));
-            oy0 = oy1;
-        }
+        var rowRuns = Runs(spec.OutHeight, o => LiveTaps(spec.KernelHeight, o, o + 1, spec.StrideH, spec.PadTop, spec.DilationH, spec.InHeight));
+        var colRuns = Runs(spec.OutWidth, o => LiveTaps(spec.KernelWidth, o, o + 1, spec.StrideW, spec.PadLeft, spec.DilationW, spec.InWidth));
+        // Column classes only where they cut at least a tenth of the work (a 3×3 on a 1×2 map: a third; the stem's
+        // 16 columns: 5%, not worth 4× more, smaller GEMMs).
+        var allCols = LiveTaps(spec.KernelWidth, 0, spec.OutWidth, spec.StrideW, spec.PadLeft, spec.DilationW, spec.InWidth);
+        long split = colRuns.Sum(r => (long)(r.End - r.Start) * r.Taps.Count);
+        if (split > 0.9 * spec.OutWidth * allCols.Count) colRuns = [(0, spec.OutWidth, allCols)];
+        var list = new List<TapClass>();
+        foreach (var (oy0, oy1, rows) in rowRuns)
+            foreach (var (ox0, ox1, cols) in colRuns)
+                list.Add(Prepare(spec, weight, oy0, oy1, ox0, ox1, rows, cols));
         classes = list.ToArray();
         maxColumns = classes.Max(c => c.Columns);
         maxBackwardWidth = classes.Max(c => c.Backward[0].NPadded);
         this.bias = bias.IsEmpty ? null : bias.ToArray();
     }
 
-    RowClass Prepare(Conv2dSpec spec, ReadOnlySpan<float> weight, int oy0, int oy1, List<int> rows, List<int> cols)
+    /// <summary>Maximal runs of consecutive output positions whose live kernel offsets are the same.</summary>
+    static List<(int Start, int End, List<int> Taps)> Runs(int extent, Func<int, List<int>> live)
+    {
+        var runs = new List<(int, int, List<int>)>();
+        for (int o0 = 0; o0 < extent;)
+        {
+            var taps = live(o0);
+            int o1 = o0 + 1;
+            while (o1 < extent && taps.SequenceEqual(live(o1))) o1++;
+            runs.Add((o0, o1, taps));
+            o0 = o1;
+        }
+        return runs;
+    }
+
+    TapClass Prepare(Conv2dSpec spec, ReadOnlySpan<float> weight, int oy0, int oy1, int ox0, int ox1, List<int> rows, List<int> cols)
     {
         var tapH = new int[rows.Count * cols.Count];
         var tapW = new int[tapH.Length];
@@ -92,16 +111,16 @@ internal sealed unsafe class CpuConv2d : IConv2d
             backward[g].Pack(dense, 1, outPerGroup);
         }
         bool runs = spec.DilationW == 1 && cols.Count > 0 && cols[^1] - cols[0] == cols.Count - 1;
-        return new RowClass
+        return new TapClass
         {
-            Oy0 = oy0, Oy1 = oy1, TapH = tapH, TapW = tapW, Forward = forward, Backward = backward,
+            Oy0 = oy0, Oy1 = oy1, Ox0 = ox0, Ox1 = ox1, TapH = tapH, TapW = tapW, Forward = forward, Backward = backward,
             RowsH = rows.ToArray(), RunKw0 = cols.Count > 0 ? cols[0] : 0, RunTaps = cols.Count, Runs = runs,
         };
     }
 
     public Conv2dSpec Spec { get; }
 
-    /// <summary>Kernel taps kept in each row class (top to bottom) after pruning those that only read padding.</summary>
+    /// <summary>Kernel taps kept in each tap class (row-major over row and column runs) after pruning those that only read padding.</summary>
     public int[] ClassTapCounts => classes.Select(c => c.TapH.Length).ToArray();
 
     /// <summary>Kernel offsets k that read real input for some output position in [o0, o1).</summary>
@@ -131,7 +150,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
 
     /// <summary>
     /// Samples per parallel block: about <see cref="TargetRows"/> GEMM rows, at least 4 blocks per thread, and a
-    /// multiple of the unit that makes every row class's row count a multiple of the 12-row micro-kernel (row tails
+    /// multiple of the unit that makes every tap class's row count a multiple of the 12-row micro-kernel (row tails
     /// fall back to narrower kernels).
     /// </summary>
     int SamplesPerBlock(int batch)
@@ -139,7 +158,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
         int unit = 1;
         foreach (var k in classes)
         {
-            int pixels = (k.Oy1 - k.Oy0) * Spec.OutWidth;
+            int pixels = k.Pixels;
             unit = Lcm(unit, GemmKernel.MR512 / Gcd(GemmKernel.MR512, pixels));
         }
         int target = Math.Max(1, (TargetRows + outPixels - 1) / outPixels);
@@ -182,7 +201,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
                         StageChannelsLast(xp, s0, count, g, sp);
                         foreach (var k in classes)
                         {
-                            int classRows = count * (k.Oy1 - k.Oy0) * s.OutWidth;
+                            int classRows = count * k.Pixels;
                             Im2col(k, sp, count, ap);
                             GemmKernel.Multiply(simd, classRows, ap, k.Columns, k.Forward[g], 0, k.Forward[g].Panels, cp, outPerGroup, false);
                             StoreNchw(k, cp, s0, count, g, yp, bp, fuseRelu);
@@ -225,7 +244,7 @@ internal sealed unsafe class CpuConv2d : IConv2d
                         new Span<float>(sp, count * plane).Clear();
                         foreach (var k in classes)
                         {
-                            int classRows = count * (k.Oy1 - k.Oy0) * s.OutWidth, ldd = Math.Max(1, k.Backward[g].NPadded);
+                            int classRows = count * k.Pixels, ldd = Math.Max(1, k.Backward[g].NPadded);
                             GatherRows(k, dyp, s0, count, g, ap);
                             GemmKernel.Multiply(simd, classRows, ap, outPerGroup, k.Backward[g], 0, k.Backward[g].Panels, dp, ldd, false, paddedC: true);
                             Col2im(k, dp, ldd, count, sp);
@@ -264,17 +283,17 @@ internal sealed unsafe class CpuConv2d : IConv2d
 
     /// <summary>a[(sample, class pixel), (tap, ci)] = staged x, or 0 where the tap reads padding.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Im2col(RowClass k, float* staging, int count, float* a)
+    void Im2col(TapClass k, float* staging, int count, float* a)
     {
         var s = Spec;
         int taps = k.TapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, cin = inPerGroup, columns = k.Columns;
-        int pixels = (k.Oy1 - k.Oy0) * ow, run = k.RunTaps * cin;
+        int pixels = k.Pixels, cw = k.Width, run = k.RunTaps * cin;
         for (int n = 0; n < count; n++)
         {
             float* xs = staging + (long)n * h * w * cin;
             for (int p = 0; p < pixels; p++)
             {
-                int oy = k.Oy0 + p / ow, ox = p % ow;
+                int oy = k.Oy0 + p / cw, ox = k.Ox0 + p % cw;
                 int y0 = oy * s.StrideH - s.PadTop, x0 = ox * s.StrideW - s.PadLeft;
                 float* row = a + ((long)n * pixels + p) * columns;
                 if (k.Runs)
@@ -304,17 +323,17 @@ internal sealed unsafe class CpuConv2d : IConv2d
 
     /// <summary>staging[n, pixel, ci] += the class's rows of d scattered back to the input pixels they read.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Col2im(RowClass k, float* d, int ldd, int count, float* staging)
+    void Col2im(TapClass k, float* d, int ldd, int count, float* staging)
     {
         var s = Spec;
         int taps = k.TapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, cin = inPerGroup;
-        int pixels = (k.Oy1 - k.Oy0) * ow, run = k.RunTaps * cin;
+        int pixels = k.Pixels, cw = k.Width, run = k.RunTaps * cin;
         for (int n = 0; n < count; n++)
         {
             float* xs = staging + (long)n * h * w * cin;
             for (int p = 0; p < pixels; p++)
             {
-                int oy = k.Oy0 + p / ow, ox = p % ow;
+                int oy = k.Oy0 + p / cw, ox = k.Ox0 + p % cw;
                 int y0 = oy * s.StrideH - s.PadTop, x0 = ox * s.StrideW - s.PadLeft;
                 float* row = d + ((long)n * pixels + p) * ldd;
                 if (k.Runs)
@@ -366,25 +385,36 @@ internal sealed unsafe class CpuConv2d : IConv2d
 
     /// <summary>y[sample, group channels, class pixels] = relu?(c + bias): the epilogue in place on c, then a transpose to NCHW.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void StoreNchw(RowClass k, float* c, int s0, int count, int g, float* y, float* bias, bool relu)
+    void StoreNchw(TapClass k, float* c, int s0, int count, int g, float* y, float* bias, bool relu)
     {
         var s = Spec;
-        int pixels = (k.Oy1 - k.Oy0) * s.OutWidth, first = k.Oy0 * s.OutWidth;
+        int pixels = k.Pixels, ow = s.OutWidth;
         GemmKernel.Epilogue(count * pixels, 0, outPerGroup, c, outPerGroup, bias == null ? null : bias + g * outPerGroup, relu);
+        // Whole output rows are one contiguous pixel range; a column class is one segment per output row.
+        int segment = k.Width == ow ? pixels : k.Width, segments = pixels / segment;
         for (int n = 0; n < count; n++)
-            Transpose.Run(c + (long)n * pixels * outPerGroup, outPerGroup,
-                y + ((long)(s0 + n) * s.OutChannels + g * outPerGroup) * outPixels + first, outPixels, pixels, outPerGroup);
+        {
+            float* plane = y + ((long)(s0 + n) * s.OutChannels + g * outPerGroup) * outPixels;
+            for (int r = 0; r < segments; r++)
+                Transpose.Run(c + ((long)n * pixels + r * segment) * outPerGroup, outPerGroup,
+                    plane + (k.Oy0 + r) * ow + k.Ox0, outPixels, segment, outPerGroup);
+        }
     }
 
     /// <summary>a[(sample, class pixel), co] = dy[sample, group channel co, pixel].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void GatherRows(RowClass k, float* dy, int s0, int count, int g, float* a)
+    void GatherRows(TapClass k, float* dy, int s0, int count, int g, float* a)
     {
         var s = Spec;
-        int pixels = (k.Oy1 - k.Oy0) * s.OutWidth, first = k.Oy0 * s.OutWidth;
+        int pixels = k.Pixels, ow = s.OutWidth;
+        int segment = k.Width == ow ? pixels : k.Width, segments = pixels / segment;
         for (int n = 0; n < count; n++)
-            Transpose.Run(dy + ((long)(s0 + n) * s.OutChannels + g * outPerGroup) * outPixels + first, outPixels,
-                a + (long)n * pixels * outPerGroup, outPerGroup, outPerGroup, pixels);
+        {
+            float* plane = dy + ((long)(s0 + n) * s.OutChannels + g * outPerGroup) * outPixels;
+            for (int r = 0; r < segments; r++)
+                Transpose.Run(plane + (k.Oy0 + r) * ow + k.Ox0, outPixels,
+                    a + ((long)n * pixels + r * segment) * outPerGroup, outPerGroup, outPerGroup, segment);
+        }
     }
 
     public void Dispose() { }

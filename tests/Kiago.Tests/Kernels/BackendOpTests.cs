@@ -151,6 +151,7 @@ public abstract class BackendOpTests : IDisposable
         new("ResNet layer1 3x3 on 2x8, 3 row-class samples", new Conv2dSpec(16, 2, 8, 20, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 3, Relu: true),
         new("3x3 on 5x4: top, middle, bottom row classes", new Conv2dSpec(3, 5, 4, 4, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 2),
         new("3x3 pad 2 top only: a row class that reads nothing", new Conv2dSpec(2, 2, 3, 3, 3, 3, PadTop: 4, PadLeft: 1, PadBottom: 0, PadRight: 1), 2),
+        new("ResNet layer3 3x3 on 1x2, 13 samples: column classes, ragged block", new Conv2dSpec(24, 1, 2, 20, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 13, Relu: true),
         new("9 samples (parallel blocks)", new Conv2dSpec(4, 7, 12, 8, 3, 3, 2, 2, 1, 1, 1, 1), 9, Relu: true, Large: true),
     ];
 
