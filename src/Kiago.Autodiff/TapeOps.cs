@@ -14,7 +14,8 @@ public sealed partial class Tape
         int batch = x.Batch;
         return FrozenLayer("Conv2d", x, [batch, s.OutChannels, s.OutHeight, s.OutWidth], fuseRelu,
             (input, output) => conv.Forward(batch, input, output, fuseRelu),
-            (dy, dx) => conv.BackwardInput(batch, dy, dx));
+            (dy, dx) => conv.BackwardInput(batch, dy, dx),
+            conv is IReluMaskedBackward masked ? (y, dy, dx) => masked.BackwardInputMasked(batch, y, dy, dx) : null);
     }
 
     /// <summary>y = x·Wᵀ + b [+ ReLU]; x is [N, In] (use Flatten first for maps).</summary>
@@ -30,11 +31,13 @@ public sealed partial class Tape
 
     /// <summary>
     /// A frozen layer with an optional fused ReLU: forward into a new tensor; backward masks dy with the ReLU (when
-    /// fused, from the kept output) and pushes the layer's input gradient to x.
+    /// fused, from the kept output; inside the layer's own backward when it offers that) and pushes the layer's
+    /// input gradient to x.
     /// </summary>
     Tensor FrozenLayer(string op, Tensor x, int[] outShape, bool fuseRelu,
         Action<DeviceBuffer<float>, DeviceBuffer<float>> forward,
-        Action<DeviceBuffer<float>, DeviceBuffer<float>> backwardInput)
+        Action<DeviceBuffer<float>, DeviceBuffer<float>> backwardInput,
+        Action<DeviceBuffer<float>, DeviceBuffer<float>, DeviceBuffer<float>>? maskedBackwardInput = null)
     {
         var y = NewTensor(outShape, x.RequiresGrad);
         forward(x.Buffer, y.Buffer);
@@ -44,7 +47,8 @@ public sealed partial class Tape
             Record(y, dy =>
             {
                 var dx = RentFloat(x.Length);
-                if (fuseRelu)
+                if (fuseRelu && maskedBackwardInput is not null) maskedBackwardInput(y.Buffer, dy, dx);
+                else if (fuseRelu)
                 {
                     var masked = RentFloat(y.Length);
                     Backend.ReluBackward(y.Buffer, dy, masked, y.Length);

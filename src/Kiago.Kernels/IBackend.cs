@@ -74,6 +74,16 @@ public interface IConv2d : IDisposable
     void BackwardInput(int batch, DeviceBuffer<float> dy, DeviceBuffer<float> dx);
 }
 
+/// <summary>
+/// Optional on a frozen layer: its input backward applies a fused ReLU's mask itself, reading the kept output, so
+/// the tape skips a separate masking pass over dy (the CPU conv masks each block as it gathers it).
+/// </summary>
+public interface IReluMaskedBackward
+{
+    /// <summary>dx = layerᵀ(dy ⊙ [reluOutput &gt; 0]): the same bytes as ReluBackward followed by BackwardInput.</summary>
+    void BackwardInputMasked(int batch, DeviceBuffer<float> reluOutput, DeviceBuffer<float> dy, DeviceBuffer<float> dx);
+}
+
 /// <summary>A prepared, frozen fully connected layer. Optional fused ReLU on the output.</summary>
 public interface ILinear : IDisposable
 {

@@ -12,7 +12,7 @@ namespace Kiago.Kernels.Cpu;
 /// a tenth or more, row runs are further split into column runs (a 3×3 on a 1×2 map: 2 of 3 kernel columns). The input
 /// backward is the transposed product (dy rows × W) per class, summed by col2im, equally pruned.
 /// </summary>
-internal sealed unsafe class CpuConv2d : IConv2d
+internal sealed unsafe class CpuConv2d : IConv2d, IReluMaskedBackward
 {
     const int TargetRows = 132;
 
@@ -217,35 +217,56 @@ internal sealed unsafe class CpuConv2d : IConv2d
         });
     }
 
-    public void BackwardInput(int batch, DeviceBuffer<float> dy, DeviceBuffer<float> dx)
+    public void BackwardInput(int batch, DeviceBuffer<float> dy, DeviceBuffer<float> dx) => Backward(batch, null, dy, dx);
+
+    /// <summary>The input backward with a fused ReLU's mask applied per block as dy is gathered (no full masking pass).</summary>
+    public void BackwardInputMasked(int batch, DeviceBuffer<float> reluOutput, DeviceBuffer<float> dy, DeviceBuffer<float> dx) =>
+        Backward(batch, reluOutput ?? throw new ArgumentNullException(nameof(reluOutput)), dy, dx);
+
+    void Backward(int batch, DeviceBuffer<float>? reluOutput, DeviceBuffer<float> dy, DeviceBuffer<float> dx)
     {
         const string op = "Conv2dBackward";
         if (batch < 0) throw new ShapeException($"{op}: batch {batch} is negative");
         var s = Spec;
         ShapeException.RequireShape(op, "dy", dy, batch, s.OutChannels, s.OutHeight, s.OutWidth);
         ShapeException.RequireShape(op, "dx", dx, batch, s.InChannels, s.InHeight, s.InWidth);
+        if (reluOutput is not null) ShapeException.RequireShape(op, "reluOutput", reluOutput, batch, s.OutChannels, s.OutHeight, s.OutWidth);
         var dya = backend.Own(dy, op, "dy").Array;
         var dxa = backend.Own(dx, op, "dx").Array;
+        var ya = reluOutput is null ? null : backend.Own(reluOutput, op, "reluOutput").Array;
         int perBlock = SamplesPerBlock(batch);
         int blocks = (batch + perBlock - 1) / perBlock;
         bool simd = backend.Simd;
-        int plane = s.InHeight * s.InWidth * inPerGroup;
+        int plane = s.InHeight * s.InWidth * inPerGroup, groupPlanes = outPerGroup * outPixels;
         backend.ParallelFor(blocks, block =>
         {
             int s0 = block * perBlock, count = Math.Min(perBlock, batch - s0), rows = count * outPixels;
             var a = backend.Scratch.Rent((long)rows * outPerGroup);
             var d = backend.Scratch.Rent((long)rows * Math.Max(1, maxBackwardWidth));
             var staging = backend.Scratch.Rent((long)count * plane);
+            var masked = ya is null ? null : backend.Scratch.Rent((long)count * groupPlanes);
             try
             {
-                fixed (float* dyp = dya) fixed (float* dxp = dxa) fixed (float* ap = a) fixed (float* dp = d) fixed (float* sp = staging)
+                fixed (float* dyp = dya) fixed (float* yp = ya) fixed (float* mp = masked)
+                fixed (float* dxp = dxa) fixed (float* ap = a) fixed (float* dp = d) fixed (float* sp = staging)
                     for (int g = 0; g < s.Groups; g++)
                     {
+                        // dy of this block and group: straight from dy, or masked into scratch first.
+                        long sampleStride = (long)s.OutChannels * outPixels;
+                        float* source = dyp + (long)s0 * sampleStride + (long)g * groupPlanes;
+                        if (mp != null)
+                        {
+                            for (int n = 0; n < count; n++)
+                                MaskRelu(yp + (long)(s0 + n) * sampleStride + (long)g * groupPlanes, source + n * sampleStride,
+                                    mp + (long)n * groupPlanes, groupPlanes);
+                            source = mp;
+                            sampleStride = groupPlanes;
+                        }
                         new Span<float>(sp, count * plane).Clear();
                         foreach (var k in classes)
                         {
                             int classRows = count * k.Pixels, ldd = Math.Max(1, k.Backward[g].NPadded);
-                            GatherRows(k, dyp, s0, count, g, ap);
+                            GatherRows(k, source, sampleStride, count, ap);
                             GemmKernel.Multiply(simd, classRows, ap, outPerGroup, k.Backward[g], 0, k.Backward[g].Panels, dp, ldd, false, paddedC: true);
                             Col2im(k, dp, ldd, count, sp);
                         }
@@ -257,8 +278,20 @@ internal sealed unsafe class CpuConv2d : IConv2d
                 backend.Scratch.Return(a);
                 backend.Scratch.Return(d);
                 backend.Scratch.Return(staging);
+                if (masked is not null) backend.Scratch.Return(masked);
             }
         });
+    }
+
+    /// <summary>masked = dy where y &gt; 0, else +0: the same bytes as <see cref="CpuBackend.ReluBackward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void MaskRelu(float* y, float* dy, float* masked, int count)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= count; i += 8)
+                (Vector256.Load(dy + i) & Vector256.GreaterThan(Vector256.Load(y + i), Vector256<float>.Zero)).Store(masked + i);
+        for (; i < count; i++) masked[i] = y[i] > 0f ? dy[i] : 0f;
     }
 
     /// <summary>staging[n, pixel, ci] = x[s0 + n, group channel ci, pixel]: every live tap becomes one contiguous copy.</summary>
@@ -401,16 +434,16 @@ internal sealed unsafe class CpuConv2d : IConv2d
         }
     }
 
-    /// <summary>a[(sample, class pixel), co] = dy[sample, group channel co, pixel].</summary>
+    /// <summary>a[(sample, class pixel), co] = planes[sample · sampleStride + co · outPixels + pixel] (one group's dy planes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void GatherRows(TapClass k, float* dy, int s0, int count, int g, float* a)
+    void GatherRows(TapClass k, float* planes, long sampleStride, int count, float* a)
     {
         var s = Spec;
         int pixels = k.Pixels, ow = s.OutWidth;
         int segment = k.Width == ow ? pixels : k.Width, segments = pixels / segment;
         for (int n = 0; n < count; n++)
         {
-            float* plane = dy + ((long)(s0 + n) * s.OutChannels + g * outPerGroup) * outPixels;
+            float* plane = planes + n * sampleStride;
             for (int r = 0; r < segments; r++)
                 Transpose.Run(plane + (k.Oy0 + r) * ow + k.Ox0, outPixels,
                     a + ((long)n * pixels + r * segment) * outPerGroup, outPerGroup, outPerGroup, segment);

@@ -175,13 +175,37 @@ public abstract class BackendOpTests : IDisposable
             (x, y) => conv.Forward(c.Batch, x, y, c.Relu),
             (x, y, dy, dx) =>
             {
-                if (c.Relu)
+                if (c.Relu && conv is IReluMaskedBackward masked) masked.BackwardInputMasked(c.Batch, y, dy, dx);
+                else if (c.Relu)
                 {
                     Backend.ReluBackward(y, dy, scratch, outLength);
                     conv.BackwardInput(c.Batch, scratch, dx);
                 }
                 else conv.BackwardInput(c.Batch, dy, dx);
             }, tolerance: 1e-4 * Math.Sqrt(s.WeightCount / s.OutChannels));
+        if (conv is IReluMaskedBackward fused) CheckMaskedBackwardIsExact(c, conv, fused);
+    }
+
+    /// <summary>The fused-mask input backward gives the same bytes as ReluBackward followed by BackwardInput.</summary>
+    void CheckMaskedBackwardIsExact(ConvCase c, IConv2d conv, IReluMaskedBackward fused)
+    {
+        var s = c.Spec;
+        int inLength = c.Batch * s.InSize, outLength = c.Batch * s.OutSize;
+        using var x = Upload(Random(inLength, 23));
+        using var y = Backend.Allocate<float>(outLength);
+        using var dy = Upload(Random(outLength, 24));
+        using var masked = Backend.Allocate<float>(outLength);
+        using var dxTwoStep = Backend.Allocate<float>(inLength);
+        using var dxFused = Backend.Allocate<float>(inLength);
+        conv.Forward(c.Batch, x, y, fuseRelu: true);
+        Backend.ReluBackward(y, dy, masked, outLength);
+        conv.BackwardInput(c.Batch, masked, dxTwoStep);
+        fused.BackwardInputMasked(c.Batch, y, dy, dxFused);
+        var want = new float[inLength];
+        var got = new float[inLength];
+        Backend.Download<float>(dxTwoStep, want);
+        Backend.Download<float>(dxFused, got);
+        Assert.Equal(want, got);
     }
 
     // ---- linear --------------------------------------------------------------------------------------------
