@@ -15,7 +15,7 @@ public enum ParitySize { Small, ResNet }
 /// <summary>
 /// Runs every op of <see cref="IBackend"/> on two backends with the same seeded random inputs and compares the
 /// outputs: SIMD vs ILGPU-CPU in the tests, CUDA vs a CPU backend on a GPU machine (also without the .NET SDK,
-/// through <c>Kiago.Bench cuda-check</c>). Tolerances are relative to max(1, max|reference|) and grow as √K for
+/// through <c>kiago check-device</c>). Tolerances are relative to max(1, max|reference|) and grow as √K for
 /// reductions of length K (float32 summation order differs between backends).
 /// </summary>
 public static class BackendParity

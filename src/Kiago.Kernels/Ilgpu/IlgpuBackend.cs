@@ -154,7 +154,9 @@ public sealed partial class IlgpuBackend : IBackend
     /// <summary>Bytes held by this backend's live buffers: frozen weights and other (per-batch) buffers.</summary>
     public long WeightBytes => weightBytes;
     public long BufferBytes => bufferBytes;
-    long weightBytes, bufferBytes;
+    /// <summary>The most bytes this backend's buffers (weights + others) held at once since it was created.</summary>
+    public long PeakBytes => peakBytes;
+    long weightBytes, bufferBytes, peakBytes;
 
     public DeviceBuffer<T> Allocate<T>(long length) where T : unmanaged
     {
@@ -183,6 +185,7 @@ public sealed partial class IlgpuBackend : IBackend
         }
         if (frozen) weightBytes += bytes;
         else bufferBytes += bytes;
+        peakBytes = Math.Max(peakBytes, weightBytes + bufferBytes);
         return memory;
     }
 
