@@ -29,8 +29,8 @@ mkdir -p "$OUT" "$WORK"
 exec > >(tee -a "$OUT/gpu-check.log") 2>&1
 elapsed() { echo $(($(date +%s) - T0)); }
 step() { echo; echo "== $(date -u +%H:%M:%S) +$(elapsed)s $*"; }
-# cap SECONDS: the smaller of SECONDS and what is left of phase 1 (0 when nothing is left)
-cap() { local left=$((BENCH_S - $(elapsed))); [ "$left" -lt "$1" ] && echo $((left > 0 ? left : 0)) || echo "$1"; }
+# cap SECONDS: the smaller of SECONDS and what is left of phase 1 (1 when nothing is left: `timeout 0` would mean no limit)
+cap() { local left=$((BENCH_S - $(elapsed))); [ "$left" -lt "$1" ] && echo $((left > 1 ? left : 1)) || echo "$1"; }
 status=0
 fail() { status=1; echo "!! step failed: $*"; }
 
