@@ -11,6 +11,7 @@
 #   results.tar.xz     logs, the sweep's selection.json, cards, test-split CSVs
 #   weights.tar.xz.part-*   the chosen fp32 state dicts (split in 15 MiB parts: `cat parts | tar -xJ`)
 # GPU_CHECK_DEVICE=cpu runs the same flow on a CPU-only machine with small sizes (a dry run of this script).
+# TRAIN=0 skips phase 2 (a verification call); COMPARE_SIMPLE=1 also times the whole step with KIAGO_ILGPU_GEMM=simple.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -73,6 +74,10 @@ if [ -n "$secs" ] && [ "$DEV" = cuda ] && awk -v s="$secs" -v n="$STEPS" 'BEGIN 
     echo "-- $STEPS steps took $secs s: the full 1000 steps fit, running them"
     timeout "$(cap 60)" "$DOTNET" "$WORK/kiago/kiago.dll" "${bench_args[@]}" --candidates "$CAND" --steps 1000 2>&1 | tee -a "$WORK/whole-step.txt" || fail whole-step-1000
 fi
+if [ "${COMPARE_SIMPLE:-0}" = 1 ]; then
+    echo "-- the same with the untiled kernels (KIAGO_ILGPU_GEMM=simple)"
+    KIAGO_ILGPU_GEMM=simple timeout "$(cap 40)" "$DOTNET" "$WORK/kiago/kiago.dll" "${bench_args[@]}" --candidates "$CAND" --steps "$STEPS" 2>&1 | tee -a "$WORK/whole-step.txt" || fail whole-step-simple
+fi
 if [ -n "$smi_pid" ]; then
     kill "$smi_pid" 2>/dev/null
     echo "nvidia-smi peak memory.used while kiago ran: $(sort -n "$WORK/smi-memory.txt" | tail -1) MiB" | tee -a "$WORK/whole-step.txt"
@@ -113,6 +118,15 @@ step "kiago bench --device $DEV (ResNet18, ElemNet)"
 for only in resnet elemnet; do
     timeout "$(cap 30)" "$DOTNET" "$WORK/kiago/kiago.dll" bench --device "$DEV" --only "$only" --batch "$CAND" --repeats 3 2>&1 | tee -a "$WORK/bench.txt" || fail "bench $only"
 done
+
+if [ "${TRAIN:-1}" = 0 ]; then
+    step "packing (no training: TRAIN=0)"
+    (cd "$WORK" && tar -cJf "$OUT/results.tar.xz" --exclude='bench-run' --exclude='e2e-*/traces.csv' \
+        check-device.txt whole-step.txt peer.txt peer.json e2e.txt e2e-* bench.txt smi-memory*.txt 2>/dev/null)
+    ls -la "$OUT"
+    step "done, status $status"
+    exit $status
+fi
 
 step "training sweep"
 left=$((DEADLINE_S - $(elapsed) - 75))
