@@ -1,0 +1,130 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Kiago.Kernels.Ilgpu.Ops;
+
+/// <summary>Eight accumulators (one row of a thread's 8×8 block, or eight B values): a struct ILGPU keeps in registers.</summary>
+struct Float8
+{
+    public float V0, V1, V2, V3, V4, V5, V6, V7;
+}
+
+/// <summary>
+/// Shared-memory tiled SGEMM (explicitly grouped): a group of GroupRows × GroupCols threads owns a
+/// (8·GroupRows) × (8·GroupCols) tile of C (128×128 with 16×16 threads on a GPU); each thread keeps an 8×8 block in
+/// registers. Per K step of <see cref="TileK"/> the group stages op(A) and op(B) tiles in shared memory (loaded so
+/// consecutive threads read consecutive addresses for either transpose), then every thread does 64 multiply-adds per
+/// 16 shared loads. A thread's rows and columns are interleaved (ty + i·GroupRows, tx + j·GroupCols), so a warp's
+/// shared reads hit distinct banks or broadcast and its stores to C are coalesced. Out-of-range elements are staged as
+/// zeros and skipped on store. The sums run over k in order, so results are deterministic.
+/// </summary>
+static class TiledGemm
+{
+    /// <summary>Register block per thread (rows and columns).</summary>
+    public const int Block = 8;
+    /// <summary>K depth of one shared-memory stage.</summary>
+    public const int TileK = 16;
+    /// <summary>Largest tile side (16 threads × 8): the shared arrays are sized for it.</summary>
+    public const int MaxTile = 128;
+    /// <summary>Row stride of the shared tiles: padded so that threads storing along k hit different banks.</summary>
+    public const int SharedStride = MaxTile + 4;
+
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledKernel(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    {
+        var aTile = SharedMemory.Allocate<float>(TileK * SharedStride);
+        var bTile = SharedMemory.Allocate<float>(TileK * SharedStride);
+        int gr = s.GroupRows, gc = s.GroupCols;
+        int threads = gr * gc, tid = Group.IdxX;
+        int tx = tid % gc, ty = tid / gc;
+        int tileM = gr * Block, tileN = gc * Block;
+        int row0 = (Grid.IdxX / s.ColumnGroups) * tileM, col0 = (Grid.IdxX % s.ColumnGroups) * tileN;
+        bool aAlongK = s.StrideAk == 1, bAlongJ = s.StrideBj == 1;
+        Float8 r0 = default, r1 = default, r2 = default, r3 = default, r4 = default, r5 = default, r6 = default, r7 = default;
+        for (int k0 = 0; k0 < s.K; k0 += TileK)
+        {
+            for (int e = tid; e < tileM * TileK; e += threads)
+            {
+                int i, kk;
+                if (aAlongK) { kk = e % TileK; i = e / TileK; }
+                else { i = e % tileM; kk = e / tileM; }
+                int gi = row0 + i, gk = k0 + kk;
+                float v = 0f;
+                if (gi < s.M && gk < s.K) v = a[gi * s.StrideAi + gk * s.StrideAk];
+                aTile[kk * SharedStride + i] = v;
+            }
+            for (int e = tid; e < tileN * TileK; e += threads)
+            {
+                int j, kk;
+                if (bAlongJ) { j = e % tileN; kk = e / tileN; }
+                else { kk = e % TileK; j = e / TileK; }
+                int gj = col0 + j, gk = k0 + kk;
+                float v = 0f;
+                if (gj < s.N && gk < s.K) v = b[gk * s.StrideBk + gj * s.StrideBj];
+                bTile[kk * SharedStride + j] = v;
+            }
+            Group.Barrier();
+            for (int kk = 0; kk < TileK; kk++)
+            {
+                int ao = kk * SharedStride + ty, bo = kk * SharedStride + tx;
+                Float8 y;
+                y.V0 = bTile[bo]; y.V1 = bTile[bo + gc]; y.V2 = bTile[bo + 2 * gc]; y.V3 = bTile[bo + 3 * gc];
+                y.V4 = bTile[bo + 4 * gc]; y.V5 = bTile[bo + 5 * gc]; y.V6 = bTile[bo + 6 * gc]; y.V7 = bTile[bo + 7 * gc];
+                r0 = MultiplyAdd(r0, aTile[ao], y);
+                r1 = MultiplyAdd(r1, aTile[ao + gr], y);
+                r2 = MultiplyAdd(r2, aTile[ao + 2 * gr], y);
+                r3 = MultiplyAdd(r3, aTile[ao + 3 * gr], y);
+                r4 = MultiplyAdd(r4, aTile[ao + 4 * gr], y);
+                r5 = MultiplyAdd(r5, aTile[ao + 5 * gr], y);
+                r6 = MultiplyAdd(r6, aTile[ao + 6 * gr], y);
+                r7 = MultiplyAdd(r7, aTile[ao + 7 * gr], y);
+            }
+            Group.Barrier();
+        }
+        int row = row0 + ty, col = col0 + tx;
+        StoreRow(s, c, bias, row, col, gc, r0);
+        StoreRow(s, c, bias, row + gr, col, gc, r1);
+        StoreRow(s, c, bias, row + 2 * gr, col, gc, r2);
+        StoreRow(s, c, bias, row + 3 * gr, col, gc, r3);
+        StoreRow(s, c, bias, row + 4 * gr, col, gc, r4);
+        StoreRow(s, c, bias, row + 5 * gr, col, gc, r5);
+        StoreRow(s, c, bias, row + 6 * gr, col, gc, r6);
+        StoreRow(s, c, bias, row + 7 * gr, col, gc, r7);
+    }
+
+    // Plain a*b + c (engine-notes §1: never MathF.FusedMultiplyAdd); ptxas contracts it to an FMA.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Float8 MultiplyAdd(Float8 r, float x, Float8 y)
+    {
+        r.V0 += x * y.V0; r.V1 += x * y.V1; r.V2 += x * y.V2; r.V3 += x * y.V3;
+        r.V4 += x * y.V4; r.V5 += x * y.V5; r.V6 += x * y.V6; r.V7 += x * y.V7;
+        return r;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRow(GemmShape s, ArrayView<float> c, ArrayView<float> bias, int row, int col, int step, Float8 r)
+    {
+        if (row >= s.M) return;
+        int rowBase = row * s.N;
+        StoreOne(s, c, bias, rowBase, col, r.V0);
+        StoreOne(s, c, bias, rowBase, col + step, r.V1);
+        StoreOne(s, c, bias, rowBase, col + 2 * step, r.V2);
+        StoreOne(s, c, bias, rowBase, col + 3 * step, r.V3);
+        StoreOne(s, c, bias, rowBase, col + 4 * step, r.V4);
+        StoreOne(s, c, bias, rowBase, col + 5 * step, r.V5);
+        StoreOne(s, c, bias, rowBase, col + 6 * step, r.V6);
+        StoreOne(s, c, bias, rowBase, col + 7 * step, r.V7);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreOne(GemmShape s, ArrayView<float> c, ArrayView<float> bias, int rowBase, int col, float acc)
+    {
+        if (col >= s.N) return;
+        float v = s.Alpha * acc;
+        if (s.Beta != 0f) v += s.Beta * c[rowBase + col];
+        if (s.HasBias != 0) v += bias[col];
+        if (s.Relu != 0 && v < 0f) v = 0f;
+        c[rowBase + col] = v;
+    }
+}
