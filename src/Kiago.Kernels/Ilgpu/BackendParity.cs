@@ -54,8 +54,12 @@ public static class BackendParity
                 ("3x3/2 6->11 on 2x8", new Conv2dSpec(6, 2, 8, 11, 3, 3, 2, 2, 1, 1, 1, 1)),
                 ("3x3 16->8 on 1x1", new Conv2dSpec(16, 1, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1)),
                 ("3x3 groups 2 dilation 2", new Conv2dSpec(4, 6, 6, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, Groups: 2)),
+                // ≥ 16 channels and pixels both ways: the tiled kernel (forward and transposed) in auto mode.
+                ("3x3 20->24 on 2x8", new Conv2dSpec(20, 2, 8, 24, 3, 3, 1, 1, 1, 1, 1, 1)),
+                ("3x3/2 16->32 on 2x8", new Conv2dSpec(16, 2, 8, 32, 3, 3, 2, 2, 1, 1, 1, 1)),
+                ("3x3 17->19 on 1x2", new Conv2dSpec(17, 1, 2, 19, 3, 3, 1, 1, 1, 1, 1, 1)),
             };
-        foreach (var (name, spec) in convs) results.AddRange(pair.Conv(name, spec, batch));
+        foreach (var (name, spec) in convs) results.AddRange(pair.Conv(name, spec, big ? batch : 4 * batch));
 
         var linears = big ? new[] { (86, 1024), (1024, 512), (512, 1) } : new[] { (13, 21), (21, 1) };
         foreach (var (i, o) in linears) results.AddRange(pair.Linear(i, o, big ? 256 : 5));

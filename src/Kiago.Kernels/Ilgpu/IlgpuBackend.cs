@@ -236,16 +236,16 @@ public sealed partial class IlgpuBackend : IBackend
     internal void Released(long bytes) => bufferBytes -= bytes;
 
     /// <summary>Allocates and fills a buffer for frozen data (weights); waits for the copy.</summary>
-    internal MemoryBuffer1D<float, Stride1D.Dense> UploadFrozen(float[] values)
+    internal MemoryBuffer1D<T, Stride1D.Dense> UploadFrozen<T>(T[] values) where T : unmanaged
     {
-        var memory = AllocateMemory<float>(Math.Max(1, values.Length), frozen: true);
+        var memory = AllocateMemory<T>(Math.Max(1, values.Length), frozen: true);
         if (values.Length > 0) memory.View.SubView(0, values.Length).CopyFromCPU(Stream, values.AsSpan());
         Stream.Synchronize();
         return memory;
     }
 
     /// <summary>Disposes a buffer from <see cref="UploadFrozen"/>.</summary>
-    internal void FreeFrozen(MemoryBuffer1D<float, Stride1D.Dense> memory)
+    internal void FreeFrozen<T>(MemoryBuffer1D<T, Stride1D.Dense> memory) where T : unmanaged
     {
         if (memory.IsDisposed) return;
         weightBytes -= memory.LengthInBytes;

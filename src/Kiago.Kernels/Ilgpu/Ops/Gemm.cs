@@ -87,12 +87,14 @@ sealed class GemmOp(IlgpuBackend backend)
 
     /// <summary>
     /// Threads per group (rows × columns, powers of two, at most 16 × 16 and <paramref name="maxThreads"/>): columns
-    /// follow N (a 128-, 64- or 32-wide tile); rows halve while the tiles would not give every multiprocessor a group.
+    /// follow N (a 128-, 64- or 32-wide tile); rows follow M and halve while the tiles would not give every
+    /// multiprocessor a group.
     /// </summary>
     internal static (int Rows, int Cols) GroupShape(int m, int n, int maxThreads, int multiprocessors)
     {
         int cols = n > 64 ? 16 : n > 32 ? 8 : 4, rows = 16;
         long Groups(int r) => (long)((n + cols * TiledGemm.Block - 1) / (cols * TiledGemm.Block)) * ((m + r * TiledGemm.Block - 1) / (r * TiledGemm.Block));
+        while (rows > 1 && rows * TiledGemm.Block / 2 >= m) rows /= 2; // a tile no taller than M needs
         while (rows > 4 && Groups(rows) < multiprocessors) rows /= 2;
         while (rows * cols > maxThreads && rows * cols > 1)
         {

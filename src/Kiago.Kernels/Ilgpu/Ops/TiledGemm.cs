@@ -10,6 +10,12 @@ struct Float8
     public float V0, V1, V2, V3, V4, V5, V6, V7;
 }
 
+/// <summary>A thread's 8×8 block of accumulators (row i = R<i>i</i>).</summary>
+struct Block8x8
+{
+    public Float8 R0, R1, R2, R3, R4, R5, R6, R7;
+}
+
 /// <summary>
 /// Shared-memory tiled SGEMM (explicitly grouped): a group of GroupRows × GroupCols threads owns a
 /// (8·GroupRows) × (8·GroupCols) tile of C (128×128 with 16×16 threads on a GPU); each thread keeps an 8×8 block in
@@ -41,7 +47,7 @@ static class TiledGemm
         int tileM = gr * Block, tileN = gc * Block;
         int row0 = (Grid.IdxX / s.ColumnGroups) * tileM, col0 = (Grid.IdxX % s.ColumnGroups) * tileN;
         bool aAlongK = s.StrideAk == 1, bAlongJ = s.StrideBj == 1;
-        Float8 r0 = default, r1 = default, r2 = default, r3 = default, r4 = default, r5 = default, r6 = default, r7 = default;
+        Block8x8 acc = default;
         for (int k0 = 0; k0 < s.K; k0 += TileK)
         {
             for (int e = tid; e < tileM * TileK; e += threads)
@@ -65,32 +71,43 @@ static class TiledGemm
                 bTile[kk * SharedStride + j] = v;
             }
             Group.Barrier();
-            for (int kk = 0; kk < TileK; kk++)
-            {
-                int ao = kk * SharedStride + ty, bo = kk * SharedStride + tx;
-                Float8 y;
-                y.V0 = bTile[bo]; y.V1 = bTile[bo + gc]; y.V2 = bTile[bo + 2 * gc]; y.V3 = bTile[bo + 3 * gc];
-                y.V4 = bTile[bo + 4 * gc]; y.V5 = bTile[bo + 5 * gc]; y.V6 = bTile[bo + 6 * gc]; y.V7 = bTile[bo + 7 * gc];
-                r0 = MultiplyAdd(r0, aTile[ao], y);
-                r1 = MultiplyAdd(r1, aTile[ao + gr], y);
-                r2 = MultiplyAdd(r2, aTile[ao + 2 * gr], y);
-                r3 = MultiplyAdd(r3, aTile[ao + 3 * gr], y);
-                r4 = MultiplyAdd(r4, aTile[ao + 4 * gr], y);
-                r5 = MultiplyAdd(r5, aTile[ao + 5 * gr], y);
-                r6 = MultiplyAdd(r6, aTile[ao + 6 * gr], y);
-                r7 = MultiplyAdd(r7, aTile[ao + 7 * gr], y);
-            }
+            acc = MultiplyTiles(acc, aTile, bTile, ty, tx, gr, gc);
             Group.Barrier();
         }
         int row = row0 + ty, col = col0 + tx;
-        StoreRow(s, c, bias, row, col, gc, r0);
-        StoreRow(s, c, bias, row + gr, col, gc, r1);
-        StoreRow(s, c, bias, row + 2 * gr, col, gc, r2);
-        StoreRow(s, c, bias, row + 3 * gr, col, gc, r3);
-        StoreRow(s, c, bias, row + 4 * gr, col, gc, r4);
-        StoreRow(s, c, bias, row + 5 * gr, col, gc, r5);
-        StoreRow(s, c, bias, row + 6 * gr, col, gc, r6);
-        StoreRow(s, c, bias, row + 7 * gr, col, gc, r7);
+        StoreRow(s, c, bias, row, col, gc, acc.R0);
+        StoreRow(s, c, bias, row + gr, col, gc, acc.R1);
+        StoreRow(s, c, bias, row + 2 * gr, col, gc, acc.R2);
+        StoreRow(s, c, bias, row + 3 * gr, col, gc, acc.R3);
+        StoreRow(s, c, bias, row + 4 * gr, col, gc, acc.R4);
+        StoreRow(s, c, bias, row + 5 * gr, col, gc, acc.R5);
+        StoreRow(s, c, bias, row + 6 * gr, col, gc, acc.R6);
+        StoreRow(s, c, bias, row + 7 * gr, col, gc, acc.R7);
+    }
+
+    /// <summary>
+    /// One shared-memory stage: acc += aTile[:, rows ty + i·gr]ᵀ · bTile[:, columns tx + j·gc] over the
+    /// <see cref="TileK"/> staged k (both tiles stored k-major with row stride <see cref="SharedStride"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Block8x8 MultiplyTiles(Block8x8 acc, ArrayView<float> aTile, ArrayView<float> bTile, int ty, int tx, int gr, int gc)
+    {
+        for (int kk = 0; kk < TileK; kk++)
+        {
+            int ao = kk * SharedStride + ty, bo = kk * SharedStride + tx;
+            Float8 y;
+            y.V0 = bTile[bo]; y.V1 = bTile[bo + gc]; y.V2 = bTile[bo + 2 * gc]; y.V3 = bTile[bo + 3 * gc];
+            y.V4 = bTile[bo + 4 * gc]; y.V5 = bTile[bo + 5 * gc]; y.V6 = bTile[bo + 6 * gc]; y.V7 = bTile[bo + 7 * gc];
+            acc.R0 = MultiplyAdd(acc.R0, aTile[ao], y);
+            acc.R1 = MultiplyAdd(acc.R1, aTile[ao + gr], y);
+            acc.R2 = MultiplyAdd(acc.R2, aTile[ao + 2 * gr], y);
+            acc.R3 = MultiplyAdd(acc.R3, aTile[ao + 3 * gr], y);
+            acc.R4 = MultiplyAdd(acc.R4, aTile[ao + 4 * gr], y);
+            acc.R5 = MultiplyAdd(acc.R5, aTile[ao + 5 * gr], y);
+            acc.R6 = MultiplyAdd(acc.R6, aTile[ao + 6 * gr], y);
+            acc.R7 = MultiplyAdd(acc.R7, aTile[ao + 7 * gr], y);
+        }
+        return acc;
     }
 
     // Plain a*b + c (engine-notes §1: never MathF.FusedMultiplyAdd); ptxas contracts it to an FMA.

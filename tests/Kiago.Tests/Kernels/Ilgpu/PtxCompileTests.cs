@@ -43,20 +43,23 @@ public sealed class PtxCompileTests
         Assert.DoesNotContain(".extern .func", ptx); // e.g. MathF.FusedMultiplyAdd: unresolved at load time
     }
 
-    [Fact]
-    public void Tiled_gemm_ptx_stages_tiles_in_shared_memory_between_barriers()
+    [Theory]
+    [InlineData("TiledGemm", "TiledKernel")]
+    [InlineData("TiledConv", "TiledConvKernel")]
+    public void Tiled_kernels_stage_tiles_in_shared_memory_between_barriers(string type, string method)
     {
-        var kernel = typeof(IlgpuBackend).Assembly.GetType("Kiago.Kernels.Ilgpu.Ops.TiledGemm", throwOnError: true)!
-            .GetMethod("TiledKernel", BindingFlags.NonPublic | BindingFlags.Static)!;
+        var kernel = typeof(IlgpuBackend).Assembly.GetType($"Kiago.Kernels.Ilgpu.Ops.{type}", throwOnError: true)!
+            .GetMethod(method, BindingFlags.NonPublic | BindingFlags.Static)!;
         Assert.True(IlgpuKernelAttribute.IsExplicitlyGrouped(kernel));
         var ptx = PtxCompiler.Compile(kernel);
-        if (Environment.GetEnvironmentVariable("KIAGO_DUMP_PTX") is { Length: > 0 } dump) File.WriteAllText(dump, ptx);
+        if (Environment.GetEnvironmentVariable("KIAGO_DUMP_PTX") is { Length: > 0 } dump) File.WriteAllText(Path.Combine(dump, method + ".ptx"), ptx);
         Assert.Contains(".shared", ptx);
         Assert.Contains("ld.shared.f32", ptx);
         Assert.Contains("st.shared.f32", ptx);
         Assert.Contains("bar.sync", ptx);
         Assert.DoesNotContain(".extern", ptx);
-        Assert.DoesNotContain(".local", ptx); // the 8×8 accumulators stay in registers, not spilled to local arrays
+        Assert.DoesNotContain(".local", ptx); // the 8×8 accumulators stay in registers, not in local arrays
+        Assert.DoesNotContain("atom.", ptx); // deterministic: no atomics
     }
 
     [Fact]

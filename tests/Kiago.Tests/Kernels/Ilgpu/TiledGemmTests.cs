@@ -123,6 +123,56 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         });
     }
 
+    static readonly Dictionary<string, (Conv2dSpec Spec, int Batch)> ConvCases = new()
+    {
+        ["3x3 pad 1, 11 output channels"] = (new Conv2dSpec(3, 5, 6, 11, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 2),
+        ["7x7 stride 2 pad 3 stem"] = (new Conv2dSpec(4, 7, 12, 9, 7, 7, 2, 2, 3, 3, 3, 3), 2),
+        ["3x3 on a 1x2 map (rows of taps dropped)"] = (new Conv2dSpec(6, 1, 2, 8, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 3),
+        ["3x3 on a 1x1 map (only the centre tap)"] = (new Conv2dSpec(17, 1, 1, 19, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 5),
+        ["3x3 stride 2 on 2x8"] = (new Conv2dSpec(6, 2, 8, 11, 3, 3, 2, 2, 1, 1, 1, 1), 3),
+        ["3x3 dilation 2 asymmetric pads"] = (new Conv2dSpec(3, 6, 6, 5, 3, 3, 1, 1, 2, 1, 0, 2, 2, 2), 2),
+        ["1x1 stride 2 projection"] = (new Conv2dSpec(10, 4, 6, 12, 1, 1, 2, 2), 2),
+        ["3x3 stride 2 groups 2 (simple kernel)"] = (new Conv2dSpec(4, 5, 7, 6, 3, 3, 2, 2, 1, 1, 1, 1, Groups: 2), 2),
+    };
+
+    public static TheoryData<string> ConvNames => new(ConvCases.Keys);
+
+    static void CheckConv(IlgpuBackend backend, string name, Conv2dSpec s, int batch)
+    {
+        var w = Random(s.WeightCount, 10, 0.5f);
+        var bias = Random(s.OutChannels, 11);
+        var x = Random(batch * s.InSize, 12);
+        var dy = Random(batch * s.OutSize, 13);
+        using var conv = backend.PrepareConv2d(s, w, bias);
+        using var xb = backend.Upload(x);
+        using var yb = backend.Allocate<float>(batch * s.OutSize);
+        foreach (bool relu in new[] { false, true })
+        {
+            backend.Fill(yb, float.NaN, batch * s.OutSize); // every output element must be written
+            conv.Forward(batch, xb, yb, relu);
+            AssertClose($"{name} forward relu={relu}", Conv(s, batch, x, w, bias, relu), backend.Download(yb, batch * s.OutSize), 1e-5 * Math.Sqrt(s.WeightCount / s.OutChannels));
+        }
+        using var dyb = backend.Upload(dy);
+        using var dxb = backend.Allocate<float>(batch * s.InSize);
+        backend.Fill(dxb, float.NaN, batch * s.InSize);
+        conv.BackwardInput(batch, dyb, dxb);
+        AssertClose($"{name} backward", ConvBackwardInput(s, batch, dy, w), backend.Download(dxb, batch * s.InSize), 1e-5 * Math.Sqrt(s.OutChannels * 9.0));
+    }
+
+    [Theory]
+    [MemberData(nameof(ConvNames))]
+    public void Tiled_convolution_forward_and_backward_match_loops(string name) =>
+        WithMode(fixture.Backend, GemmMode.Tiled, () => CheckConv(fixture.Backend, name, ConvCases[name].Spec, ConvCases[name].Batch));
+
+    [Fact]
+    public void Gpu_sized_groups_run_resnet_like_convolutions()
+    {
+        using var backend = IlgpuBackend.CreateCpu(new CPUDevice(16, 16, 1));
+        // Auto mode: both directions tile (≥ 16 channels and pixels); stride 2 exercises the backward's divisibility test.
+        CheckConv(backend, "3x3 20->24 on 2x8", new Conv2dSpec(20, 2, 8, 24, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 9);
+        CheckConv(backend, "3x3/2 16->24 on 2x8", new Conv2dSpec(16, 2, 8, 24, 3, 3, 2, 2, 1, 1, 1, 1), 9);
+    }
+
     [Fact]
     public void Group_shape_follows_n_fills_the_multiprocessors_and_fits_the_device()
     {
@@ -130,6 +180,8 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         Assert.Equal((8, 16), GemmOp.GroupShape(4096, 512, 1024, 132));   // 128×128 would give 128 < 132 groups
         Assert.Equal((16, 8), GemmOp.GroupShape(65536, 64, 1024, 132));   // conv-sized M, 64 output channels
         Assert.Equal((16, 4), GemmOp.GroupShape(4096, 32, 1024, 2));
+        Assert.Equal((8, 16), GemmOp.GroupShape(64, 65536, 1024, 132));   // conv as Cout × pixels: a 64-row tile
+        Assert.Equal((4, 16), GemmOp.GroupShape(20, 4096, 1024, 132));
         Assert.Equal((1, 2), GemmOp.GroupShape(4096, 1024, 2, 2));        // ILGPU CPU accelerator: 2-thread groups
     }
 
