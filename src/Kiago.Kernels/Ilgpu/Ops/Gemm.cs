@@ -20,6 +20,8 @@ public struct GemmShape
     public int GridStride;
     /// <summary>Tiled kernel: threads per group along rows and columns (tile = 8·GroupRows × 8·GroupCols) and tiles per row of C.</summary>
     public int GroupRows, GroupCols, ColumnGroups;
+    /// <summary>log2 of the tile's rows and columns (powers of two): the tile loaders shift instead of dividing.</summary>
+    public int TileRowsShift, TileColsShift;
 }
 
 /// <summary>Which ILGPU GEMM kernel <see cref="GemmOp"/> runs (environment variable KIAGO_ILGPU_GEMM).</summary>
@@ -79,6 +81,8 @@ sealed class GemmOp(IlgpuBackend backend)
     {
         (s.GroupRows, s.GroupCols) = GroupShape(s.M, s.N, backend.Accelerator.MaxNumThreadsPerGroup, backend.Accelerator.NumMultiprocessors);
         int tileM = s.GroupRows * TiledGemm.Block, tileN = s.GroupCols * TiledGemm.Block;
+        s.TileRowsShift = System.Numerics.BitOperations.Log2((uint)tileM);
+        s.TileColsShift = System.Numerics.BitOperations.Log2((uint)tileN);
         s.ColumnGroups = (s.N + tileN - 1) / tileN;
         int groups = IlgpuBackend.Count("Gemm", (long)s.ColumnGroups * ((s.M + tileM - 1) / tileM));
         tiled ??= backend.LoadGroupedKernel<Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(TiledGemm.TiledKernel);

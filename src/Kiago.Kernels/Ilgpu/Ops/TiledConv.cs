@@ -16,6 +16,8 @@ public struct ConvGemmShape
     public int M, N, K;
     /// <summary>Threads per group along rows and columns, and tiles per row of C (as in <see cref="GemmShape"/>).</summary>
     public int GroupRows, GroupCols, ColumnGroups;
+    /// <summary>log2 of the tile's rows and columns (powers of two).</summary>
+    public int TileRowsShift, TileColsShift;
     /// <summary>Pixel grid of the columns (the map written): PixelH × PixelW per image.</summary>
     public int PixelH, PixelW;
     /// <summary>Map read: SourceChannels × SourceH × SourceW per image.</summary>
@@ -70,7 +72,7 @@ static class TiledConv
         {
             for (int e = tid; e < tileM * TileK; e += threads)
             {
-                int i = e % tileM, kk = e / tileM;
+                int i = e & (tileM - 1), kk = e >> s.TileRowsShift;
                 int gi = row0 + i, gk = k0 + kk;
                 float v = 0f;
                 if (gi < s.M && gk < s.K) v = w[gk * s.M + gi];
@@ -78,15 +80,18 @@ static class TiledConv
             }
             for (int e = tid; e < tileN * TileK; e += threads)
             {
-                int j = e % tileN, kk = e / tileN;
+                int j = e & (tileN - 1), kk = e >> s.TileColsShift;
                 int gk = k0 + kk, baseIndex = pixelSource[j];
                 float v = 0f;
                 if (gk < s.K && baseIndex >= 0)
                 {
                     int r = pixelRow[j] + kTable[3 * gk + 1], c = pixelCol[j] + kTable[3 * gk + 2];
                     bool inside = r >= 0 && c >= 0;
-                    if (s.StepH != 1) { inside = inside && r % s.StepH == 0; r /= s.StepH; }
-                    if (s.StepW != 1) { inside = inside && c % s.StepW == 0; c /= s.StepW; }
+                    // Transposed strided conv: the source row is r / step when it divides (stride 2 by shifts).
+                    if (s.StepH == 2) { inside = inside && (r & 1) == 0; r >>= 1; }
+                    else if (s.StepH != 1) { inside = inside && r % s.StepH == 0; r /= s.StepH; }
+                    if (s.StepW == 2) { inside = inside && (c & 1) == 0; c >>= 1; }
+                    else if (s.StepW != 1) { inside = inside && c % s.StepW == 0; c /= s.StepW; }
                     if (inside && r < s.SourceH && c < s.SourceW) v = source[baseIndex + kTable[3 * gk] + r * s.SourceW + c];
                 }
                 bTile[kk * Stride + j] = v;
@@ -237,6 +242,8 @@ sealed class TiledConvPlan : IDisposable
         var accelerator = backend.Accelerator;
         (s.GroupRows, s.GroupCols) = GemmOp.GroupShape(s.M, s.N, accelerator.MaxNumThreadsPerGroup, accelerator.NumMultiprocessors);
         int tileM = s.GroupRows * TiledGemm.Block, tileN = s.GroupCols * TiledGemm.Block;
+        s.TileRowsShift = System.Numerics.BitOperations.Log2((uint)tileM);
+        s.TileColsShift = System.Numerics.BitOperations.Log2((uint)tileN);
         s.ColumnGroups = (s.N + tileN - 1) / tileN;
         int groups = IlgpuBackend.Count(op, (long)s.ColumnGroups * ((s.M + tileM - 1) / tileM));
         kernel ??= backend.LoadGroupedKernel<Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(TiledConv.TiledConvKernel);

@@ -31,6 +31,8 @@ static class TiledGemm
     public const int Block = 8;
     /// <summary>K depth of one shared-memory stage.</summary>
     public const int TileK = 16;
+    /// <summary>log2(<see cref="TileK"/>).</summary>
+    public const int TileKShift = 4;
     /// <summary>Largest tile side (16 threads × 8): the shared arrays are sized for it.</summary>
     public const int MaxTile = 128;
     /// <summary>Row stride of the shared tiles: padded so that threads storing along k hit different banks.</summary>
@@ -53,8 +55,8 @@ static class TiledGemm
             for (int e = tid; e < tileM * TileK; e += threads)
             {
                 int i, kk;
-                if (aAlongK) { kk = e % TileK; i = e / TileK; }
-                else { i = e % tileM; kk = e / tileM; }
+                if (aAlongK) { kk = e & (TileK - 1); i = e >> TileKShift; }
+                else { i = e & (tileM - 1); kk = e >> s.TileRowsShift; }
                 int gi = row0 + i, gk = k0 + kk;
                 float v = 0f;
                 if (gi < s.M && gk < s.K) v = a[gi * s.StrideAi + gk * s.StrideAk];
@@ -63,8 +65,8 @@ static class TiledGemm
             for (int e = tid; e < tileN * TileK; e += threads)
             {
                 int j, kk;
-                if (bAlongJ) { j = e % tileN; kk = e / tileN; }
-                else { kk = e % TileK; j = e / TileK; }
+                if (bAlongJ) { j = e & (tileN - 1); kk = e >> s.TileColsShift; }
+                else { kk = e & (TileK - 1); j = e >> TileKShift; }
                 int gj = col0 + j, gk = k0 + kk;
                 float v = 0f;
                 if (gj < s.N && gk < s.K) v = b[gk * s.StrideBk + gj * s.StrideBj];

@@ -131,6 +131,7 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         ["3x3 on a 1x1 map (only the centre tap)"] = (new Conv2dSpec(17, 1, 1, 19, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 5),
         ["3x3 stride 2 on 2x8"] = (new Conv2dSpec(6, 2, 8, 11, 3, 3, 2, 2, 1, 1, 1, 1), 3),
         ["3x3 dilation 2 asymmetric pads"] = (new Conv2dSpec(3, 6, 6, 5, 3, 3, 1, 1, 2, 1, 0, 2, 2, 2), 2),
+        ["3x3 stride 3 by 1 (general divisibility path)"] = (new Conv2dSpec(3, 7, 8, 5, 3, 3, 3, 1, 1, 1, 1, 1), 2),
         ["1x1 stride 2 projection"] = (new Conv2dSpec(10, 4, 6, 12, 1, 1, 2, 2), 2),
         ["3x3 stride 2 groups 2 (simple kernel)"] = (new Conv2dSpec(4, 5, 7, 6, 3, 3, 2, 2, 1, 1, 1, 1, Groups: 2), 2),
     };
