@@ -34,9 +34,8 @@ public sealed class IlgpuConv2d : IConv2d
     readonly MemoryBuffer1D<float, Stride1D.Dense> forwardWeights, backwardWeights, bias;
     readonly bool hasBias;
     Action<AcceleratorStream, Index1D, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? forward, backwardInput;
-    /// <summary>The weights as given (host copy), for the tiled plans built on first use.</summary>
-    readonly float[] weights;
-    TiledConvPlan? tiledForward, tiledBackward;
+    /// <summary>Tiled plans, built here for ungrouped convs whose written channels can pass <see cref="GemmOp.UsesTiled"/> (none with KIAGO_ILGPU_GEMM=simple).</summary>
+    readonly TiledConvPlan? tiledForward, tiledBackward;
 
     internal IlgpuConv2d(IlgpuBackend backend, Conv2dSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> biasValues)
     {
@@ -44,7 +43,6 @@ public sealed class IlgpuConv2d : IConv2d
         this.backend = backend;
         Spec = spec;
         hasBias = !biasValues.IsEmpty;
-        weights = weight.ToArray();
         int cinG = spec.InChannels / spec.Groups, coutG = spec.OutChannels / spec.Groups, taps = spec.KernelHeight * spec.KernelWidth;
         var fw = new float[cinG * taps * spec.OutChannels + Block];
         var bw = new float[coutG * taps * spec.InChannels + Block];
@@ -62,6 +60,13 @@ public sealed class IlgpuConv2d : IConv2d
         forwardWeights = backend.UploadFrozen(fw);
         backwardWeights = backend.UploadFrozen(bw);
         bias = backend.UploadFrozen(hasBias ? biasValues.ToArray() : [0f]);
+        if (spec.Groups == 1)
+        {
+            // Built at prepare time (not mid-step): their frozen bytes count before batch planning, and no upload syncs a step.
+            var w = weight.ToArray();
+            if (backend.GemmOp.UsesTiled(spec.OutChannels, int.MaxValue)) tiledForward = TiledConvPlan.Forward(backend, spec, w);
+            if (backend.GemmOp.UsesTiled(spec.InChannels, int.MaxValue)) tiledBackward = TiledConvPlan.BackwardInput(backend, spec, w);
+        }
     }
 
     public Conv2dSpec Spec { get; }
@@ -73,9 +78,8 @@ public sealed class IlgpuConv2d : IConv2d
         var yv = backend.View(y, op, "y", (long)batch * Spec.OutSize);
         if (batch == 0) return;
         long pixels = (long)batch * Spec.OutHeight * Spec.OutWidth;
-        if (Spec.Groups == 1 && backend.GemmOp.UsesTiled(Spec.OutChannels, (int)Math.Min(pixels, int.MaxValue)))
+        if (tiledForward is not null && backend.GemmOp.UsesTiled(Spec.OutChannels, (int)Math.Min(pixels, int.MaxValue)))
         {
-            tiledForward ??= TiledConvPlan.Forward(backend, Spec, weights);
             tiledForward.Run(op, batch, xv, bias.View, yv, hasBias, fuseRelu);
             return;
         }
@@ -97,9 +101,8 @@ public sealed class IlgpuConv2d : IConv2d
         var dxv = backend.View(dx, op, "dx", (long)batch * Spec.InSize);
         if (batch == 0) return;
         long pixels = (long)batch * Spec.InHeight * Spec.InWidth;
-        if (Spec.Groups == 1 && backend.GemmOp.UsesTiled(Spec.InChannels, (int)Math.Min(pixels, int.MaxValue)))
+        if (tiledBackward is not null && backend.GemmOp.UsesTiled(Spec.InChannels, (int)Math.Min(pixels, int.MaxValue)))
         {
-            tiledBackward ??= TiledConvPlan.BackwardInput(backend, Spec, weights);
             tiledBackward.Run(op, batch, dyv, bias.View, dxv, false, false);
             return;
         }

@@ -14,6 +14,7 @@ namespace Kiago.Tests.Kernels.Ilgpu;
 [Collection(IlgpuCpuCollection.Name)]
 public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
 {
+    const int IlgpuConv2dBlock = IlgpuConv2d.Block;
     static readonly (int M, int N, int K)[] RaggedShapes = [(7, 19, 13), (33, 9, 70), (1, 5, 3), (37, 41, 17), (16, 16, 16)];
 
     static void CheckGemm(IlgpuBackend backend, int m, int n, int k, bool ta, bool tb, float alpha, float beta)
@@ -93,6 +94,12 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
             Assert.False(fixture.Backend.GemmOp.UsesTiled(64, 64));
             CheckGemm(fixture.Backend, 37, 41, 17, true, false, 1.5f, -0.5f);
             CheckLinear(fixture.Backend, 21, 86, 40);
+            // No tiled plans: the conv keeps only its two packed weight copies (+ bias).
+            var spec = new Conv2dSpec(20, 2, 8, 24, 3, 3, 2, 2, 1, 1, 1, 1);
+            long before = fixture.Backend.WeightBytes;
+            using (fixture.Backend.PrepareConv2d(spec, new float[spec.WeightCount], new float[spec.OutChannels]))
+                Assert.Equal(4L * (2 * (spec.WeightCount + IlgpuConv2dBlock) + spec.OutChannels), fixture.Backend.WeightBytes - before);
+            CheckConv(fixture.Backend, "simple 3x3/2 20->24", spec, 4);
         });
 
     [Fact]
