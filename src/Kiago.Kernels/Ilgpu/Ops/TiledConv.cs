@@ -70,31 +70,32 @@ static class TiledConv
         Block8x8 acc = default;
         for (int k0 = 0; k0 < s.K; k0 += TileK)
         {
-            for (int e = tid; e < tileM * TileK; e += threads)
+            // Eight independent loads in flight per thread before the shared stores (see TiledGemm).
+            for (int e = tid; e < tileM * TileK; e += 8 * threads)
             {
-                int i = e & (tileM - 1), kk = e >> s.TileRowsShift;
-                int gi = row0 + i, gk = k0 + kk;
-                float v = 0f;
-                if (gi < s.M && gk < s.K) v = w[gk * s.M + gi];
-                aTile[kk * Stride + i] = v;
+                var x0 = StageWeight(s, w, e, tileM, row0, k0);
+                var x1 = StageWeight(s, w, e + threads, tileM, row0, k0);
+                var x2 = StageWeight(s, w, e + 2 * threads, tileM, row0, k0);
+                var x3 = StageWeight(s, w, e + 3 * threads, tileM, row0, k0);
+                var x4 = StageWeight(s, w, e + 4 * threads, tileM, row0, k0);
+                var x5 = StageWeight(s, w, e + 5 * threads, tileM, row0, k0);
+                var x6 = StageWeight(s, w, e + 6 * threads, tileM, row0, k0);
+                var x7 = StageWeight(s, w, e + 7 * threads, tileM, row0, k0);
+                TiledGemm.Put(aTile, x0); TiledGemm.Put(aTile, x1); TiledGemm.Put(aTile, x2); TiledGemm.Put(aTile, x3);
+                TiledGemm.Put(aTile, x4); TiledGemm.Put(aTile, x5); TiledGemm.Put(aTile, x6); TiledGemm.Put(aTile, x7);
             }
-            for (int e = tid; e < tileN * TileK; e += threads)
+            for (int e = tid; e < tileN * TileK; e += 8 * threads)
             {
-                int j = e & (tileN - 1), kk = e >> s.TileColsShift;
-                int gk = k0 + kk, baseIndex = pixelSource[j];
-                float v = 0f;
-                if (gk < s.K && baseIndex >= 0)
-                {
-                    int r = pixelRow[j] + kTable[3 * gk + 1], c = pixelCol[j] + kTable[3 * gk + 2];
-                    bool inside = r >= 0 && c >= 0;
-                    // Transposed strided conv: the source row is r / step when it divides (stride 2 by shifts).
-                    if (s.StepH == 2) { inside = inside && (r & 1) == 0; r >>= 1; }
-                    else if (s.StepH != 1) { inside = inside && r % s.StepH == 0; r /= s.StepH; }
-                    if (s.StepW == 2) { inside = inside && (c & 1) == 0; c >>= 1; }
-                    else if (s.StepW != 1) { inside = inside && c % s.StepW == 0; c /= s.StepW; }
-                    if (inside && r < s.SourceH && c < s.SourceW) v = source[baseIndex + kTable[3 * gk] + r * s.SourceW + c];
-                }
-                bTile[kk * Stride + j] = v;
+                var x0 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e, tileN, k0);
+                var x1 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + threads, tileN, k0);
+                var x2 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 2 * threads, tileN, k0);
+                var x3 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 3 * threads, tileN, k0);
+                var x4 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 4 * threads, tileN, k0);
+                var x5 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 5 * threads, tileN, k0);
+                var x6 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 6 * threads, tileN, k0);
+                var x7 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 7 * threads, tileN, k0);
+                TiledGemm.Put(bTile, x0); TiledGemm.Put(bTile, x1); TiledGemm.Put(bTile, x2); TiledGemm.Put(bTile, x3);
+                TiledGemm.Put(bTile, x4); TiledGemm.Put(bTile, x5); TiledGemm.Put(bTile, x6); TiledGemm.Put(bTile, x7);
             }
             Group.Barrier();
             acc = TiledGemm.MultiplyTiles(acc, aTile, bTile, ty, tx, gr, gc);
@@ -109,6 +110,51 @@ static class TiledConv
         StoreRow(s, bias, destination, pixelDestination, row + 5 * gr, col0, tx, gc, pixelMap, acc.R5);
         StoreRow(s, bias, destination, pixelDestination, row + 6 * gr, col0, tx, gc, pixelMap, acc.R6);
         StoreRow(s, bias, destination, pixelDestination, row + 7 * gr, col0, tx, gc, pixelMap, acc.R7);
+    }
+
+    /// <summary>Element e of the weight tile (tileM × TileK, loaded along the rows: packed[k·M + row]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Staged StageWeight(ConvGemmShape s, ArrayView<float> w, int e, int tileM, int row0, int k0)
+    {
+        Staged x;
+        x.Value = 0f;
+        x.Slot = -1;
+        if (e < tileM * TiledGemm.TileK)
+        {
+            int i = e & (tileM - 1), kk = e >> s.TileRowsShift;
+            int gi = row0 + i, gk = k0 + kk;
+            x.Slot = kk * TiledGemm.SharedStride + i;
+            if (gi < s.M && gk < s.K) x.Value = w[gk * s.M + gi];
+        }
+        return x;
+    }
+
+    /// <summary>Element e of the gathered source tile (TileK × tileN, loaded along the pixels); 0 for taps outside the map.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Staged StageSource(ConvGemmShape s, ArrayView<int> kTable, ArrayView<float> source, ArrayView<int> pixelSource,
+        ArrayView<int> pixelRow, ArrayView<int> pixelCol, int e, int tileN, int k0)
+    {
+        Staged x;
+        x.Value = 0f;
+        x.Slot = -1;
+        if (e < tileN * TiledGemm.TileK)
+        {
+            int j = e & (tileN - 1), kk = e >> s.TileColsShift;
+            int gk = k0 + kk, baseIndex = pixelSource[j];
+            x.Slot = kk * TiledGemm.SharedStride + j;
+            if (gk < s.K && baseIndex >= 0)
+            {
+                int r = pixelRow[j] + kTable[3 * gk + 1], c = pixelCol[j] + kTable[3 * gk + 2];
+                bool inside = r >= 0 && c >= 0;
+                // Transposed strided conv: the source row is r / step when it divides (stride 2 by shifts).
+                if (s.StepH == 2) { inside = inside && (r & 1) == 0; r >>= 1; }
+                else if (s.StepH != 1) { inside = inside && r % s.StepH == 0; r /= s.StepH; }
+                if (s.StepW == 2) { inside = inside && (c & 1) == 0; c >>= 1; }
+                else if (s.StepW != 1) { inside = inside && c % s.StepW == 0; c /= s.StepW; }
+                if (inside && r < s.SourceH && c < s.SourceW) x.Value = source[baseIndex + kTable[3 * gk] + r * s.SourceW + c];
+            }
+        }
+        return x;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -10,6 +10,13 @@ struct Float8
     public float V0, V1, V2, V3, V4, V5, V6, V7;
 }
 
+/// <summary>One element on its way from global to shared memory: the value and its shared slot (−1: none).</summary>
+struct Staged
+{
+    public float Value;
+    public int Slot;
+}
+
 /// <summary>A thread's 8×8 block of accumulators (row i = R<i>i</i>).</summary>
 struct Block8x8
 {
@@ -52,25 +59,33 @@ static class TiledGemm
         Block8x8 acc = default;
         for (int k0 = 0; k0 < s.K; k0 += TileK)
         {
-            for (int e = tid; e < tileM * TileK; e += threads)
+            // Eight independent global loads per thread are issued before any is stored to shared memory, so their
+            // latencies overlap (one chunk per stage with 16×16 threads).
+            for (int e = tid; e < tileM * TileK; e += 8 * threads)
             {
-                int i, kk;
-                if (aAlongK) { kk = e & (TileK - 1); i = e >> TileKShift; }
-                else { i = e & (tileM - 1); kk = e >> s.TileRowsShift; }
-                int gi = row0 + i, gk = k0 + kk;
-                float v = 0f;
-                if (gi < s.M && gk < s.K) v = a[gi * s.StrideAi + gk * s.StrideAk];
-                aTile[kk * SharedStride + i] = v;
+                var x0 = StageA(s, a, e, tileM, row0, k0, aAlongK);
+                var x1 = StageA(s, a, e + threads, tileM, row0, k0, aAlongK);
+                var x2 = StageA(s, a, e + 2 * threads, tileM, row0, k0, aAlongK);
+                var x3 = StageA(s, a, e + 3 * threads, tileM, row0, k0, aAlongK);
+                var x4 = StageA(s, a, e + 4 * threads, tileM, row0, k0, aAlongK);
+                var x5 = StageA(s, a, e + 5 * threads, tileM, row0, k0, aAlongK);
+                var x6 = StageA(s, a, e + 6 * threads, tileM, row0, k0, aAlongK);
+                var x7 = StageA(s, a, e + 7 * threads, tileM, row0, k0, aAlongK);
+                Put(aTile, x0); Put(aTile, x1); Put(aTile, x2); Put(aTile, x3);
+                Put(aTile, x4); Put(aTile, x5); Put(aTile, x6); Put(aTile, x7);
             }
-            for (int e = tid; e < tileN * TileK; e += threads)
+            for (int e = tid; e < tileN * TileK; e += 8 * threads)
             {
-                int j, kk;
-                if (bAlongJ) { j = e & (tileN - 1); kk = e >> s.TileColsShift; }
-                else { kk = e & (TileK - 1); j = e >> TileKShift; }
-                int gj = col0 + j, gk = k0 + kk;
-                float v = 0f;
-                if (gj < s.N && gk < s.K) v = b[gk * s.StrideBk + gj * s.StrideBj];
-                bTile[kk * SharedStride + j] = v;
+                var x0 = StageB(s, b, e, tileN, col0, k0, bAlongJ);
+                var x1 = StageB(s, b, e + threads, tileN, col0, k0, bAlongJ);
+                var x2 = StageB(s, b, e + 2 * threads, tileN, col0, k0, bAlongJ);
+                var x3 = StageB(s, b, e + 3 * threads, tileN, col0, k0, bAlongJ);
+                var x4 = StageB(s, b, e + 4 * threads, tileN, col0, k0, bAlongJ);
+                var x5 = StageB(s, b, e + 5 * threads, tileN, col0, k0, bAlongJ);
+                var x6 = StageB(s, b, e + 6 * threads, tileN, col0, k0, bAlongJ);
+                var x7 = StageB(s, b, e + 7 * threads, tileN, col0, k0, bAlongJ);
+                Put(bTile, x0); Put(bTile, x1); Put(bTile, x2); Put(bTile, x3);
+                Put(bTile, x4); Put(bTile, x5); Put(bTile, x6); Put(bTile, x7);
             }
             Group.Barrier();
             acc = MultiplyTiles(acc, aTile, bTile, ty, tx, gr, gc);
@@ -85,6 +100,51 @@ static class TiledGemm
         StoreRow(s, c, bias, row + 5 * gr, col, gc, acc.R5);
         StoreRow(s, c, bias, row + 6 * gr, col, gc, acc.R6);
         StoreRow(s, c, bias, row + 7 * gr, col, gc, acc.R7);
+    }
+
+    /// <summary>Element e of the op(A) tile (tileM × TileK, loaded along k when A's k stride is 1): its value (0 outside A) and shared slot (−1 past the tile).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Staged StageA(GemmShape s, ArrayView<float> a, int e, int tileM, int row0, int k0, bool aAlongK)
+    {
+        Staged x;
+        x.Value = 0f;
+        x.Slot = -1;
+        if (e < tileM * TileK)
+        {
+            int i, kk;
+            if (aAlongK) { kk = e & (TileK - 1); i = e >> TileKShift; }
+            else { i = e & (tileM - 1); kk = e >> s.TileRowsShift; }
+            int gi = row0 + i, gk = k0 + kk;
+            x.Slot = kk * SharedStride + i;
+            if (gi < s.M && gk < s.K) x.Value = a[gi * s.StrideAi + gk * s.StrideAk];
+        }
+        return x;
+    }
+
+    /// <summary>Element e of the op(B) tile (TileK × tileN, loaded along j when B's j stride is 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Staged StageB(GemmShape s, ArrayView<float> b, int e, int tileN, int col0, int k0, bool bAlongJ)
+    {
+        Staged x;
+        x.Value = 0f;
+        x.Slot = -1;
+        if (e < tileN * TileK)
+        {
+            int j, kk;
+            if (bAlongJ) { j = e & (tileN - 1); kk = e >> s.TileColsShift; }
+            else { kk = e & (TileK - 1); j = e >> TileKShift; }
+            int gj = col0 + j, gk = k0 + kk;
+            x.Slot = kk * SharedStride + j;
+            if (gj < s.N && gk < s.K) x.Value = b[gk * s.StrideBk + gj * s.StrideBj];
+        }
+        return x;
+    }
+
+    /// <summary>Stores a staged element into its shared tile (nothing for an element past the tile).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Put(ArrayView<float> tile, Staged x)
+    {
+        if (x.Slot >= 0) tile[x.Slot] = x.Value;
     }
 
     /// <summary>
