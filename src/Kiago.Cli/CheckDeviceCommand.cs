@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Kiago.Design.CompositionMap;
 using Kiago.Kernels;
 using Kiago.Kernels.Cpu;
 using Kiago.Kernels.Ilgpu;
@@ -8,7 +9,8 @@ namespace Kiago.Cli;
 
 /// <summary>
 /// `kiago check-device`: every engine op on an ILGPU device (CUDA by default) against the SIMD CPU backend
-/// (<see cref="BackendParity"/>), one line per comparison, so a user can trust a GPU before a long run.
+/// (<see cref="BackendParity"/>) and the optimiser's composition kernel against the CPU one
+/// (<see cref="CompositionParity"/>), one line per comparison, so a user can trust a GPU before a long run.
 /// `--resnet` adds the ResNet18/ElemNet layer shapes. Exit 0 all agree, 3 a mismatch or no such device.
 /// </summary>
 internal static class CheckDeviceCommand
@@ -54,16 +56,21 @@ internal static class CheckDeviceCommand
             }
             failed += Compare(output, "vs simd, small", simd, tested, ParitySize.Small);
             if (parse.GetValue(resnet)) failed += Compare(output, "vs simd, resnet shapes", simd, tested, ParitySize.ResNet);
+            foreach (var distance in new[] { IntegerDistance.Squared, IntegerDistance.Absolute })
+                failed += Report(output, "vs cpu, optimiser", () => CompositionParity.Run(tested, distance));
             output.WriteLine(failed == 0 ? "check-device: PASS" : $"check-device: FAIL ({failed} mismatches)");
             return failed == 0 ? ExitCodes.Ok : ExitCodes.Failure;
         });
         return command;
     }
 
-    static int Compare(TextWriter output, string label, IBackend reference, IBackend tested, ParitySize size)
+    static int Compare(TextWriter output, string label, IBackend reference, IBackend tested, ParitySize size) =>
+        Report(output, label, () => BackendParity.Run(reference, tested, size));
+
+    static int Report(TextWriter output, string label, Func<IReadOnlyList<ParityResult>> run)
     {
         var clock = Stopwatch.StartNew();
-        var results = BackendParity.Run(reference, tested, size);
+        var results = run();
         foreach (var r in results) output.WriteLine($"[{label}] {r}");
         int failed = results.Count(r => !r.Passed);
         output.WriteLine($"[{label}] {results.Count - failed}/{results.Count} passed in {clock.Elapsed.TotalSeconds:F1} s");
