@@ -127,6 +127,13 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
             CheckGemm(backend, 130, 133, 35, false, false, 1.25f, 0.5f);
             CheckGemm(backend, 129, 70, 17, true, true, 1f, 0f);
             CheckLinear(backend, 131, 86, 136);
+            // The other group shapes a GPU picks: 8×16 (M ≤ 64), 16×8 (N ≤ 64) and 16×4 (N ≤ 32) threads.
+            Assert.Equal((8, 16), GemmOp.GroupShape(64, 150, 256, 1));
+            CheckGemm(backend, 64, 150, 20, false, true, 1f, 0.5f);
+            Assert.Equal((16, 8), GemmOp.GroupShape(130, 40, 256, 1));
+            CheckGemm(backend, 130, 40, 17, true, false, 1f, 0f);
+            Assert.Equal((16, 4), GemmOp.GroupShape(130, 20, 256, 1));
+            CheckGemm(backend, 130, 20, 33, false, false, 1f, 0f);
         });
     }
 
@@ -179,6 +186,7 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         // Auto mode: both directions tile (≥ 16 channels and pixels); stride 2 exercises the backward's divisibility test.
         CheckConv(backend, "3x3 20->24 on 2x8", new Conv2dSpec(20, 2, 8, 24, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1), 9);
         CheckConv(backend, "3x3/2 16->24 on 2x8", new Conv2dSpec(16, 2, 8, 24, 3, 3, 2, 2, 1, 1, 1, 1), 9);
+        CheckConv(backend, "3x3 8->64 on 2x8 (8x16-thread groups)", new Conv2dSpec(8, 2, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1), 9);
     }
 
     [Fact]
