@@ -99,7 +99,7 @@ sealed class GemmOp(IlgpuBackend backend)
         int cols = n > 64 ? 16 : n > 32 ? 8 : 4, rows = 16;
         long Groups(int r) => (long)((n + cols * TiledGemm.Block - 1) / (cols * TiledGemm.Block)) * ((m + r * TiledGemm.Block - 1) / (r * TiledGemm.Block));
         while (rows > 1 && rows * TiledGemm.Block / 2 >= m) rows /= 2; // a tile no taller than M needs
-        while (rows > 4 && Groups(rows) < multiprocessors) rows /= 2;
+        while (rows > 4 && rows * cols > 32 && Groups(rows) < multiprocessors) rows /= 2; // keep ≥ one full warp
         while (rows * cols > maxThreads && rows * cols > 1)
         {
             if (rows >= cols) rows /= 2;

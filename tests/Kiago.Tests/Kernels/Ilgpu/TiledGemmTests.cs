@@ -196,6 +196,7 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         Assert.Equal((8, 16), GemmOp.GroupShape(4096, 512, 1024, 132));   // 128×128 would give 128 < 132 groups
         Assert.Equal((16, 8), GemmOp.GroupShape(65536, 64, 1024, 132));   // conv-sized M, 64 output channels
         Assert.Equal((16, 4), GemmOp.GroupShape(4096, 32, 1024, 2));
+        Assert.Equal((8, 4), GemmOp.GroupShape(4096, 32, 1024, 132));     // ElemNet 64→32: still a full warp per group
         Assert.Equal((8, 16), GemmOp.GroupShape(64, 65536, 1024, 132));   // conv as Cout × pixels: a 64-row tile
         Assert.Equal((4, 16), GemmOp.GroupShape(20, 4096, 1024, 132));
         Assert.Equal((1, 2), GemmOp.GroupShape(4096, 1024, 2, 2));        // ILGPU CPU accelerator: 2-thread groups
