@@ -52,6 +52,7 @@ static class TiledConv
         int threads = gr * gc, tid = Group.IdxX;
         int tx = tid % gc, ty = tid / gc;
         int tileM = gr * Block, tileN = gc * Block;
+        int loadEnd = Math.Max(tileM, tileN) * TileK;
         int row0 = (Grid.IdxX / s.ColumnGroups) * tileM, col0 = (Grid.IdxX % s.ColumnGroups) * tileN;
         int pixelMap = s.PixelH * s.PixelW, sourceMap = s.SourceH * s.SourceW;
 
@@ -70,8 +71,8 @@ static class TiledConv
         Block8x8 acc = default;
         for (int k0 = 0; k0 < s.K; k0 += TileK)
         {
-            // Eight independent loads in flight per thread before the shared stores (see TiledGemm).
-            for (int e = tid; e < tileM * TileK; e += 8 * threads)
+            // A and B chunks together: sixteen independent loads in flight per thread (one chunk per stage with 16×16 threads).
+            for (int e = tid; e < loadEnd; e += 8 * threads)
             {
                 var x0 = StageWeight(s, w, e, tileM, row0, k0);
                 var x1 = StageWeight(s, w, e + threads, tileM, row0, k0);
@@ -81,21 +82,18 @@ static class TiledConv
                 var x5 = StageWeight(s, w, e + 5 * threads, tileM, row0, k0);
                 var x6 = StageWeight(s, w, e + 6 * threads, tileM, row0, k0);
                 var x7 = StageWeight(s, w, e + 7 * threads, tileM, row0, k0);
+                var y0 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e, tileN, k0);
+                var y1 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + threads, tileN, k0);
+                var y2 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 2 * threads, tileN, k0);
+                var y3 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 3 * threads, tileN, k0);
+                var y4 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 4 * threads, tileN, k0);
+                var y5 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 5 * threads, tileN, k0);
+                var y6 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 6 * threads, tileN, k0);
+                var y7 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 7 * threads, tileN, k0);
                 TiledGemm.Put(aTile, x0); TiledGemm.Put(aTile, x1); TiledGemm.Put(aTile, x2); TiledGemm.Put(aTile, x3);
                 TiledGemm.Put(aTile, x4); TiledGemm.Put(aTile, x5); TiledGemm.Put(aTile, x6); TiledGemm.Put(aTile, x7);
-            }
-            for (int e = tid; e < tileN * TileK; e += 8 * threads)
-            {
-                var x0 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e, tileN, k0);
-                var x1 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + threads, tileN, k0);
-                var x2 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 2 * threads, tileN, k0);
-                var x3 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 3 * threads, tileN, k0);
-                var x4 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 4 * threads, tileN, k0);
-                var x5 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 5 * threads, tileN, k0);
-                var x6 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 6 * threads, tileN, k0);
-                var x7 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 7 * threads, tileN, k0);
-                TiledGemm.Put(bTile, x0); TiledGemm.Put(bTile, x1); TiledGemm.Put(bTile, x2); TiledGemm.Put(bTile, x3);
-                TiledGemm.Put(bTile, x4); TiledGemm.Put(bTile, x5); TiledGemm.Put(bTile, x6); TiledGemm.Put(bTile, x7);
+                TiledGemm.Put(bTile, y0); TiledGemm.Put(bTile, y1); TiledGemm.Put(bTile, y2); TiledGemm.Put(bTile, y3);
+                TiledGemm.Put(bTile, y4); TiledGemm.Put(bTile, y5); TiledGemm.Put(bTile, y6); TiledGemm.Put(bTile, y7);
             }
             Group.Barrier();
             acc = TiledGemm.MultiplyTiles(acc, aTile, bTile, ty, tx, gr, gc);

@@ -54,14 +54,14 @@ static class TiledGemm
         int threads = gr * gc, tid = Group.IdxX;
         int tx = tid % gc, ty = tid / gc;
         int tileM = gr * Block, tileN = gc * Block;
+        int loadEnd = Math.Max(tileM, tileN) * TileK;
         int row0 = (Grid.IdxX / s.ColumnGroups) * tileM, col0 = (Grid.IdxX % s.ColumnGroups) * tileN;
         bool aAlongK = s.StrideAk == 1, bAlongJ = s.StrideBj == 1;
         Block8x8 acc = default;
         for (int k0 = 0; k0 < s.K; k0 += TileK)
         {
-            // Eight independent global loads per thread are issued before any is stored to shared memory, so their
-            // latencies overlap (one chunk per stage with 16×16 threads).
-            for (int e = tid; e < tileM * TileK; e += 8 * threads)
+            // A and B chunks together: sixteen independent loads in flight per thread (one chunk per stage with 16×16 threads).
+            for (int e = tid; e < loadEnd; e += 8 * threads)
             {
                 var x0 = StageA(s, a, e, tileM, row0, k0, aAlongK);
                 var x1 = StageA(s, a, e + threads, tileM, row0, k0, aAlongK);
@@ -71,21 +71,18 @@ static class TiledGemm
                 var x5 = StageA(s, a, e + 5 * threads, tileM, row0, k0, aAlongK);
                 var x6 = StageA(s, a, e + 6 * threads, tileM, row0, k0, aAlongK);
                 var x7 = StageA(s, a, e + 7 * threads, tileM, row0, k0, aAlongK);
+                var y0 = StageB(s, b, e, tileN, col0, k0, bAlongJ);
+                var y1 = StageB(s, b, e + threads, tileN, col0, k0, bAlongJ);
+                var y2 = StageB(s, b, e + 2 * threads, tileN, col0, k0, bAlongJ);
+                var y3 = StageB(s, b, e + 3 * threads, tileN, col0, k0, bAlongJ);
+                var y4 = StageB(s, b, e + 4 * threads, tileN, col0, k0, bAlongJ);
+                var y5 = StageB(s, b, e + 5 * threads, tileN, col0, k0, bAlongJ);
+                var y6 = StageB(s, b, e + 6 * threads, tileN, col0, k0, bAlongJ);
+                var y7 = StageB(s, b, e + 7 * threads, tileN, col0, k0, bAlongJ);
                 Put(aTile, x0); Put(aTile, x1); Put(aTile, x2); Put(aTile, x3);
                 Put(aTile, x4); Put(aTile, x5); Put(aTile, x6); Put(aTile, x7);
-            }
-            for (int e = tid; e < tileN * TileK; e += 8 * threads)
-            {
-                var x0 = StageB(s, b, e, tileN, col0, k0, bAlongJ);
-                var x1 = StageB(s, b, e + threads, tileN, col0, k0, bAlongJ);
-                var x2 = StageB(s, b, e + 2 * threads, tileN, col0, k0, bAlongJ);
-                var x3 = StageB(s, b, e + 3 * threads, tileN, col0, k0, bAlongJ);
-                var x4 = StageB(s, b, e + 4 * threads, tileN, col0, k0, bAlongJ);
-                var x5 = StageB(s, b, e + 5 * threads, tileN, col0, k0, bAlongJ);
-                var x6 = StageB(s, b, e + 6 * threads, tileN, col0, k0, bAlongJ);
-                var x7 = StageB(s, b, e + 7 * threads, tileN, col0, k0, bAlongJ);
-                Put(bTile, x0); Put(bTile, x1); Put(bTile, x2); Put(bTile, x3);
-                Put(bTile, x4); Put(bTile, x5); Put(bTile, x6); Put(bTile, x7);
+                Put(bTile, y0); Put(bTile, y1); Put(bTile, y2); Put(bTile, y3);
+                Put(bTile, y4); Put(bTile, y5); Put(bTile, y6); Put(bTile, y7);
             }
             Group.Barrier();
             acc = MultiplyTiles(acc, aTile, bTile, ty, tx, gr, gc);
