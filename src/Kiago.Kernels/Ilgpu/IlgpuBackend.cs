@@ -53,7 +53,7 @@ public sealed partial class IlgpuBackend : IBackend
         null or "" or "auto" => GemmMode.Auto,
         "simple" => GemmMode.Simple,
         "tiled" => GemmMode.Tiled,
-        _ => throw new InvalidOperationException($"{GemmEnvironmentVariable}='{value}' is not one of: auto, simple, tiled"),
+        _ => throw new EnvironmentVariableException($"environment variable {GemmEnvironmentVariable}='{value}' is not one of: auto, simple, tiled"),
     };
 
     internal ElementwiseOps Elementwise { get; }

@@ -214,7 +214,8 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
     [Fact]
     public void Unknown_environment_value_is_refused_by_name()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => IlgpuBackend.ParseGemmMode("fast"));
+        var e = Assert.Throws<EnvironmentVariableException>(() => IlgpuBackend.ParseGemmMode("fast"));
+        Assert.Contains("'fast'", e.Message);
         Assert.Contains(IlgpuBackend.GemmEnvironmentVariable, e.Message);
         Assert.Contains("simple", e.Message);
     }
