@@ -15,7 +15,7 @@ namespace Kiago.Tests.Kernels.Ilgpu;
 public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
 {
     const int IlgpuConv2dBlock = IlgpuConv2d.Block;
-    static readonly (int M, int N, int K)[] RaggedShapes = [(7, 19, 13), (33, 9, 70), (1, 5, 3), (37, 41, 17), (16, 16, 16)];
+    static readonly (int M, int N, int K)[] RaggedShapes = [(7, 19, 13), (33, 9, 70), (1, 5, 3), (37, 41, 17), (16, 16, 16), (17, 18, 0)];
 
     static void CheckGemm(IlgpuBackend backend, int m, int n, int k, bool ta, bool tb, float alpha, float beta)
     {
