@@ -58,6 +58,8 @@ internal static class BenchCommand
     public static void Run(IBackend backend, int[] batches, string what, int repeats, TextWriter output)
     {
         output.WriteLine($"device: {backend.DeviceName}");
+        if (backend is Kiago.Kernels.Ilgpu.IlgpuBackend ilgpu)
+            output.WriteLine($"gemm kernel: {ilgpu.GemmMode.ToString().ToLowerInvariant()} ({Kiago.Kernels.Ilgpu.IlgpuBackend.GemmEnvironmentVariable})");
         output.WriteLine($"date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load: {LoadAverage()}");
         output.WriteLine("GFLOP/s count dense FLOPs (padding taps included) for models: fwd+bwd = 2 x forward.");
         if (what is "gemm" or "all")

@@ -46,6 +46,7 @@ internal static class CheckDeviceCommand
             }
             using var _ = tested;
             output.WriteLine($"device: {tested.DeviceName}");
+            output.WriteLine($"gemm kernel: {tested.GemmMode.ToString().ToLowerInvariant()} ({IlgpuBackend.GemmEnvironmentVariable}=auto|simple|tiled)");
             using var simd = new CpuBackend();
             int failed = 0;
             if (tested.Kind == DeviceKind.Cuda)
