@@ -4,6 +4,7 @@ The learning rate follows a cosine from lr to ~0 over `progress` = max(epoch/max
 on a shared 2-core machine the epoch time is not known in advance, so the wall-clock budget ends the run
 cleanly. A checkpoint is written after every epoch; rerunning the script resumes from it."""
 import copy
+import inspect
 import json
 import math
 import os
@@ -16,14 +17,26 @@ def cosine_lr(base, progress):
     return base * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def train(model, make_epoch, valid_score, args, log):
-    """make_epoch(epoch) -> iterable of (x, y) batches; valid_score(model) -> (score, dict) lower is better."""
+def pick_device(name):
+    """--device auto|cpu|cuda -> torch.device. On CUDA TF32 is switched off: the engine computes in strict fp32,
+    and the test-split predictions written for `kiago evaluate-model` must be fp32 ones."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return torch.device(name)
+
+
+def train(model, make_epoch, valid_score, args, log, device=torch.device("cpu")):
+    """make_epoch(epoch) -> iterable of (x, y) CPU batches; valid_score(model) -> (score, dict) lower is better."""
     os.makedirs(os.path.dirname(args.checkpoint), exist_ok=True)
+    model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = {"epoch": 0, "train_seconds": 0.0, "best_score": float("inf"), "best_epoch": -1, "history": []}
     best = None
     if os.path.exists(args.checkpoint) and not args.restart:
-        ck = torch.load(args.checkpoint)
+        ck = torch.load(args.checkpoint, map_location=device)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
@@ -44,6 +57,7 @@ def train(model, make_epoch, valid_score, args, log):
                 break  # budget spent: end inside the epoch rather than run a whole epoch at lr 0
             for g in opt.param_groups:
                 g["lr"] = cosine_lr(args.lr, p)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             opt.zero_grad(set_to_none=True)
             loss = torch.nn.functional.l1_loss(model(x), y)
             loss.backward()
@@ -75,10 +89,22 @@ def train(model, make_epoch, valid_score, args, log):
 
 
 def export_onnx(model, example, path, input_name):
+    """TorchScript-based export at opset 13 (the exporter Kiago's importer is tested against; PyTorch >= 2.9
+    defaults to the dynamo exporter, so ask for the old one explicitly there)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
+    model = model.cpu().eval()
+    kwargs = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     torch.onnx.export(model, example, tmp, opset_version=13, input_names=[input_name], output_names=["output"],
-                      dynamic_axes={input_name: {0: "batch"}, "output": {0: "batch"}}, do_constant_folding=True)
+                      dynamic_axes={input_name: {0: "batch"}, "output": {0: "batch"}}, do_constant_folding=True, **kwargs)
+    os.replace(tmp, path)
+
+
+def save_state(model, path):
+    """The selected weights alone (fp32 state dict), for exporting ONNX on another machine (export_onnx.py)."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = path + ".tmp"
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
     os.replace(tmp, path)
 
 

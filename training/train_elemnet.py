@@ -38,8 +38,13 @@ def main():
     ap.add_argument("--restart", action="store_true")
     ap.add_argument("--select", choices=["best", "last"], default="best",
                     help="export the best-validation epoch or the last epoch (KIAGO keeps the last)")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ap.add_argument("--splits", default=os.path.join(HERE, "splits"), help="where the test-split CSV is written")
+    ap.add_argument("--state-out", default=None, help="also save the selected weights (fp32 state dict) here")
+    ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX export (export later with export_onnx.py)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    dev = kiago_loop.pick_device(args.device)
     torch.manual_seed(args.seed)
     start = time.time()
 
@@ -87,7 +92,7 @@ def main():
 
     def predict(model, x):
         with torch.no_grad():
-            return torch.cat([model(x[b:b + 4096]).squeeze(1) for b in range(0, len(x), 4096)]).numpy().astype(np.float64)
+            return torch.cat([model(x[b:b + 4096].to(dev)).squeeze(1).cpu() for b in range(0, len(x), 4096)]).numpy().astype(np.float64)
 
     vi = torch.from_numpy(split["valid"])
 
@@ -96,7 +101,7 @@ def main():
         return mae, {"valid_mae": round(mae, 4)}
 
     model = ElemNet()
-    state = kiago_loop.train(model, make_epoch, valid_score, args, log)
+    state = kiago_loop.train(model, make_epoch, valid_score, args, log, dev)
     log(f"training done: {state['epoch']} epochs, best epoch {state['best_epoch']}")
     ti = torch.from_numpy(split["test"])
     pt = predict(model, X[ti])
@@ -109,8 +114,11 @@ def main():
 
     os.makedirs(args.exports, exist_ok=True)
     onnx_path = os.path.join(args.exports, "elemnet.onnx")
-    kiago_loop.export_onnx(model, torch.zeros(2, 86), onnx_path, "fractions")
-    split_dir = os.path.join(HERE, "splits")
+    if args.state_out:
+        kiago_loop.save_state(model, args.state_out)
+    if not args.no_onnx:
+        kiago_loop.export_onnx(model, torch.zeros(2, 86), onnx_path, "fractions")
+    split_dir = args.splits
     os.makedirs(split_dir, exist_ok=True)
     tmp = os.path.join(split_dir, "elemnet_test.csv.tmp")
     with open(tmp, "w", newline="") as f:
@@ -136,7 +144,7 @@ def main():
         "training": {"loss": "L1 on eV/atom", "optimiser": "Adam", "lr": args.lr, "schedule": "cosine to 0 over min(max_epochs, wall-clock budget)",
                      "batch": args.batch, "max_epochs": args.max_epochs, "budget_minutes": args.budget_minutes,
                      "epochs": state["epoch"], "best_epoch": state["best_epoch"], "selection": "best valid MAE" if args.select == "best" else "last epoch",
-                     "train_seconds": round(state["train_seconds"]), "threads": args.threads,
+                     "train_seconds": round(state["train_seconds"]), "threads": args.threads, "device": str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""),
                      "torch": torch.__version__, "finished_utc": f"{datetime.datetime.utcnow():%Y-%m-%dT%H:%M:%SZ}",
                      "history": state["history"]},
         "metrics": {"test": test, "valid": valid, "pure_elements_max_abs": float(np.abs(pure_pred).max())},
@@ -144,10 +152,10 @@ def main():
         "element_frequencies": kc.element_frequencies(x118[split["train"]]),
         "element_frequencies_rows": sizes["train"],
         "element_frequencies_note": "fraction of OQMD training rows containing each element, Z = 1..118",
-        "onnx": {"file": "elemnet.onnx", "sha256": kc.sha256(onnx_path), "opset": 13},
+        "onnx": None if args.no_onnx else {"file": "elemnet.onnx", "sha256": kc.sha256(onnx_path), "opset": 13},
     }
     kiago_loop.write_json(os.path.join(args.exports, "elemnet.card.json"), card)
-    log(f"wrote {onnx_path} and card; total {time.time() - start:.0f} s")
+    log(f"wrote {args.exports} (ONNX {'skipped' if args.no_onnx else onnx_path}) and card; total {time.time() - start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -68,8 +68,13 @@ def main():
     ap.add_argument("--checkpoint", default=os.path.join(HERE, "checkpoints", "tc.pt"))
     ap.add_argument("--exports", default=os.path.join(HERE, "exports"))
     ap.add_argument("--restart", action="store_true")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ap.add_argument("--splits", default=os.path.join(HERE, "splits"), help="where the test-split CSV is written")
+    ap.add_argument("--state-out", default=None, help="also save the selected weights (fp32 state dict) here")
+    ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX export (export later with export_onnx.py)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    dev = kiago_loop.pick_device(args.device)
     torch.manual_seed(args.seed)
     start = time.time()
 
@@ -118,7 +123,7 @@ def main():
         out = []
         with torch.no_grad():
             for b in range(0, len(x), 2048):
-                out.append(model(image(torch.from_numpy(x[b:b + 2048]))).squeeze(1))
+                out.append(model(image(torch.from_numpy(x[b:b + 2048])).to(dev)).squeeze(1).cpu())
         return torch.cat(out).numpy().astype(np.float64)
 
     def valid_score(model):
@@ -129,7 +134,7 @@ def main():
                                        "valid_neg_gt10": round(float((pn > 10).mean()), 4)}
 
     model = TcResNet18()
-    state = kiago_loop.train(model, make_epoch, valid_score, args, log)
+    state = kiago_loop.train(model, make_epoch, valid_score, args, log, dev)
     log(f"training done: {state['epoch']} epochs, best epoch {state['best_epoch']}")
 
     pp, pn = predict(model, P["test"][1]), predict(model, N["test"][1])
@@ -150,9 +155,12 @@ def main():
 
     os.makedirs(args.exports, exist_ok=True)
     onnx_path = os.path.join(args.exports, "tc-resnet18.onnx")
-    kiago_loop.export_onnx(model, torch.zeros(2, *kc.IMAGE_SHAPE), onnx_path, "image")
+    if args.state_out:
+        kiago_loop.save_state(model, args.state_out)
+    if not args.no_onnx:
+        kiago_loop.export_onnx(model, torch.zeros(2, *kc.IMAGE_SHAPE), onnx_path, "image")
     # test split for `kiago evaluate-model` (formula, target); committed: small
-    split_dir = os.path.join(HERE, "splits")
+    split_dir = args.splits
     os.makedirs(split_dir, exist_ok=True)
     with open(os.path.join(split_dir, "tc_test.csv.tmp"), "w", newline="") as f:
         w = csv.writer(f)
@@ -182,7 +190,7 @@ def main():
         "training": {"loss": "L1 on kelvin", "optimiser": "Adam", "lr": args.lr, "schedule": "cosine to 0 over min(max_epochs, wall-clock budget)",
                      "batch": args.batch, "max_epochs": args.max_epochs, "budget_minutes": args.budget_minutes,
                      "epochs": state["epoch"], "best_epoch": state["best_epoch"], "selection": "best valid 0.5*(MAE_pos + MAE_neg)",
-                     "train_seconds": round(state["train_seconds"]), "threads": args.threads,
+                     "train_seconds": round(state["train_seconds"]), "threads": args.threads, "device": str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""),
                      "torch": torch.__version__, "finished_utc": f"{datetime.datetime.utcnow():%Y-%m-%dT%H:%M:%SZ}",
                      "history": state["history"]},
         "metrics": {"test": test, "valid": valid},
@@ -190,10 +198,10 @@ def main():
         "element_frequencies": kc.element_frequencies(bal),
         "element_frequencies_rows": int(len(bal)),
         "element_frequencies_note": "fraction of balanced training rows (positives repeated r times + negatives) containing each element, Z = 1..118",
-        "onnx": {"file": "tc-resnet18.onnx", "sha256": kc.sha256(onnx_path), "opset": 13},
+        "onnx": None if args.no_onnx else {"file": "tc-resnet18.onnx", "sha256": kc.sha256(onnx_path), "opset": 13},
     }
     kiago_loop.write_json(os.path.join(args.exports, "tc-resnet18.card.json"), card)
-    log(f"wrote {onnx_path} and card; total {time.time() - start:.0f} s")
+    log(f"wrote {args.exports} (ONNX {'skipped' if args.no_onnx else onnx_path}) and card; total {time.time() - start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -19,10 +19,11 @@ internal static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var batches = new Option<string>("--batch") { Description = "comma-separated batch sizes for the model benchmarks", DefaultValueFactory = _ => "256,1024" };
         var only = new Option<string>("--only") { Description = "gemm | stages | resnet | elemnet | all", DefaultValueFactory = _ => "all" };
+        var device = new Option<string>("--device") { Description = BackendFactory.Choices, DefaultValueFactory = _ => "cpu" };
         var repeats = new Option<int>("--repeats") { Description = "timed repetitions per case (best and median reported)", DefaultValueFactory = _ => 5 };
         var command = new Command("bench", "Time the compute engine (GEMM, ResNet18 stages, ResNet18, ElemNet) with random weights.")
         {
-            threads, batches, only, repeats,
+            threads, batches, only, repeats, device,
         };
         command.SetAction(parse =>
         {
@@ -34,7 +35,10 @@ internal static class BenchCommand
             string what = parse.GetValue(only)!.ToLowerInvariant();
             if (what is not ("gemm" or "stages" or "resnet" or "elemnet" or "all"))
                 throw new UserInputException($"--only must be gemm, stages, resnet, elemnet or all, got '{what}'");
-            using var backend = new CpuBackend(threadCount);
+            IBackend backend;
+            try { backend = BackendFactory.Create(parse.GetValue(device)!, threadCount); }
+            catch (ArgumentException e) { throw new UserInputException($"--device: {e.Message}"); }
+            using var _ = backend;
             Run(backend, batchList, what, repeatCount, Console.Out);
             return ExitCodes.Ok;
         });
@@ -54,6 +58,8 @@ internal static class BenchCommand
     public static void Run(IBackend backend, int[] batches, string what, int repeats, TextWriter output)
     {
         output.WriteLine($"device: {backend.DeviceName}");
+        if (backend is Kiago.Kernels.Ilgpu.IlgpuBackend ilgpu)
+            output.WriteLine($"gemm kernel: {ilgpu.GemmMode.ToString().ToLowerInvariant()} ({Kiago.Kernels.Ilgpu.IlgpuBackend.GemmEnvironmentVariable})");
         output.WriteLine($"date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load: {LoadAverage()}");
         output.WriteLine("GFLOP/s count dense FLOPs (padding taps included) for models: fwd+bwd = 2 x forward.");
         if (what is "gemm" or "all")

@@ -38,7 +38,7 @@ internal static class CliRunner
             }
             return parse.Invoke(config);
         }
-        catch (UserInputException e)
+        catch (Exception e) when (e is UserInputException or Kiago.Kernels.Ilgpu.EnvironmentVariableException)
         {
             config.Error.WriteLine($"kiago: error: {e.Message}");
             return ExitCodes.BadInput;

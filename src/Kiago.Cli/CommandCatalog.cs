@@ -10,6 +10,7 @@ internal static class CommandCatalog
         yield return ParseCommand.Create();
         yield return ScreenCommand.Create();
         yield return BenchCommand.Create();
+        yield return CheckDeviceCommand.Create();
         yield return ReportCommand.Create();
         yield return ConvertCommand.Create();
         yield return PredictCommand.Create();

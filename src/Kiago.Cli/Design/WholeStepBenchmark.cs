@@ -5,6 +5,7 @@ using Kiago.Design.Initialisers;
 using Kiago.Design.Optimiser;
 using Kiago.Design.Pipeline;
 using Kiago.Kernels;
+using Kiago.Kernels.Ilgpu;
 using Kiago.Nets;
 
 namespace Kiago.Cli.Design;
@@ -38,8 +39,17 @@ public static class WholeStepBenchmark
         return string.Create(CultureInfo.InvariantCulture,
             $"kiago candidates={batch} steps={timed.Steps} device={backend.Kind} seconds={seconds:F6} candidate_steps_per_s={rate:F3} " +
             $"ms_per_step={1000 * seconds / timed.Steps:F4} peak_working_set_mb={Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)} " +
-            $"final_mean_tc={result.FinalTc.Average():F3}");
+            $"final_mean_tc={result.FinalTc.Average():F3}{DeviceMemory(backend)}");
     }
+
+    /// <summary>On an ILGPU device: the peak of Kiago's own buffers and the device memory in use now (context included).</summary>
+    static string DeviceMemory(IBackend backend) => backend switch
+    {
+        IlgpuBackend { Kind: DeviceKind.Cuda } cuda => string.Create(CultureInfo.InvariantCulture,
+            $" device_peak_buffers_mb={cuda.PeakBytes / (1 << 20)} device_in_use_mb={(cuda.Accelerator.MemorySize - cuda.FreeMemoryBytes) / (1 << 20)}"),
+        IlgpuBackend ilgpu => string.Create(CultureInfo.InvariantCulture, $" device_peak_buffers_mb={ilgpu.PeakBytes / (1 << 20)}"),
+        _ => "",
+    };
 
     static string Load()
     {

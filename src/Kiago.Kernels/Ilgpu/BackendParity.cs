@@ -15,7 +15,7 @@ public enum ParitySize { Small, ResNet }
 /// <summary>
 /// Runs every op of <see cref="IBackend"/> on two backends with the same seeded random inputs and compares the
 /// outputs: SIMD vs ILGPU-CPU in the tests, CUDA vs a CPU backend on a GPU machine (also without the .NET SDK,
-/// through <c>Kiago.Bench cuda-check</c>). Tolerances are relative to max(1, max|reference|) and grow as √K for
+/// through <c>kiago check-device</c>). Tolerances are relative to max(1, max|reference|) and grow as √K for
 /// reductions of length K (float32 summation order differs between backends).
 /// </summary>
 public static class BackendParity
@@ -29,11 +29,14 @@ public static class BackendParity
         bool big = size == ParitySize.ResNet;
         int batch = big ? 64 : 2;
 
-        foreach (var (ta, tb) in new[] { (false, false), (false, true), (true, false), (true, true) })
-        {
-            var (m, n, k) = big ? (4096, 512, 576) : (33, 21, 40);
-            results.Add(pair.Gemm(m, n, k, ta, tb));
-        }
+        // GEMM: every transpose on a conv-like shape and on ragged ones (partial tiles in M, N and K for the tiled
+        // kernel's 128×128 / 64×128 tiles and its 16-deep K stages; the small sizes tile on ILGPU-CPU as well).
+        var gemms = big
+            ? new[] { (4096, 512, 576), (4100, 1000, 86), (257, 130, 1023) }
+            : new[] { (33, 21, 40), (70, 37, 19) };
+        foreach (var (m, n, k) in gemms)
+            foreach (var (ta, tb) in new[] { (false, false), (false, true), (true, false), (true, true) })
+                results.Add(pair.Gemm(m, n, k, ta, tb));
 
         var convs = big
             ? new (string Name, Conv2dSpec Spec)[]
@@ -51,11 +54,20 @@ public static class BackendParity
                 ("3x3/2 6->11 on 2x8", new Conv2dSpec(6, 2, 8, 11, 3, 3, 2, 2, 1, 1, 1, 1)),
                 ("3x3 16->8 on 1x1", new Conv2dSpec(16, 1, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1)),
                 ("3x3 groups 2 dilation 2", new Conv2dSpec(4, 6, 6, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, Groups: 2)),
+                // ≥ 16 channels and pixels both ways: the tiled kernel (forward and transposed) in auto mode.
+                ("3x3 20->24 on 2x8", new Conv2dSpec(20, 2, 8, 24, 3, 3, 1, 1, 1, 1, 1, 1)),
+                ("3x3/2 16->32 on 2x8", new Conv2dSpec(16, 2, 8, 32, 3, 3, 2, 2, 1, 1, 1, 1)),
+                ("3x3 17->19 on 1x2", new Conv2dSpec(17, 1, 2, 19, 3, 3, 1, 1, 1, 1, 1, 1)),
             };
-        foreach (var (name, spec) in convs) results.AddRange(pair.Conv(name, spec, batch));
+        foreach (var (name, spec) in convs) results.AddRange(pair.Conv(name, spec, big ? batch : 4 * batch));
 
         var linears = big ? new[] { (86, 1024), (1024, 512), (512, 1) } : new[] { (13, 21), (21, 1) };
         foreach (var (i, o) in linears) results.AddRange(pair.Linear(i, o, big ? 256 : 5));
+        // Every ElemNet layer shape (86→1024×4→512×3→256×3→128×3→64×2→32→1) at a small, ragged batch.
+        var elemNet = big
+            ? new[] { (1024, 1024), (512, 512), (256, 256), (128, 128), (64, 64), (64, 32), (32, 1) }
+            : new[] { (86, 1024), (1024, 512), (512, 256), (256, 128), (128, 64), (64, 32), (32, 1) };
+        foreach (var (i, o) in elemNet) results.AddRange(pair.Linear(i, o, big ? 4096 : 37));
 
         var pool = big ? new Pool2dSpec(64, 4, 16, 3, 3, 2, 2, 1, 1, 1, 1) : new Pool2dSpec(3, 4, 16, 3, 3, 2, 2, 1, 1, 1, 1);
         results.AddRange(pair.Pools(pool, batch));

@@ -32,11 +32,29 @@ public sealed partial class IlgpuBackend : IBackend
             ? accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor
             : accelerator.MaxNumThreads;
         Elementwise = new ElementwiseOps(this);
+        GemmMode = ConfiguredGemmMode.Value;
         GemmOp = new GemmOp(this);
         Pools = new PoolOps(this);
         Columns = new ColumnOps(this);
         AdamOp = new AdamOp(this);
     }
+
+    /// <summary>Name of the environment variable that picks the GEMM kernel: <c>simple</c>, <c>tiled</c> or <c>auto</c> (default).</summary>
+    public const string GemmEnvironmentVariable = "KIAGO_ILGPU_GEMM";
+
+    /// <summary><see cref="GemmEnvironmentVariable"/>, read once per process.</summary>
+    static readonly Lazy<GemmMode> ConfiguredGemmMode = new(() => ParseGemmMode(Environment.GetEnvironmentVariable(GemmEnvironmentVariable)));
+
+    /// <summary>The GEMM kernel choice this backend started with (from <see cref="GemmEnvironmentVariable"/>).</summary>
+    public GemmMode GemmMode { get; }
+
+    internal static GemmMode ParseGemmMode(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "auto" => GemmMode.Auto,
+        "simple" => GemmMode.Simple,
+        "tiled" => GemmMode.Tiled,
+        _ => throw new EnvironmentVariableException($"environment variable {GemmEnvironmentVariable}='{value}' is not one of: auto, simple, tiled"),
+    };
 
     internal ElementwiseOps Elementwise { get; }
     internal GemmOp GemmOp { get; }
@@ -57,9 +75,15 @@ public sealed partial class IlgpuBackend : IBackend
     public DeviceKind Kind { get; }
 
     /// <summary>ILGPU's CPU accelerator with 2 multiprocessors × 2 threads (engine-notes §1: the default 16-thread device is slower).</summary>
-    public static IlgpuBackend CreateCpu()
+    public static IlgpuBackend CreateCpu() => CreateCpu(new CPUDevice(2, 1, 2));
+
+    /// <summary>
+    /// ILGPU's CPU accelerator on a chosen simulated device, e.g. <c>CPUDevice(16, 16, 1)</c> for 256-thread groups
+    /// like the GPU's tiled GEMM (each simulated thread is an OS thread: use only for small tests).
+    /// </summary>
+    internal static IlgpuBackend CreateCpu(CPUDevice device)
     {
-        var context = Context.Create(b => b.CPU(new CPUDevice(2, 1, 2)));
+        var context = Context.Create(b => b.CPU(device));
         try
         {
             var accelerator = context.CreateCPUAccelerator(0);
@@ -113,12 +137,31 @@ public sealed partial class IlgpuBackend : IBackend
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         var method = kernel.Method;
-        if (!method.IsDefined(typeof(IlgpuKernelAttribute), false))
+        if (!method.IsDefined(typeof(IlgpuKernelAttribute), false) || IlgpuKernelAttribute.IsExplicitlyGrouped(method))
             throw new InvalidOperationException(
-                $"{IlgpuKernelRegistry.Name(method)} is not marked [IlgpuKernel]: mark it so the PTX compile test covers it");
+                $"{IlgpuKernelRegistry.Name(method)} is not marked [IlgpuKernel] as an implicitly grouped kernel: mark it so the PTX compile test covers it");
         if (!kernels.TryGetValue(method, out var launcher))
         {
             launcher = Accelerator.LoadAutoGroupedKernel<TDelegate>(method);
+            kernels.Add(method, launcher);
+        }
+        return (TDelegate)launcher;
+    }
+
+    /// <summary>
+    /// Compiles (once per backend) an explicitly grouped kernel marked <c>[IlgpuKernel(ExplicitlyGrouped = true)]</c>
+    /// and returns its launcher, whose first two arguments are the stream and the <see cref="KernelConfig"/>.
+    /// </summary>
+    public TDelegate LoadGroupedKernel<TDelegate>(Delegate kernel) where TDelegate : Delegate
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var method = kernel.Method;
+        if (!IlgpuKernelAttribute.IsExplicitlyGrouped(method))
+            throw new InvalidOperationException(
+                $"{IlgpuKernelRegistry.Name(method)} is not marked [IlgpuKernel(ExplicitlyGrouped = true)]: mark it so the PTX compile test covers it");
+        if (!kernels.TryGetValue(method, out var launcher))
+        {
+            launcher = Accelerator.LoadKernel<TDelegate>(method);
             kernels.Add(method, launcher);
         }
         return (TDelegate)launcher;
@@ -154,7 +197,9 @@ public sealed partial class IlgpuBackend : IBackend
     /// <summary>Bytes held by this backend's live buffers: frozen weights and other (per-batch) buffers.</summary>
     public long WeightBytes => weightBytes;
     public long BufferBytes => bufferBytes;
-    long weightBytes, bufferBytes;
+    /// <summary>The most bytes this backend's buffers (weights + others) held at once since it was created.</summary>
+    public long PeakBytes => peakBytes;
+    long weightBytes, bufferBytes, peakBytes;
 
     public DeviceBuffer<T> Allocate<T>(long length) where T : unmanaged
     {
@@ -183,6 +228,7 @@ public sealed partial class IlgpuBackend : IBackend
         }
         if (frozen) weightBytes += bytes;
         else bufferBytes += bytes;
+        peakBytes = Math.Max(peakBytes, weightBytes + bufferBytes);
         return memory;
     }
 
@@ -190,16 +236,16 @@ public sealed partial class IlgpuBackend : IBackend
     internal void Released(long bytes) => bufferBytes -= bytes;
 
     /// <summary>Allocates and fills a buffer for frozen data (weights); waits for the copy.</summary>
-    internal MemoryBuffer1D<float, Stride1D.Dense> UploadFrozen(float[] values)
+    internal MemoryBuffer1D<T, Stride1D.Dense> UploadFrozen<T>(T[] values) where T : unmanaged
     {
-        var memory = AllocateMemory<float>(Math.Max(1, values.Length), frozen: true);
+        var memory = AllocateMemory<T>(Math.Max(1, values.Length), frozen: true);
         if (values.Length > 0) memory.View.SubView(0, values.Length).CopyFromCPU(Stream, values.AsSpan());
         Stream.Synchronize();
         return memory;
     }
 
     /// <summary>Disposes a buffer from <see cref="UploadFrozen"/>.</summary>
-    internal void FreeFrozen(MemoryBuffer1D<float, Stride1D.Dense> memory)
+    internal void FreeFrozen<T>(MemoryBuffer1D<T, Stride1D.Dense> memory) where T : unmanaged
     {
         if (memory.IsDisposed) return;
         weightBytes -= memory.LengthInBytes;

@@ -23,7 +23,9 @@ public struct ConvShape
 /// zero padding cost nothing (on a 1×1 map a 3×3 conv does 1 tap of 9). Weights are packed once:
 /// forward [Cin/G·KH·KW][Cout] and backward [Cout/G·KH·KW][Cin], each padded by one block.
 /// The input gradient is the transposed convolution, computed by the same scheme over input pixels (a gather,
-/// so deterministic, no atomics).
+/// so deterministic, no atomics). Ungrouped convolutions whose written channels and pixels are both at least
+/// <see cref="GemmOp.TiledMinimum"/> run on the shared-memory tiled kernel instead (<see cref="TiledConvPlan"/>),
+/// unless KIAGO_ILGPU_GEMM=simple.
 /// </summary>
 public sealed class IlgpuConv2d : IConv2d
 {
@@ -32,6 +34,8 @@ public sealed class IlgpuConv2d : IConv2d
     readonly MemoryBuffer1D<float, Stride1D.Dense> forwardWeights, backwardWeights, bias;
     readonly bool hasBias;
     Action<AcceleratorStream, Index1D, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? forward, backwardInput;
+    /// <summary>Tiled plans, built here for ungrouped convs whose written channels can pass <see cref="GemmOp.UsesTiled"/> (none with KIAGO_ILGPU_GEMM=simple).</summary>
+    readonly TiledConvPlan? tiledForward, tiledBackward;
 
     internal IlgpuConv2d(IlgpuBackend backend, Conv2dSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> biasValues)
     {
@@ -56,6 +60,13 @@ public sealed class IlgpuConv2d : IConv2d
         forwardWeights = backend.UploadFrozen(fw);
         backwardWeights = backend.UploadFrozen(bw);
         bias = backend.UploadFrozen(hasBias ? biasValues.ToArray() : [0f]);
+        if (spec.Groups == 1)
+        {
+            // Built at prepare time (not mid-step): their frozen bytes count before batch planning, and no upload syncs a step.
+            var w = weight.ToArray();
+            if (backend.GemmOp.UsesTiled(spec.OutChannels, int.MaxValue)) tiledForward = TiledConvPlan.Forward(backend, spec, w);
+            if (backend.GemmOp.UsesTiled(spec.InChannels, int.MaxValue)) tiledBackward = TiledConvPlan.BackwardInput(backend, spec, w);
+        }
     }
 
     public Conv2dSpec Spec { get; }
@@ -66,6 +77,12 @@ public sealed class IlgpuConv2d : IConv2d
         var xv = backend.View(x, op, "x", (long)batch * Spec.InSize);
         var yv = backend.View(y, op, "y", (long)batch * Spec.OutSize);
         if (batch == 0) return;
+        long pixels = (long)batch * Spec.OutHeight * Spec.OutWidth;
+        if (tiledForward is not null && backend.GemmOp.UsesTiled(Spec.OutChannels, (int)Math.Min(pixels, int.MaxValue)))
+        {
+            tiledForward.Run(op, batch, xv, bias.View, yv, hasBias, fuseRelu);
+            return;
+        }
         var s = Shape(batch);
         s.BlocksPerGroup = (s.CoutG + Block - 1) / Block;
         s.Pixels = IlgpuBackend.Count(op, (long)batch * s.OH * s.OW);
@@ -83,6 +100,12 @@ public sealed class IlgpuConv2d : IConv2d
         var dyv = backend.View(dy, op, "dy", (long)batch * Spec.OutSize);
         var dxv = backend.View(dx, op, "dx", (long)batch * Spec.InSize);
         if (batch == 0) return;
+        long pixels = (long)batch * Spec.InHeight * Spec.InWidth;
+        if (tiledBackward is not null && backend.GemmOp.UsesTiled(Spec.InChannels, (int)Math.Min(pixels, int.MaxValue)))
+        {
+            tiledBackward.Run(op, batch, dyv, bias.View, dxv, false, false);
+            return;
+        }
         var s = Shape(batch);
         s.BlocksPerGroup = (s.CinG + Block - 1) / Block;
         s.Pixels = IlgpuBackend.Count(op, (long)batch * s.H * s.W);
@@ -236,6 +259,8 @@ public sealed class IlgpuConv2d : IConv2d
 
     public void Dispose()
     {
+        tiledForward?.Dispose();
+        tiledBackward?.Dispose();
         backend.FreeFrozen(forwardWeights);
         backend.FreeFrozen(backwardWeights);
         backend.FreeFrozen(bias);

@@ -18,28 +18,94 @@ public struct GemmShape
     public int ColumnTiles;
     public int Tiles;
     public int GridStride;
+    /// <summary>Tiled kernel: threads per group along rows and columns (tile = 8·GroupRows × 8·GroupCols) and tiles per row of C.</summary>
+    public int GroupRows, GroupCols, ColumnGroups;
+    /// <summary>log2 of the tile's rows and columns (powers of two): the tile loaders shift instead of dividing.</summary>
+    public int TileRowsShift, TileColsShift;
+}
+
+/// <summary>Which ILGPU GEMM kernel <see cref="GemmOp"/> runs (environment variable KIAGO_ILGPU_GEMM).</summary>
+public enum GemmMode
+{
+    /// <summary>The shared-memory tiled kernel for shapes of at least <see cref="GemmOp.TiledMinimum"/> rows and columns, else the simple one.</summary>
+    Auto,
+    /// <summary>Always the register-blocked kernel without shared memory (v1; the fallback).</summary>
+    Simple,
+    /// <summary>Always the tiled kernel (tests).</summary>
+    Tiled,
 }
 
 /// <summary>
-/// Register-blocked GEMM: each thread computes a 4×4 block of C in registers. Its four columns are interleaved
+/// GEMM launcher: the shared-memory <see cref="TiledGemm"/> for big enough shapes (default), else the simple
+/// register-blocked kernel below. Simple kernel: each thread computes a 4×4 block of C in registers. Its four columns are interleaved
 /// (j, j + N/4, …) so that consecutive threads read consecutive elements of B and write consecutive elements of C
 /// (coalesced on a GPU), while the four rows of A they share are broadcast. No shared memory (v1).
 /// </summary>
 sealed class GemmOp(IlgpuBackend backend)
 {
     public const int Block = 4;
+    /// <summary>Auto mode uses the tiled kernel when M and N are both at least this.</summary>
+    public const int TiledMinimum = 16;
     Action<AcceleratorStream, Index1D, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? kernel;
+    Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? tiled;
+
+    /// <summary>The kernel choice; starts as the backend's <see cref="IlgpuBackend.GemmMode"/> (tests may change it).</summary>
+    public GemmMode Mode { get; set; } = backend.GemmMode;
+
+    /// <summary>Whether a GEMM of this shape runs the tiled kernel in the current <see cref="Mode"/>.</summary>
+    public bool UsesTiled(int m, int n) => Mode switch
+    {
+        GemmMode.Simple => false,
+        GemmMode.Tiled => true,
+        _ => m >= TiledMinimum && n >= TiledMinimum,
+    };
 
     /// <summary>Launches with shape strides/epilogue already set; fills in the tiling.</summary>
     public void Run(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
     {
         if (s.M == 0 || s.N == 0) return;
+        if (UsesTiled(s.M, s.N))
+        {
+            RunTiled(s, a, b, c, bias);
+            return;
+        }
         s.ColumnTiles = (s.N + Block - 1) / Block;
         long tiles = (long)s.ColumnTiles * ((s.M + Block - 1) / Block);
         s.Tiles = IlgpuBackend.Count("Gemm", tiles);
         s.GridStride = backend.GridSize(s.Tiles);
         kernel ??= backend.LoadKernel<Action<AcceleratorStream, Index1D, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(GemmKernel);
         kernel(backend.Stream, s.GridStride, s, a, b, c, bias);
+    }
+
+    void RunTiled(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    {
+        (s.GroupRows, s.GroupCols) = GroupShape(s.M, s.N, backend.Accelerator.MaxNumThreadsPerGroup, backend.Accelerator.NumMultiprocessors);
+        int tileM = s.GroupRows * TiledGemm.Block, tileN = s.GroupCols * TiledGemm.Block;
+        s.TileRowsShift = System.Numerics.BitOperations.Log2((uint)tileM);
+        s.TileColsShift = System.Numerics.BitOperations.Log2((uint)tileN);
+        s.ColumnGroups = (s.N + tileN - 1) / tileN;
+        int groups = IlgpuBackend.Count("Gemm", (long)s.ColumnGroups * ((s.M + tileM - 1) / tileM));
+        tiled ??= backend.LoadGroupedKernel<Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(TiledGemm.TiledKernel);
+        tiled(backend.Stream, new KernelConfig(groups, s.GroupRows * s.GroupCols), s, a, b, c, bias);
+    }
+
+    /// <summary>
+    /// Threads per group (rows × columns, powers of two, at most 16 × 16 and <paramref name="maxThreads"/>): columns
+    /// follow N (a 128-, 64- or 32-wide tile); rows follow M and halve while the tiles would not give every
+    /// multiprocessor a group.
+    /// </summary>
+    internal static (int Rows, int Cols) GroupShape(int m, int n, int maxThreads, int multiprocessors)
+    {
+        int cols = n > 64 ? 16 : n > 32 ? 8 : 4, rows = 16;
+        long Groups(int r) => (long)((n + cols * TiledGemm.Block - 1) / (cols * TiledGemm.Block)) * ((m + r * TiledGemm.Block - 1) / (r * TiledGemm.Block));
+        while (rows > 1 && rows * TiledGemm.Block / 2 >= m) rows /= 2; // a tile no taller than M needs
+        while (rows > 4 && rows * cols > 32 && Groups(rows) < multiprocessors) rows /= 2; // keep ≥ one full warp
+        while (rows * cols > maxThreads && rows * cols > 1)
+        {
+            if (rows >= cols) rows /= 2;
+            else cols /= 2;
+        }
+        return (rows, cols);
     }
 
     /// <summary>Row-major C = alpha·op(A)·op(B) + beta·C.</summary>

@@ -29,6 +29,7 @@ public sealed class PtxCompileTests
         Assert.Contains("IlgpuConv2d.ForwardKernel", names);
         Assert.Contains("IlgpuConv2d.BackwardInputKernel", names);
         Assert.Contains("AdamOp.AdamKernel", names);
+        Assert.Contains("TiledGemm.TiledKernel", names);
         Assert.True(names.Count >= 15, $"only {names.Count} kernels registered: {string.Join(", ", names)}");
     }
 
@@ -40,6 +41,38 @@ public sealed class PtxCompileTests
         Assert.Contains(".entry", ptx);
         Assert.Contains(".target sm_", ptx);
         Assert.DoesNotContain(".extern .func", ptx); // e.g. MathF.FusedMultiplyAdd: unresolved at load time
+    }
+
+    [Theory]
+    [InlineData("TiledGemm", "TiledKernel")]
+    [InlineData("TiledConv", "TiledConvKernel")]
+    public void Tiled_kernels_stage_tiles_in_shared_memory_between_barriers(string type, string method)
+    {
+        var kernel = typeof(IlgpuBackend).Assembly.GetType($"Kiago.Kernels.Ilgpu.Ops.{type}", throwOnError: true)!
+            .GetMethod(method, BindingFlags.NonPublic | BindingFlags.Static)!;
+        Assert.True(IlgpuKernelAttribute.IsExplicitlyGrouped(kernel));
+        var ptx = PtxCompiler.Compile(kernel);
+        if (Environment.GetEnvironmentVariable("KIAGO_DUMP_PTX") is { Length: > 0 } dump) File.WriteAllText(Path.Combine(dump, method + ".ptx"), ptx);
+        Assert.Contains(".shared", ptx);
+        Assert.Contains("ld.shared.f32", ptx);
+        Assert.Contains("st.shared.f32", ptx);
+        Assert.Contains("bar.sync", ptx);
+        Assert.DoesNotContain(".extern", ptx);
+        Assert.DoesNotContain(".local", ptx); // the 8×8 accumulators stay in registers, not in local arrays
+        Assert.DoesNotContain("atom.", ptx); // deterministic: no atomics
+    }
+
+    [Fact]
+    public void Loading_a_grouped_kernel_as_implicit_and_vice_versa_is_refused()
+    {
+        using var backend = IlgpuBackend.CreateCpu();
+        var grouped = typeof(IlgpuBackend).Assembly.GetType("Kiago.Kernels.Ilgpu.Ops.TiledGemm", throwOnError: true)!
+            .GetMethod("TiledKernel", BindingFlags.NonPublic | BindingFlags.Static)!;
+        var asImplicit = Delegate.CreateDelegate(typeof(Action<Kiago.Kernels.Ilgpu.Ops.GemmShape, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>>), grouped);
+        Assert.Throws<InvalidOperationException>(() => backend.LoadKernel<Action<ILGPU.Runtime.AcceleratorStream, ILGPU.Index1D>>(asImplicit));
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            backend.LoadGroupedKernel<Action<ILGPU.Runtime.AcceleratorStream, ILGPU.KernelConfig, ILGPU.ArrayView<float>>>(Unmarked));
+        Assert.Contains("ExplicitlyGrouped", e.Message);
     }
 
     [Fact]

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Kiago.Design.CompositionMap;
+using Kiago.Kernels;
+using Kiago.Kernels.Cpu;
+using Kiago.Kernels.Ilgpu;
+
+namespace Kiago.Cli;
+
+/// <summary>
+/// `kiago check-device`: every engine op on an ILGPU device (CUDA by default) against the SIMD CPU backend
+/// (<see cref="BackendParity"/>) and the optimiser's composition kernel against the CPU one
+/// (<see cref="CompositionParity"/>), one line per comparison, so a user can trust a GPU before a long run.
+/// `--resnet` adds the ResNet18/ElemNet layer shapes. Exit 0 all agree, 3 a mismatch or no such device.
+/// </summary>
+internal static class CheckDeviceCommand
+{
+    public static Command Create()
+    {
+        var device = new Option<string>("--device") { Description = "cuda | ilgpu-cpu", DefaultValueFactory = _ => "cuda" };
+        var resnet = new Option<bool>("--resnet") { Description = "also compare at ResNet18/ElemNet layer shapes (slower)" };
+        var command = new Command("check-device", "Check that a device computes every engine op like the SIMD CPU backend.")
+        {
+            device, resnet,
+        };
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            IlgpuBackend tested;
+            switch (parse.GetValue(device)!.Trim().ToLowerInvariant())
+            {
+                case "cuda" or "gpu":
+                    var cuda = IlgpuBackend.TryCreateCuda(out var reason);
+                    if (cuda is null)
+                    {
+                        parse.InvocationConfiguration.Error.WriteLine($"kiago: error: no CUDA device: {reason}");
+                        return ExitCodes.Failure;
+                    }
+                    tested = cuda;
+                    break;
+                case "ilgpu-cpu":
+                    tested = IlgpuBackend.CreateCpu();
+                    break;
+                case var other:
+                    throw new UserInputException($"--device: expected cuda or ilgpu-cpu, got '{other}'");
+            }
+            using var _ = tested;
+            output.WriteLine($"device: {tested.DeviceName}");
+            output.WriteLine($"gemm kernel: {tested.GemmMode.ToString().ToLowerInvariant()} ({IlgpuBackend.GemmEnvironmentVariable}=auto|simple|tiled)");
+            using var simd = new CpuBackend();
+            int failed = 0;
+            if (tested.Kind == DeviceKind.Cuda)
+            {
+                using var ilgpuCpu = IlgpuBackend.CreateCpu();
+                failed += Compare(output, "vs ilgpu-cpu, small", ilgpuCpu, tested, ParitySize.Small);
+            }
+            failed += Compare(output, "vs simd, small", simd, tested, ParitySize.Small);
+            if (parse.GetValue(resnet)) failed += Compare(output, "vs simd, resnet shapes", simd, tested, ParitySize.ResNet);
+            foreach (var distance in new[] { IntegerDistance.Squared, IntegerDistance.Absolute })
+                failed += Report(output, "vs cpu, optimiser", () => CompositionParity.Run(tested, distance));
+            output.WriteLine(failed == 0 ? "check-device: PASS" : $"check-device: FAIL ({failed} mismatches)");
+            return failed == 0 ? ExitCodes.Ok : ExitCodes.Failure;
+        });
+        return command;
+    }
+
+    static int Compare(TextWriter output, string label, IBackend reference, IBackend tested, ParitySize size) =>
+        Report(output, label, () => BackendParity.Run(reference, tested, size));
+
+    static int Report(TextWriter output, string label, Func<IReadOnlyList<ParityResult>> run)
+    {
+        var clock = Stopwatch.StartNew();
+        var results = run();
+        foreach (var r in results) output.WriteLine($"[{label}] {r}");
+        int failed = results.Count(r => !r.Passed);
+        output.WriteLine($"[{label}] {results.Count - failed}/{results.Count} passed in {clock.Elapsed.TotalSeconds:F1} s");
+        return failed;
+    }
+}

@@ -1,0 +1,38 @@
+using Kiago.Cli;
+
+namespace Kiago.Tests.Cli;
+
+public sealed class CheckDeviceCommandTests : IDisposable
+{
+    readonly CliHarness cli = new();
+
+    public void Dispose() => cli.Dispose();
+
+    [Fact]
+    public void IlgpuCpuAgreesWithTheCpuOnEveryOpAndTheCompositionKernel()
+    {
+        var (code, output, _) = cli.Run("check-device", "--device", "ilgpu-cpu");
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains("[vs simd, small]", output);
+        Assert.Contains("composition kernel (Squared", output);
+        Assert.Contains("composition kernel (Absolute", output);
+        Assert.DoesNotContain("FAIL", output);
+        Assert.EndsWith("check-device: PASS" + Environment.NewLine, output);
+    }
+
+    [Fact]
+    public void UnknownDeviceIsABadInputError()
+    {
+        var (code, _, error) = cli.Run("check-device", "--device", "tpu");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("--device: expected cuda or ilgpu-cpu, got 'tpu'", error);
+    }
+
+    [Fact]
+    public void BenchRejectsAnUnknownDevice()
+    {
+        var (code, _, error) = cli.Run("bench", "--device", "tpu", "--only", "gemm");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("--device: unknown device 'tpu'", error);
+    }
+}
