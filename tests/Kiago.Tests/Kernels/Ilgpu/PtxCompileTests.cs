@@ -30,6 +30,11 @@ public sealed class PtxCompileTests
         Assert.Contains("IlgpuConv2d.BackwardInputKernel", names);
         Assert.Contains("AdamOp.AdamKernel", names);
         Assert.Contains("TiledGemm.TiledKernel", names);
+        foreach (var variant in new[] { "K8", "Prefetch", "K8Prefetch" })
+        {
+            Assert.Contains("TiledGemm.TiledKernel" + variant, names);
+            Assert.Contains("TiledConv.TiledConvKernel" + variant, names);
+        }
         Assert.True(names.Count >= 15, $"only {names.Count} kernels registered: {string.Join(", ", names)}");
     }
 
@@ -45,7 +50,13 @@ public sealed class PtxCompileTests
 
     [Theory]
     [InlineData("TiledGemm", "TiledKernel")]
+    [InlineData("TiledGemm", "TiledKernelK8")]
+    [InlineData("TiledGemm", "TiledKernelPrefetch")]
+    [InlineData("TiledGemm", "TiledKernelK8Prefetch")]
     [InlineData("TiledConv", "TiledConvKernel")]
+    [InlineData("TiledConv", "TiledConvKernelK8")]
+    [InlineData("TiledConv", "TiledConvKernelPrefetch")]
+    [InlineData("TiledConv", "TiledConvKernelK8Prefetch")]
     public void Tiled_kernels_stage_tiles_in_shared_memory_between_barriers(string type, string method)
     {
         var kernel = typeof(IlgpuBackend).Assembly.GetType($"Kiago.Kernels.Ilgpu.Ops.{type}", throwOnError: true)!
