@@ -9,20 +9,21 @@
 # Then `kiago bench --only stages --batch CANDIDATES` for the fastest passing variant and for the default.
 # Results: $OUT/tune-summary.txt (the summary lines, best last), $OUT/tune.log (everything), per-step logs in $OUT/logs/.
 # TUNE_VARIANTS="label|ENV=V ENV=V;label|..." replaces the variant list ("default|" is the default settings).
-# GPU_CHECK_DEVICE=cpu: a dry run on a CPU-only machine (ilgpu-cpu, 16 candidates x 2 steps, 600 s budget).
+# GPU_CHECK_DEVICE=cpu: a dry run on a CPU-only machine (ilgpu-cpu, 4 candidates x 2 steps, 900 s budget; use 2 variants).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=${OUT:-$ROOT/gpu-tune-out}
 WORK=${GPU_WORK:-/tmp/kiago-tune}
+# Caps (seconds) on one check-device, one benchmark and one stage benchmark; VARIANT_S: what one variant needs
+# (check + benchmark incl. start-up), so a variant starts only while VARIANT_S + 2 x STAGES_S are left.
 if [ "${GPU_CHECK_DEVICE:-cuda}" = cuda ]; then
     DEV=cuda CAND=${CANDIDATES:-4096} STEPS=${STEPS:-60} TOTAL_S=${TUNE_TOTAL_S:-140}
+    CHECK_S=30 BENCH_S=40 STAGES_S=${TUNE_STAGES_S:-16} VARIANT_S=${TUNE_VARIANT_S:-13}
 else
-    DEV=ilgpu-cpu CAND=${CANDIDATES:-16} STEPS=${STEPS:-2} TOTAL_S=${TUNE_TOTAL_S:-600}
+    DEV=ilgpu-cpu CAND=${CANDIDATES:-4} STEPS=${STEPS:-2} TOTAL_S=${TUNE_TOTAL_S:-900}
+    CHECK_S=150 BENCH_S=240 STAGES_S=${TUNE_STAGES_S:-200} VARIANT_S=${TUNE_VARIANT_S:-60}
 fi
-# Seconds one variant needs (check + benchmark incl. start-up) and the reserve kept for the stage benchmarks.
-VARIANT_S=${TUNE_VARIANT_S:-13}
-STAGES_S=${TUNE_STAGES_S:-14}
 DEFAULT_VARIANTS="default|;\
 k8-prefetch|KIAGO_ILGPU_TILE_K=8 KIAGO_ILGPU_PREFETCH=1;\
 prefetch|KIAGO_ILGPU_PREFETCH=1;\
@@ -76,7 +77,7 @@ for entry in "${variant_list[@]}"; do
     n=$((n + 1))
     label=${entry%%|*} envs=${entry#*|}
     read -ra env_args <<<"$envs"
-    if [ "$(left)" -lt $((VARIANT_S + STAGES_S)) ]; then
+    if [ "$(left)" -lt $((VARIANT_S + 2 * STAGES_S)) ]; then
         line="tune: variant=$n label=$label env=\"$envs\" check=SKIP ms_per_step=NA (out of time: $(left)s left)"
         echo "$line" | tee -a "$summary"
         continue
@@ -85,9 +86,9 @@ for entry in "${variant_list[@]}"; do
     check=FAIL
     check_args=(check-device --device "$DEV")
     [ "${TUNE_RESNET:-0}" = 1 ] && [ "$DEV" = cuda ] && check_args+=(--resnet)
-    if run_kiago "$OUT/logs/check-$n.txt" "$(cap 30)" "${env_args[@]}" -- "${check_args[@]}"; then check=PASS; fi
+    if run_kiago "$OUT/logs/check-$n.txt" "$(cap "$CHECK_S")" "${env_args[@]}" -- "${check_args[@]}"; then check=PASS; fi
     grep -E "tiling:|gemm kernel:|check-device:|FAIL|error" "$OUT/logs/check-$n.txt" | head -8
-    run_kiago "$OUT/logs/bench-$n.txt" "$(cap 40)" "${env_args[@]}" -- optimise --benchmark --base YBa2Cu3O7 --candidates "$CAND" \
+    run_kiago "$OUT/logs/bench-$n.txt" "$(cap "$BENCH_S")" "${env_args[@]}" -- optimise --benchmark --base YBa2Cu3O7 --candidates "$CAND" \
         --steps "$STEPS" --max-atoms 25 --tc-model random --ef-model random --device "$DEV" --out "$WORK/x_$n" \
         || echo "!! optimise --benchmark failed (exit $?): $(tail -2 "$OUT/logs/bench-$n.txt" | tr '\n' ' ')"
     ms=$(grep -o 'ms_per_step=[0-9.]*' "$OUT/logs/bench-$n.txt" | head -1 | cut -d= -f2)
@@ -106,7 +107,7 @@ stage_runs=("$best_label|$best_env")
 for entry in "${stage_runs[@]}"; do
     label=${entry%%|*} envs=${entry#*|}
     [ -n "$label" ] || continue
-    if [ "$(left)" -lt 6 ]; then echo "tune: stages $label skipped (out of time)"; continue; fi
+    if [ "$(left)" -lt 5 ]; then echo "tune: stages $label skipped (out of time)"; continue; fi
     step "bench --only stages, $label: $envs"
     read -ra env_args <<<"$envs"
     run_kiago "$OUT/logs/stages-$label.txt" "$(cap "$STAGES_S")" "${env_args[@]}" -- bench --device "$DEV" --only stages \
