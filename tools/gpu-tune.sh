@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times the tiled-kernel variants (KIAGO_ILGPU_TILE / KIAGO_ILGPU_TILE_K / KIAGO_ILGPU_PREFETCH) in one short device
+# Times the tiled-kernel variants (KIAGO_ILGPU_TILE / _TILE_K / _PREFETCH / _VEC4) in one short device
 # call (run tools/gpu-prepare.sh here first; carry .gpu-payload). In the repository root:
 #   bash tools/gpu-tune.sh
 # For each variant, in order, while time is left (TUNE_TOTAL_S, default 140 s, for everything):
@@ -25,12 +25,13 @@ else
     CHECK_S=150 BENCH_S=240 STAGES_S=${TUNE_STAGES_S:-200} VARIANT_S=${TUNE_VARIANT_S:-60}
 fi
 DEFAULT_VARIANTS="default|;\
+vec4|KIAGO_ILGPU_VEC4=1;\
+vec4-prefetch|KIAGO_ILGPU_VEC4=1 KIAGO_ILGPU_PREFETCH=1;\
+vec4-k8-prefetch|KIAGO_ILGPU_VEC4=1 KIAGO_ILGPU_TILE_K=8 KIAGO_ILGPU_PREFETCH=1;\
 k8-prefetch|KIAGO_ILGPU_TILE_K=8 KIAGO_ILGPU_PREFETCH=1;\
 prefetch|KIAGO_ILGPU_PREFETCH=1;\
+vec4-64x64-k8-prefetch|KIAGO_ILGPU_VEC4=1 KIAGO_ILGPU_TILE=64x64 KIAGO_ILGPU_TILE_K=8 KIAGO_ILGPU_PREFETCH=1;\
 k8|KIAGO_ILGPU_TILE_K=8;\
-64x64-k8-prefetch|KIAGO_ILGPU_TILE=64x64 KIAGO_ILGPU_TILE_K=8 KIAGO_ILGPU_PREFETCH=1;\
-128x64-k8-prefetch|KIAGO_ILGPU_TILE=128x64 KIAGO_ILGPU_TILE_K=8 KIAGO_ILGPU_PREFETCH=1;\
-64x128-k8|KIAGO_ILGPU_TILE=64x128 KIAGO_ILGPU_TILE_K=8;\
 64x64|KIAGO_ILGPU_TILE=64x64"
 VARIANTS=${TUNE_VARIANTS:-$DEFAULT_VARIANTS}
 payload=.gpu-payload

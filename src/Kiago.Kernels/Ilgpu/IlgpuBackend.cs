@@ -46,7 +46,7 @@ public sealed partial class IlgpuBackend : IBackend
     /// <summary><see cref="GemmEnvironmentVariable"/>, read once per process.</summary>
     static readonly Lazy<GemmMode> ConfiguredGemmMode = new(() => ParseGemmMode(Environment.GetEnvironmentVariable(GemmEnvironmentVariable)));
 
-    /// <summary>KIAGO_ILGPU_TILE, KIAGO_ILGPU_TILE_K and KIAGO_ILGPU_PREFETCH, read once per process.</summary>
+    /// <summary>KIAGO_ILGPU_TILE, KIAGO_ILGPU_TILE_K, KIAGO_ILGPU_PREFETCH and KIAGO_ILGPU_VEC4, read once per process.</summary>
     static readonly Lazy<TilingOptions> ConfiguredTiling = new(TilingOptions.FromEnvironment);
 
     /// <summary>The tiled kernels' options this backend started with (<see cref="TilingOptions.FromEnvironment"/>).</summary>

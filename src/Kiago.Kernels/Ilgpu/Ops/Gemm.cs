@@ -47,7 +47,7 @@ sealed class GemmOp(IlgpuBackend backend)
     /// <summary>Auto mode uses the tiled kernel when M and N are both at least this.</summary>
     public const int TiledMinimum = 16;
     Action<AcceleratorStream, Index1D, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? kernel;
-    readonly Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[] tiled = new Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[4];
+    readonly Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[] tiled = new Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[8];
 
     /// <summary>The kernel choice; starts as the backend's <see cref="IlgpuBackend.GemmMode"/> (tests may change it).</summary>
     public GemmMode Mode { get; set; } = backend.GemmMode;
@@ -61,7 +61,11 @@ sealed class GemmOp(IlgpuBackend backend)
         0 => TiledGemm.TiledKernel,
         1 => TiledGemm.TiledKernelK8,
         2 => TiledGemm.TiledKernelPrefetch,
-        _ => TiledGemm.TiledKernelK8Prefetch,
+        3 => TiledGemm.TiledKernelK8Prefetch,
+        4 => TiledGemm.TiledKernelVec,
+        5 => TiledGemm.TiledKernelK8Vec,
+        6 => TiledGemm.TiledKernelPrefetchVec,
+        _ => TiledGemm.TiledKernelK8PrefetchVec,
     };
 
     /// <summary>Whether a GEMM of this shape runs the tiled kernel in the current <see cref="Mode"/>.</summary>

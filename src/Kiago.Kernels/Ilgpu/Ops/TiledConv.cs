@@ -40,35 +40,89 @@ static class TiledConv
     /// <summary>Default variant: K staged 16 deep, no register prefetch.</summary>
     [IlgpuKernel(ExplicitlyGrouped = true)]
     internal static void TiledConvKernel(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination) =>
-        Body<Depth16>(s, w, kTable, source, bias, destination);
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        Body<Depth16>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
 
     /// <summary>KIAGO_ILGPU_TILE_K=8: K staged 8 deep.</summary>
     [IlgpuKernel(ExplicitlyGrouped = true)]
     internal static void TiledConvKernelK8(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination) =>
-        Body<Depth8>(s, w, kTable, source, bias, destination);
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        Body<Depth8>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
 
     /// <summary>KIAGO_ILGPU_PREFETCH=1: the next K stage is loaded into registers while the current one is multiplied.</summary>
     [IlgpuKernel(ExplicitlyGrouped = true)]
     internal static void TiledConvKernelPrefetch(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination) =>
-        Body<Depth16Prefetch>(s, w, kTable, source, bias, destination);
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        Body<Depth16Prefetch>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
 
     /// <summary>KIAGO_ILGPU_TILE_K=8 and KIAGO_ILGPU_PREFETCH=1.</summary>
     [IlgpuKernel(ExplicitlyGrouped = true)]
     internal static void TiledConvKernelK8Prefetch(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination) =>
-        Body<Depth8Prefetch>(s, w, kTable, source, bias, destination);
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        Body<Depth8Prefetch>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    /// <summary>KIAGO_ILGPU_VEC4=1: float4 shared reads.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledConvKernelVec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        Body<Depth16Vec>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    /// <summary>KIAGO_ILGPU_VEC4=1, KIAGO_ILGPU_TILE_K=8.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledConvKernelK8Vec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        Body<Depth8Vec>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    /// <summary>KIAGO_ILGPU_VEC4=1, KIAGO_ILGPU_PREFETCH=1.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledConvKernelPrefetchVec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        Body<Depth16PrefetchVec>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    /// <summary>KIAGO_ILGPU_VEC4=1, KIAGO_ILGPU_TILE_K=8, KIAGO_ILGPU_PREFETCH=1.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledConvKernelK8PrefetchVec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        Body<Depth8PrefetchVec>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Body<TDepth>(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination) where TDepth : struct, ITileDepth
+        ArrayView<float> bias, ArrayView<float> destination, ArrayView<float> aTile, ArrayView<float> bTile) where TDepth : struct, ITileDepth
     {
-        const int Block = TiledGemm.Block, Stride = TiledGemm.SharedStride;
+        const int Block = TiledGemm.Block;
         int tileK = default(TDepth).TileK;
-        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * Stride);
-        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * Stride);
         var pixelSource = SharedMemory.Allocate<int>(TiledGemm.MaxTile);
         var pixelRow = SharedMemory.Allocate<int>(TiledGemm.MaxTile);
         var pixelCol = SharedMemory.Allocate<int>(TiledGemm.MaxTile);
@@ -104,7 +158,7 @@ static class TiledConv
                 TiledGemm.PutChunk(aTile, bTile, next);
                 Group.Barrier();
                 next = LoadChunk<TDepth>(s, w, kTable, source, pixelSource, pixelRow, pixelCol, tid, threads, tileM, tileN, row0, k0 + tileK);
-                acc = TiledGemm.MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
+                acc = default(TDepth).Vector ? TiledGemm.MultiplyTilesVector<TDepth>(acc, aTile, bTile, ty, tx, gr, gc) : TiledGemm.MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
                 Group.Barrier();
             }
         }
@@ -116,9 +170,22 @@ static class TiledConv
                 for (int e = tid; e < loadEnd; e += 8 * threads)
                     TiledGemm.PutChunk(aTile, bTile, LoadChunk<TDepth>(s, w, kTable, source, pixelSource, pixelRow, pixelCol, e, threads, tileM, tileN, row0, k0));
                 Group.Barrier();
-                acc = TiledGemm.MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
+                acc = default(TDepth).Vector ? TiledGemm.MultiplyTilesVector<TDepth>(acc, aTile, bTile, ty, tx, gr, gc) : TiledGemm.MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
                 Group.Barrier();
             }
+        }
+        if (default(TDepth).Vector)
+        {
+            int vr = row0 + 4 * ty, vj = 4 * tx, half = 4 * gc;
+            StoreRowVector(s, bias, destination, pixelDestination, vr, col0, vj, half, pixelMap, acc.R0);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 1, col0, vj, half, pixelMap, acc.R1);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 2, col0, vj, half, pixelMap, acc.R2);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 3, col0, vj, half, pixelMap, acc.R3);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr, col0, vj, half, pixelMap, acc.R4);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr + 1, col0, vj, half, pixelMap, acc.R5);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr + 2, col0, vj, half, pixelMap, acc.R6);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr + 3, col0, vj, half, pixelMap, acc.R7);
+            return;
         }
         int row = row0 + ty;
         StoreRow(s, bias, destination, pixelDestination, row, col0, tx, gc, pixelMap, acc.R0);
@@ -220,6 +287,24 @@ static class TiledConv
         StoreOne(s, destination, pixelDestination, col0, tx + 7 * step, channelOffset, add, r.V7);
     }
 
+    /// <summary>Channel row of the vector layout: tile columns j + 0..3 (V0..V3) and j + half + 0..3 (V4..V7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRowVector(ConvGemmShape s, ArrayView<float> bias, ArrayView<float> destination, ArrayView<int> pixelDestination,
+        int channel, int col0, int j, int half, int pixelMap, Float8 r)
+    {
+        if (channel >= s.M) return;
+        float add = s.HasBias != 0 ? bias[channel] : 0f;
+        int channelOffset = channel * pixelMap;
+        StoreOne(s, destination, pixelDestination, col0, j, channelOffset, add, r.V0);
+        StoreOne(s, destination, pixelDestination, col0, j + 1, channelOffset, add, r.V1);
+        StoreOne(s, destination, pixelDestination, col0, j + 2, channelOffset, add, r.V2);
+        StoreOne(s, destination, pixelDestination, col0, j + 3, channelOffset, add, r.V3);
+        StoreOne(s, destination, pixelDestination, col0, j + half, channelOffset, add, r.V4);
+        StoreOne(s, destination, pixelDestination, col0, j + half + 1, channelOffset, add, r.V5);
+        StoreOne(s, destination, pixelDestination, col0, j + half + 2, channelOffset, add, r.V6);
+        StoreOne(s, destination, pixelDestination, col0, j + half + 3, channelOffset, add, r.V7);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void StoreOne(ConvGemmShape s, ArrayView<float> destination, ArrayView<int> pixelDestination, int col0, int j,
         int channelOffset, float add, float acc)
@@ -242,7 +327,7 @@ sealed class TiledConvPlan : IDisposable
     readonly MemoryBuffer1D<int, Stride1D.Dense> kTable;
     readonly ConvGemmShape template;
     readonly Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[] kernels =
-        new Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[4];
+        new Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[8];
 
     /// <summary>The tiled convolution kernel of <paramref name="variant"/> (<see cref="TilingOptions.Variant"/>).</summary>
     internal static Action<ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> Kernel(int variant) => variant switch
@@ -250,7 +335,11 @@ sealed class TiledConvPlan : IDisposable
         0 => TiledConv.TiledConvKernel,
         1 => TiledConv.TiledConvKernelK8,
         2 => TiledConv.TiledConvKernelPrefetch,
-        _ => TiledConv.TiledConvKernelK8Prefetch,
+        3 => TiledConv.TiledConvKernelK8Prefetch,
+        4 => TiledConv.TiledConvKernelVec,
+        5 => TiledConv.TiledConvKernelK8Vec,
+        6 => TiledConv.TiledConvKernelPrefetchVec,
+        _ => TiledConv.TiledConvKernelK8PrefetchVec,
     };
 
     TiledConvPlan(IlgpuBackend backend, ConvGemmShape template, float[] packed, int[] kTable)

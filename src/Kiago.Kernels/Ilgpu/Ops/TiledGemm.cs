@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -35,6 +36,11 @@ interface ITileDepth
     int TileKShift { get; }
     /// <summary>Load stage k + 1 into registers while multiplying stage k (when one chunk holds a stage).</summary>
     bool Prefetch { get; }
+    /// <summary>
+    /// Each thread owns two 4-row × two 4-column runs of C (rows 4·ty + i and 4·(GroupRows + ty) + i, likewise columns),
+    /// read from shared memory as float4: 4 shared loads per 64 multiply-adds instead of 16 (the tiles are 16-byte aligned).
+    /// </summary>
+    bool Vector { get; }
 }
 
 /// <summary>K staged 16 deep (the default).</summary>
@@ -43,6 +49,7 @@ struct Depth16 : ITileDepth
     public readonly int TileK => 16;
     public readonly int TileKShift => 4;
     public readonly bool Prefetch => false;
+    public readonly bool Vector => false;
 }
 
 /// <summary>K staged 8 deep.</summary>
@@ -51,6 +58,7 @@ struct Depth8 : ITileDepth
     public readonly int TileK => 8;
     public readonly int TileKShift => 3;
     public readonly bool Prefetch => false;
+    public readonly bool Vector => false;
 }
 
 /// <summary>K staged 16 deep, next stage prefetched into registers.</summary>
@@ -59,6 +67,7 @@ struct Depth16Prefetch : ITileDepth
     public readonly int TileK => 16;
     public readonly int TileKShift => 4;
     public readonly bool Prefetch => true;
+    public readonly bool Vector => false;
 }
 
 /// <summary>K staged 8 deep, next stage prefetched into registers.</summary>
@@ -67,6 +76,50 @@ struct Depth8Prefetch : ITileDepth
     public readonly int TileK => 8;
     public readonly int TileKShift => 3;
     public readonly bool Prefetch => true;
+    public readonly bool Vector => false;
+}
+
+/// <summary>K staged 16 deep, float4 shared reads.</summary>
+struct Depth16Vec : ITileDepth
+{
+    public readonly int TileK => 16;
+    public readonly int TileKShift => 4;
+    public readonly bool Prefetch => false;
+    public readonly bool Vector => true;
+}
+
+/// <summary>K staged 8 deep, float4 shared reads.</summary>
+struct Depth8Vec : ITileDepth
+{
+    public readonly int TileK => 8;
+    public readonly int TileKShift => 3;
+    public readonly bool Prefetch => false;
+    public readonly bool Vector => true;
+}
+
+/// <summary>K staged 16 deep, prefetch, float4 shared reads.</summary>
+struct Depth16PrefetchVec : ITileDepth
+{
+    public readonly int TileK => 16;
+    public readonly int TileKShift => 4;
+    public readonly bool Prefetch => true;
+    public readonly bool Vector => true;
+}
+
+/// <summary>K staged 8 deep, prefetch, float4 shared reads.</summary>
+struct Depth8PrefetchVec : ITileDepth
+{
+    public readonly int TileK => 8;
+    public readonly int TileKShift => 3;
+    public readonly bool Prefetch => true;
+    public readonly bool Vector => true;
+}
+
+/// <summary>Four floats read from shared memory with one 16-byte load (ILGPU emits ld.shared.v4.f32).</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 16)]
+struct Float4
+{
+    public float X, Y, Z, W;
 }
 
 /// <summary>A thread's 8×8 block of accumulators (row i = R<i>i</i>).</summary>
@@ -102,33 +155,83 @@ static class TiledGemm
     internal static bool PrefetchApplies(int groupRows, int groupCols, int tileK) =>
         Math.Max(groupRows, groupCols) * Block * tileK <= 8 * groupRows * groupCols;
 
-    /// <summary>Default variant: K staged 16 deep, no register prefetch.</summary>
+    /// <summary>Variant TiledKernel: K staged 16 deep (the default).</summary>
     [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernel(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias) =>
-        Body<Depth16>(s, a, b, c, bias);
-
-    /// <summary>KIAGO_ILGPU_TILE_K=8: K staged 8 deep.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernelK8(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias) =>
-        Body<Depth8>(s, a, b, c, bias);
-
-    /// <summary>KIAGO_ILGPU_PREFETCH=1: the next K stage is loaded into registers while the current one is multiplied.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernelPrefetch(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias) =>
-        Body<Depth16Prefetch>(s, a, b, c, bias);
-
-    /// <summary>KIAGO_ILGPU_TILE_K=8 and KIAGO_ILGPU_PREFETCH=1.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernelK8Prefetch(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias) =>
-        Body<Depth8Prefetch>(s, a, b, c, bias);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Body<TDepth>(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
-        where TDepth : struct, ITileDepth
+    internal static void TiledKernel(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
     {
-        int tileK = default(TDepth).TileK;
         var aTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
         var bTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
+        Body<Depth16>(s, a, b, c, bias, aTile, bTile);
+    }
+
+    /// <summary>Variant TiledKernelK8: K staged 8 deep.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledKernelK8(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    {
+        var aTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
+        var bTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
+        Body<Depth8>(s, a, b, c, bias, aTile, bTile);
+    }
+
+    /// <summary>Variant TiledKernelPrefetch: K staged 16 deep, next stage prefetched into registers.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledKernelPrefetch(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    {
+        var aTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
+        var bTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
+        Body<Depth16Prefetch>(s, a, b, c, bias, aTile, bTile);
+    }
+
+    /// <summary>Variant TiledKernelK8Prefetch: K staged 8 deep, next stage prefetched into registers.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledKernelK8Prefetch(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    {
+        var aTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
+        var bTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
+        Body<Depth8Prefetch>(s, a, b, c, bias, aTile, bTile);
+    }
+
+    /// <summary>Variant TiledKernelVec: K staged 16 deep, float4 shared reads.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledKernelVec(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
+        Body<Depth16Vec>(s, a, b, c, bias, aTile, bTile);
+    }
+
+    /// <summary>Variant TiledKernelK8Vec: K staged 8 deep, float4 shared reads.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledKernelK8Vec(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
+        Body<Depth8Vec>(s, a, b, c, bias, aTile, bTile);
+    }
+
+    /// <summary>Variant TiledKernelPrefetchVec: K staged 16 deep, prefetch, float4 shared reads.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledKernelPrefetchVec(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
+        Body<Depth16PrefetchVec>(s, a, b, c, bias, aTile, bTile);
+    }
+
+    /// <summary>Variant TiledKernelK8PrefetchVec: K staged 8 deep, prefetch, float4 shared reads.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledKernelK8PrefetchVec(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
+        Body<Depth8PrefetchVec>(s, a, b, c, bias, aTile, bTile);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Body<TDepth>(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias,
+        ArrayView<float> aTile, ArrayView<float> bTile) where TDepth : struct, ITileDepth
+    {
+        int tileK = default(TDepth).TileK;
         int gr = s.GroupRows, gc = s.GroupCols;
         int threads = gr * gc, tid = Group.IdxX;
         int tx = tid % gc, ty = tid / gc;
@@ -147,7 +250,7 @@ static class TiledGemm
                 PutChunk(aTile, bTile, next);
                 Group.Barrier();
                 next = LoadChunk<TDepth>(s, a, b, tid, threads, tileM, tileN, row0, col0, k0 + tileK, aAlongK, bAlongJ);
-                acc = MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
+                acc = default(TDepth).Vector ? MultiplyTilesVector<TDepth>(acc, aTile, bTile, ty, tx, gr, gc) : MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
                 Group.Barrier();
             }
         }
@@ -159,9 +262,22 @@ static class TiledGemm
                 for (int e = tid; e < loadEnd; e += 8 * threads)
                     PutChunk(aTile, bTile, LoadChunk<TDepth>(s, a, b, e, threads, tileM, tileN, row0, col0, k0, aAlongK, bAlongJ));
                 Group.Barrier();
-                acc = MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
+                acc = default(TDepth).Vector ? MultiplyTilesVector<TDepth>(acc, aTile, bTile, ty, tx, gr, gc) : MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
                 Group.Barrier();
             }
+        }
+        if (default(TDepth).Vector)
+        {
+            int vr = row0 + 4 * ty, vc = col0 + 4 * tx, half = 4 * gc;
+            StoreRowVector(s, c, bias, vr, vc, half, acc.R0);
+            StoreRowVector(s, c, bias, vr + 1, vc, half, acc.R1);
+            StoreRowVector(s, c, bias, vr + 2, vc, half, acc.R2);
+            StoreRowVector(s, c, bias, vr + 3, vc, half, acc.R3);
+            StoreRowVector(s, c, bias, vr + 4 * gr, vc, half, acc.R4);
+            StoreRowVector(s, c, bias, vr + 4 * gr + 1, vc, half, acc.R5);
+            StoreRowVector(s, c, bias, vr + 4 * gr + 2, vc, half, acc.R6);
+            StoreRowVector(s, c, bias, vr + 4 * gr + 3, vc, half, acc.R7);
+            return;
         }
         int row = row0 + ty, col = col0 + tx;
         StoreRow(s, c, bias, row, col, gc, acc.R0);
@@ -283,6 +399,53 @@ static class TiledGemm
             acc.R7 = MultiplyAdd(acc.R7, aTile[ao + 7 * gr], y);
         }
         return acc;
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyTiles{TDepth}"/> for the <see cref="ITileDepth.Vector"/> layout: the thread's rows are
+    /// 4·ty + 0..3 and 4·(gr + ty) + 0..3 (R0..R7), its columns 4·tx + 0..3 and 4·(gc + tx) + 0..3 (V0..V7), each run
+    /// read as one float4 (tiles 16-byte aligned, row stride <see cref="SharedStride"/> a multiple of 4).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Block8x8 MultiplyTilesVector<TDepth>(Block8x8 acc, ArrayView<float> aTile, ArrayView<float> bTile, int ty, int tx, int gr, int gc)
+        where TDepth : struct, ITileDepth
+    {
+        int tileK = default(TDepth).TileK;
+        var a4 = aTile.Cast<Float4>();
+        var b4 = bTile.Cast<Float4>();
+        for (int kk = 0; kk < tileK; kk++)
+        {
+            int ao = kk * (SharedStride / 4) + ty, bo = kk * (SharedStride / 4) + tx;
+            Float4 x0 = a4[ao], x1 = a4[ao + gr], y0 = b4[bo], y1 = b4[bo + gc];
+            Float8 y;
+            y.V0 = y0.X; y.V1 = y0.Y; y.V2 = y0.Z; y.V3 = y0.W;
+            y.V4 = y1.X; y.V5 = y1.Y; y.V6 = y1.Z; y.V7 = y1.W;
+            acc.R0 = MultiplyAdd(acc.R0, x0.X, y);
+            acc.R1 = MultiplyAdd(acc.R1, x0.Y, y);
+            acc.R2 = MultiplyAdd(acc.R2, x0.Z, y);
+            acc.R3 = MultiplyAdd(acc.R3, x0.W, y);
+            acc.R4 = MultiplyAdd(acc.R4, x1.X, y);
+            acc.R5 = MultiplyAdd(acc.R5, x1.Y, y);
+            acc.R6 = MultiplyAdd(acc.R6, x1.Z, y);
+            acc.R7 = MultiplyAdd(acc.R7, x1.W, y);
+        }
+        return acc;
+    }
+
+    /// <summary>Row <paramref name="row"/> of the vector layout: columns col + 0..3 (V0..V3) and col + half + 0..3 (V4..V7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRowVector(GemmShape s, ArrayView<float> c, ArrayView<float> bias, int row, int col, int half, Float8 r)
+    {
+        if (row >= s.M) return;
+        int rowBase = row * s.N;
+        StoreOne(s, c, bias, rowBase, col, r.V0);
+        StoreOne(s, c, bias, rowBase, col + 1, r.V1);
+        StoreOne(s, c, bias, rowBase, col + 2, r.V2);
+        StoreOne(s, c, bias, rowBase, col + 3, r.V3);
+        StoreOne(s, c, bias, rowBase, col + half, r.V4);
+        StoreOne(s, c, bias, rowBase, col + half + 1, r.V5);
+        StoreOne(s, c, bias, rowBase, col + half + 2, r.V6);
+        StoreOne(s, c, bias, rowBase, col + half + 3, r.V7);
     }
 
     // Plain a*b + c (engine-notes §1: never MathF.FusedMultiplyAdd); ptxas contracts it to an FMA.

@@ -1,8 +1,8 @@
 namespace Kiago.Kernels.Ilgpu.Ops;
 
 /// <summary>
-/// Tuning of the tiled GEMM and convolution kernels (environment variables KIAGO_ILGPU_TILE, KIAGO_ILGPU_TILE_K and
-/// KIAGO_ILGPU_PREFETCH, read once per process; <see cref="Default"/> when none is set). Each thread always keeps an
+/// Tuning of the tiled GEMM and convolution kernels (environment variables KIAGO_ILGPU_TILE, KIAGO_ILGPU_TILE_K,
+/// KIAGO_ILGPU_PREFETCH and KIAGO_ILGPU_VEC4, read once per process; <see cref="Default"/> when none is set). Each thread always keeps an
 /// 8×8 block of C; the caps bound the C tile a group owns (8 × threads per side), so a smaller cap means smaller
 /// groups and more of them. <see cref="GemmOp.GroupShape(int, int, int, int, TilingOptions)"/> may still shrink a
 /// tile below its cap for small M or N, exactly as with the default caps.
@@ -11,29 +11,32 @@ namespace Kiago.Kernels.Ilgpu.Ops;
 /// <param name="MaxTileCols">Largest C tile width (columns of C; pixels for a convolution): 8..128, a power of two.</param>
 /// <param name="TileK">K depth of one shared-memory stage: 16 (default) or 8.</param>
 /// <param name="Prefetch">Read the next K stage into registers while multiplying the current one (when one chunk of 16 loads per thread holds a stage).</param>
-public readonly record struct TilingOptions(int MaxTileRows, int MaxTileCols, int TileK, bool Prefetch)
+/// <param name="Vector">Vector layout: each thread's rows and columns are two runs of 4, read from shared memory as float4 (4 shared loads per 64 multiply-adds instead of 16).</param>
+public readonly record struct TilingOptions(int MaxTileRows, int MaxTileCols, int TileK, bool Prefetch, bool Vector = false)
 {
-    /// <summary>128×128 caps, K 16 deep, no prefetch: the kernels as they were before these options existed.</summary>
+    /// <summary>128×128 caps, K 16 deep, no prefetch, scalar shared reads: the kernels as they were before these options existed.</summary>
     public static readonly TilingOptions Default = new(TiledGemm.MaxTile, TiledGemm.MaxTile, TiledGemm.MaxTileK, false);
 
     public const string TileEnvironmentVariable = "KIAGO_ILGPU_TILE";
     public const string TileKEnvironmentVariable = "KIAGO_ILGPU_TILE_K";
     public const string PrefetchEnvironmentVariable = "KIAGO_ILGPU_PREFETCH";
+    public const string VectorEnvironmentVariable = "KIAGO_ILGPU_VEC4";
 
-    /// <summary>Variant index 0..3 (K 16, K 8, K 16 prefetch, K 8 prefetch): which compiled kernel runs.</summary>
-    internal int Variant => (TileK == 8 ? 1 : 0) + (Prefetch ? 2 : 0);
+    /// <summary>Variant index 0..7 (+1: K 8, +2: prefetch, +4: vector layout): which compiled kernel runs.</summary>
+    internal int Variant => (TileK == 8 ? 1 : 0) + (Prefetch ? 2 : 0) + (Vector ? 4 : 0);
 
     /// <summary>"tile 128x128 (max), k 16, prefetch off": for `kiago check-device` and `kiago bench` headers.</summary>
-    public override string ToString() => $"tile {MaxTileRows}x{MaxTileCols} (max), k {TileK}, prefetch {(Prefetch ? "on" : "off")}";
+    public override string ToString() => $"tile {MaxTileRows}x{MaxTileCols} (max), k {TileK}, prefetch {(Prefetch ? "on" : "off")}, vec4 {(Vector ? "on" : "off")}";
 
-    /// <summary>The options the three environment variables give (unset or empty: the default of each).</summary>
+    /// <summary>The options the four environment variables give (unset or empty: the default of each).</summary>
     public static TilingOptions FromEnvironment() => Parse(
         Environment.GetEnvironmentVariable(TileEnvironmentVariable),
         Environment.GetEnvironmentVariable(TileKEnvironmentVariable),
-        Environment.GetEnvironmentVariable(PrefetchEnvironmentVariable));
+        Environment.GetEnvironmentVariable(PrefetchEnvironmentVariable),
+        Environment.GetEnvironmentVariable(VectorEnvironmentVariable));
 
-    /// <summary>Parses the three values; a value it does not know throws <see cref="EnvironmentVariableException"/> naming the variable, the value and the choices.</summary>
-    public static TilingOptions Parse(string? tile, string? tileK, string? prefetch)
+    /// <summary>Parses the four values; a value it does not know throws <see cref="EnvironmentVariableException"/> naming the variable, the value and the choices.</summary>
+    public static TilingOptions Parse(string? tile, string? tileK, string? prefetch, string? vector = null)
     {
         var (rows, cols) = ParseTile(tile);
         int depth = tileK?.Trim() switch
@@ -48,7 +51,13 @@ public readonly record struct TilingOptions(int MaxTileRows, int MaxTileCols, in
             "1" or "on" => true,
             _ => throw new EnvironmentVariableException($"environment variable {PrefetchEnvironmentVariable}='{prefetch}' is not one of: 0, 1"),
         };
-        return new TilingOptions(rows, cols, depth, fetch);
+        bool vec4 = vector?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "0" or "off" => false,
+            "1" or "on" => true,
+            _ => throw new EnvironmentVariableException($"environment variable {VectorEnvironmentVariable}='{vector}' is not one of: 0, 1"),
+        };
+        return new TilingOptions(rows, cols, depth, fetch, vec4);
     }
 
     static (int Rows, int Cols) ParseTile(string? value)

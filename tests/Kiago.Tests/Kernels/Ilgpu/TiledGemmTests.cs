@@ -211,40 +211,46 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         finally { backend.GemmOp.Tiling = saved; }
     }
 
-    /// <summary>The tuning variants tools/gpu-tune.sh times: KIAGO_ILGPU_TILE / KIAGO_ILGPU_TILE_K / KIAGO_ILGPU_PREFETCH values.</summary>
-    public static TheoryData<string, string, string> TilingVariants => new()
+    /// <summary>The tuning variants tools/gpu-tune.sh times: KIAGO_ILGPU_TILE / KIAGO_ILGPU_TILE_K / KIAGO_ILGPU_PREFETCH / KIAGO_ILGPU_VEC4 values.</summary>
+    public static TheoryData<string, string, string, string> TilingVariants => new()
     {
-        { "auto", "16", "0" },
-        { "auto", "8", "0" },
-        { "auto", "16", "1" },
-        { "auto", "8", "1" },
-        { "64x64", "16", "0" },
-        { "64x64", "8", "1" },
-        { "128x64", "8", "1" },
-        { "64x128", "8", "0" },
-        { "32x32", "16", "0" },
+        { "auto", "16", "0", "0" },
+        { "auto", "8", "0", "0" },
+        { "auto", "16", "1", "0" },
+        { "auto", "8", "1", "0" },
+        { "64x64", "16", "0", "0" },
+        { "64x64", "8", "1", "0" },
+        { "128x64", "8", "1", "0" },
+        { "64x128", "8", "0", "0" },
+        { "32x32", "16", "0", "0" },
+        { "auto", "16", "0", "1" },
+        { "auto", "8", "1", "1" },
+        { "auto", "16", "1", "1" },
+        { "64x64", "16", "0", "1" },
+        { "128x64", "8", "1", "1" },
+        { "32x32", "8", "0", "1" },
     };
 
     [Theory]
     [MemberData(nameof(TilingVariants))]
-    public void Every_tiling_variant_matches_loops_on_ragged_shapes_with_small_groups(string tile, string tileK, string prefetch) =>
-        WithMode(fixture.Backend, GemmMode.Tiled, () => WithTiling(fixture.Backend, TilingOptions.Parse(tile, tileK, prefetch), () =>
+    public void Every_tiling_variant_matches_loops_on_ragged_shapes_with_small_groups(string tile, string tileK, string prefetch, string vector) =>
+        WithMode(fixture.Backend, GemmMode.Tiled, () => WithTiling(fixture.Backend, TilingOptions.Parse(tile, tileK, prefetch, vector), () =>
         {
             // 2-thread groups: several load rounds per stage (the prefetch variants fall back to the plain K loop).
             foreach (var (m, n, k) in RaggedShapes)
                 foreach (var (ta, tb) in new[] { (false, false), (true, true), (false, true), (true, false) })
                     CheckGemm(fixture.Backend, m, n, k, ta, tb, 1.5f, -0.5f);
             CheckLinear(fixture.Backend, 21, 86, 40);
-            CheckConv(fixture.Backend, $"{tile}/{tileK}/{prefetch} 3x3/2", ConvCases["3x3 stride 2 on 2x8"].Spec, 3);
+            CheckConv(fixture.Backend, $"{tile}/{tileK}/{prefetch}/{vector} 3x3/2", ConvCases["3x3 stride 2 on 2x8"].Spec, 3);
         }));
 
     [Theory]
     [MemberData(nameof(TilingVariants))]
-    public void Every_tiling_variant_matches_loops_with_gpu_sized_groups(string tile, string tileK, string prefetch)
+    public void Every_tiling_variant_matches_loops_with_gpu_sized_groups(string tile, string tileK, string prefetch, string vector)
     {
         // 256-thread groups as on the GPU: full-size tiles up to the caps, and the prefetch path where a chunk holds a stage.
         using var backend = IlgpuBackend.CreateCpu(new CPUDevice(16, 16, 1));
-        var tiling = TilingOptions.Parse(tile, tileK, prefetch);
+        var tiling = TilingOptions.Parse(tile, tileK, prefetch, vector);
         var (rows, cols) = GemmOp.GroupShape(130, 133, 256, 1, tiling);
         Assert.True(rows * TiledGemm.Block <= tiling.MaxTileRows && cols * TiledGemm.Block <= tiling.MaxTileCols, $"{rows}x{cols} threads exceed {tiling}");
         if (tiling.Prefetch)
@@ -253,7 +259,7 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         {
             CheckGemm(backend, 130, 133, 35, false, false, 1.25f, 0.5f);
             CheckGemm(backend, 129, 70, 17, true, true, 1f, 0f);
-            CheckConv(backend, $"{tile}/{tileK}/{prefetch} 3x3/2 16->72", new Conv2dSpec(16, 2, 8, 72, 3, 3, 2, 2, 1, 1, 1, 1), 9);
+            CheckConv(backend, $"{tile}/{tileK}/{prefetch}/{vector} 3x3/2 16->72", new Conv2dSpec(16, 2, 8, 72, 3, 3, 2, 2, 1, 1, 1, 1), 9);
         });
     }
 
@@ -283,6 +289,8 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
     public void Tiling_environment_values_parse(string? tile, string? tileK, string? prefetch, int rows, int cols, int depth, bool fetch)
     {
         Assert.Equal(new TilingOptions(rows, cols, depth, fetch), TilingOptions.Parse(tile, tileK, prefetch));
+        Assert.True(TilingOptions.Parse(tile, tileK, prefetch, " 1 ").Vector);
+        Assert.Equal(4 + (depth == 8 ? 1 : 0) + (fetch ? 2 : 0), TilingOptions.Parse(tile, tileK, prefetch, "on").Variant);
         Assert.Equal(TilingOptions.Default, TilingOptions.Parse(null, null, null));
     }
 
@@ -292,11 +300,13 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
     [InlineData("256x128", null, null, "KIAGO_ILGPU_TILE")]
     [InlineData(null, "32", null, "KIAGO_ILGPU_TILE_K")]
     [InlineData(null, null, "yes", "KIAGO_ILGPU_PREFETCH")]
+    [InlineData(null, null, null, "KIAGO_ILGPU_VEC4")]
     public void Unknown_tiling_values_are_refused_by_name(string? tile, string? tileK, string? prefetch, string variable)
     {
-        var e = Assert.Throws<EnvironmentVariableException>(() => TilingOptions.Parse(tile, tileK, prefetch));
+        string? vector = variable == TilingOptions.VectorEnvironmentVariable ? "2" : null;
+        var e = Assert.Throws<EnvironmentVariableException>(() => TilingOptions.Parse(tile, tileK, prefetch, vector));
         Assert.Contains(variable + "=", e.Message);
-        Assert.Contains($"'{tile ?? tileK ?? prefetch}'", e.Message);
+        Assert.Contains($"'{tile ?? tileK ?? prefetch ?? vector}'", e.Message);
     }
 
     [Theory]
