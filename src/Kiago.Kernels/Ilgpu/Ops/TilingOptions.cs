@@ -14,7 +14,10 @@ namespace Kiago.Kernels.Ilgpu.Ops;
 /// <param name="Vector">Vector layout: each thread's rows and columns are two runs of 4, read from shared memory as float4 (4 shared loads per 64 multiply-adds instead of 16).</param>
 public readonly record struct TilingOptions(int MaxTileRows, int MaxTileCols, int TileK, bool Prefetch, bool Vector = false)
 {
-    /// <summary>128×128 caps, K 16 deep, no prefetch, scalar shared reads: the kernels as they were before these options existed.</summary>
+    /// <summary>
+    /// What an unset (or empty) variable means: 128×128 caps, K 16 deep, no prefetch, scalar shared reads (the kernels
+    /// as they were before these options existed). To make a tuned variant the default, change this line only.
+    /// </summary>
     public static readonly TilingOptions Default = new(TiledGemm.MaxTile, TiledGemm.MaxTile, TiledGemm.MaxTileK, false);
 
     public const string TileEnvironmentVariable = "KIAGO_ILGPU_TILE";
@@ -41,19 +44,22 @@ public readonly record struct TilingOptions(int MaxTileRows, int MaxTileCols, in
         var (rows, cols) = ParseTile(tile);
         int depth = tileK?.Trim() switch
         {
-            null or "" or "16" => 16,
+            null or "" => Default.TileK,
+            "16" => 16,
             "8" => 8,
             _ => throw new EnvironmentVariableException($"environment variable {TileKEnvironmentVariable}='{tileK}' is not one of: 16, 8"),
         };
         bool fetch = prefetch?.Trim().ToLowerInvariant() switch
         {
-            null or "" or "0" or "off" => false,
+            null or "" => Default.Prefetch,
+            "0" or "off" => false,
             "1" or "on" => true,
             _ => throw new EnvironmentVariableException($"environment variable {PrefetchEnvironmentVariable}='{prefetch}' is not one of: 0, 1"),
         };
         bool vec4 = vector?.Trim().ToLowerInvariant() switch
         {
-            null or "" or "0" or "off" => false,
+            null or "" => Default.Vector,
+            "0" or "off" => false,
             "1" or "on" => true,
             _ => throw new EnvironmentVariableException($"environment variable {VectorEnvironmentVariable}='{vector}' is not one of: 0, 1"),
         };
@@ -63,7 +69,8 @@ public readonly record struct TilingOptions(int MaxTileRows, int MaxTileCols, in
     static (int Rows, int Cols) ParseTile(string? value)
     {
         string text = value?.Trim().ToLowerInvariant() ?? "";
-        if (text is "" or "auto") return (TiledGemm.MaxTile, TiledGemm.MaxTile);
+        if (text is "") return (Default.MaxTileRows, Default.MaxTileCols);
+        if (text is "auto") return (TiledGemm.MaxTile, TiledGemm.MaxTile);
         var parts = text.Split('x');
         if (parts.Length == 2 && Side(parts[0]) is int rows && Side(parts[1]) is int cols) return (rows, cols);
         throw new EnvironmentVariableException(
