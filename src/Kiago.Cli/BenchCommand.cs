@@ -17,7 +17,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var threads = new Option<int>("--threads") { Description = "CPU threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var batches = new Option<string>("--batch") { Description = "comma-separated batch sizes for the model benchmarks", DefaultValueFactory = _ => "256,1024" };
+        var batches = new Option<string>("--batch") { Description = "comma-separated batch sizes for the model benchmarks (ResNet18 stages: the largest)", DefaultValueFactory = _ => "256,1024" };
         var only = new Option<string>("--only") { Description = "gemm | stages | resnet | elemnet | all", DefaultValueFactory = _ => "all" };
         var device = new Option<string>("--device") { Description = BackendFactory.Choices, DefaultValueFactory = _ => "cpu" };
         var repeats = new Option<int>("--repeats") { Description = "timed repetitions per case (best and median reported)", DefaultValueFactory = _ => 5 };
@@ -59,7 +59,10 @@ internal static class BenchCommand
     {
         output.WriteLine($"device: {backend.DeviceName}");
         if (backend is Kiago.Kernels.Ilgpu.IlgpuBackend ilgpu)
+        {
             output.WriteLine($"gemm kernel: {ilgpu.GemmMode.ToString().ToLowerInvariant()} ({Kiago.Kernels.Ilgpu.IlgpuBackend.GemmEnvironmentVariable})");
+            output.WriteLine($"tiling: {ilgpu.Tiling}");
+        }
         output.WriteLine($"date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load: {LoadAverage()}");
         output.WriteLine("GFLOP/s count dense FLOPs (padding taps included) for models: fwd+bwd = 2 x forward.");
         if (what is "gemm" or "all")
@@ -71,7 +74,7 @@ internal static class BenchCommand
         {
             using var net = new RandomResNet18(backend);
             foreach (var stage in net.Stages)
-                Model(backend, $"resnet18 {stage.Name}", stage.InputShape, 1024, stage.MacsPerSample, repeats, output,
+                Model(backend, $"resnet18 {stage.Name}", stage.InputShape, batches.Max(), stage.MacsPerSample, repeats, output,
                     (tape, x) => stage.Forward(tape, x));
         }
         if (what is "resnet" or "all")

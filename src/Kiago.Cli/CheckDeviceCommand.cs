@@ -47,6 +47,7 @@ internal static class CheckDeviceCommand
             using var _ = tested;
             output.WriteLine($"device: {tested.DeviceName}");
             output.WriteLine($"gemm kernel: {tested.GemmMode.ToString().ToLowerInvariant()} ({IlgpuBackend.GemmEnvironmentVariable}=auto|simple|tiled)");
+            output.WriteLine($"tiling: {tested.Tiling} (KIAGO_ILGPU_TILE=auto|RxC, KIAGO_ILGPU_TILE_K=16|8, KIAGO_ILGPU_PREFETCH=0|1, KIAGO_ILGPU_VEC4=0|1)");
             using var simd = new CpuBackend();
             int failed = 0;
             if (tested.Kind == DeviceKind.Cuda)

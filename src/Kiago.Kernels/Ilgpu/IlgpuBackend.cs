@@ -33,6 +33,7 @@ public sealed partial class IlgpuBackend : IBackend
             : accelerator.MaxNumThreads;
         Elementwise = new ElementwiseOps(this);
         GemmMode = ConfiguredGemmMode.Value;
+        Tiling = ConfiguredTiling.Value;
         GemmOp = new GemmOp(this);
         Pools = new PoolOps(this);
         Columns = new ColumnOps(this);
@@ -44,6 +45,12 @@ public sealed partial class IlgpuBackend : IBackend
 
     /// <summary><see cref="GemmEnvironmentVariable"/>, read once per process.</summary>
     static readonly Lazy<GemmMode> ConfiguredGemmMode = new(() => ParseGemmMode(Environment.GetEnvironmentVariable(GemmEnvironmentVariable)));
+
+    /// <summary>KIAGO_ILGPU_TILE, KIAGO_ILGPU_TILE_K, KIAGO_ILGPU_PREFETCH and KIAGO_ILGPU_VEC4, read once per process.</summary>
+    static readonly Lazy<TilingOptions> ConfiguredTiling = new(TilingOptions.FromEnvironment);
+
+    /// <summary>The tiled kernels' options this backend started with (<see cref="TilingOptions.FromEnvironment"/>).</summary>
+    public TilingOptions Tiling { get; }
 
     /// <summary>The GEMM kernel choice this backend started with (from <see cref="GemmEnvironmentVariable"/>).</summary>
     public GemmMode GemmMode { get; }

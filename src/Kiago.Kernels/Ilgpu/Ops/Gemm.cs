@@ -47,10 +47,26 @@ sealed class GemmOp(IlgpuBackend backend)
     /// <summary>Auto mode uses the tiled kernel when M and N are both at least this.</summary>
     public const int TiledMinimum = 16;
     Action<AcceleratorStream, Index1D, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? kernel;
-    Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? tiled;
+    readonly Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[] tiled = new Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[8];
 
     /// <summary>The kernel choice; starts as the backend's <see cref="IlgpuBackend.GemmMode"/> (tests may change it).</summary>
     public GemmMode Mode { get; set; } = backend.GemmMode;
+
+    /// <summary>Tile caps, K depth and prefetch of the tiled GEMM and convolution kernels; starts as the backend's <see cref="IlgpuBackend.Tiling"/> (tests may change it).</summary>
+    public TilingOptions Tiling { get; set; } = backend.Tiling;
+
+    /// <summary>The tiled GEMM kernel of <paramref name="variant"/> (<see cref="TilingOptions.Variant"/>).</summary>
+    internal static Action<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> TiledGemmKernel(int variant) => variant switch
+    {
+        0 => TiledGemm.TiledKernel,
+        1 => TiledGemm.TiledKernelK8,
+        2 => TiledGemm.TiledKernelPrefetch,
+        3 => TiledGemm.TiledKernelK8Prefetch,
+        4 => TiledGemm.TiledKernelVec,
+        5 => TiledGemm.TiledKernelK8Vec,
+        6 => TiledGemm.TiledKernelPrefetchVec,
+        _ => TiledGemm.TiledKernelK8PrefetchVec,
+    };
 
     /// <summary>Whether a GEMM of this shape runs the tiled kernel in the current <see cref="Mode"/>.</summary>
     public bool UsesTiled(int m, int n) => Mode switch
@@ -79,24 +95,32 @@ sealed class GemmOp(IlgpuBackend backend)
 
     void RunTiled(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
     {
-        (s.GroupRows, s.GroupCols) = GroupShape(s.M, s.N, backend.Accelerator.MaxNumThreadsPerGroup, backend.Accelerator.NumMultiprocessors);
+        var tiling = Tiling;
+        (s.GroupRows, s.GroupCols) = GroupShape(s.M, s.N, backend.Accelerator.MaxNumThreadsPerGroup, backend.Accelerator.NumMultiprocessors, tiling);
         int tileM = s.GroupRows * TiledGemm.Block, tileN = s.GroupCols * TiledGemm.Block;
         s.TileRowsShift = System.Numerics.BitOperations.Log2((uint)tileM);
         s.TileColsShift = System.Numerics.BitOperations.Log2((uint)tileN);
         s.ColumnGroups = (s.N + tileN - 1) / tileN;
         int groups = IlgpuBackend.Count("Gemm", (long)s.ColumnGroups * ((s.M + tileM - 1) / tileM));
-        tiled ??= backend.LoadGroupedKernel<Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(TiledGemm.TiledKernel);
-        tiled(backend.Stream, new KernelConfig(groups, s.GroupRows * s.GroupCols), s, a, b, c, bias);
+        int variant = tiling.Variant;
+        var launch = tiled[variant] ??= backend.LoadGroupedKernel<Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(TiledGemmKernel(variant));
+        launch(backend.Stream, new KernelConfig(groups, s.GroupRows * s.GroupCols), s, a, b, c, bias);
     }
+
+    /// <summary>Group shape with the default tile caps (128×128).</summary>
+    internal static (int Rows, int Cols) GroupShape(int m, int n, int maxThreads, int multiprocessors) =>
+        GroupShape(m, n, maxThreads, multiprocessors, TilingOptions.Default);
 
     /// <summary>
     /// Threads per group (rows × columns, powers of two, at most 16 × 16 and <paramref name="maxThreads"/>): columns
     /// follow N (a 128-, 64- or 32-wide tile); rows follow M and halve while the tiles would not give every
-    /// multiprocessor a group.
+    /// multiprocessor a group. The tile is at most <see cref="TilingOptions.MaxTileRows"/> × <see cref="TilingOptions.MaxTileCols"/>.
     /// </summary>
-    internal static (int Rows, int Cols) GroupShape(int m, int n, int maxThreads, int multiprocessors)
+    internal static (int Rows, int Cols) GroupShape(int m, int n, int maxThreads, int multiprocessors, TilingOptions tiling)
     {
         int cols = n > 64 ? 16 : n > 32 ? 8 : 4, rows = 16;
+        cols = Math.Min(cols, Math.Max(1, tiling.MaxTileCols / TiledGemm.Block));
+        rows = Math.Min(rows, Math.Max(1, tiling.MaxTileRows / TiledGemm.Block));
         long Groups(int r) => (long)((n + cols * TiledGemm.Block - 1) / (cols * TiledGemm.Block)) * ((m + r * TiledGemm.Block - 1) / (r * TiledGemm.Block));
         while (rows > 1 && rows * TiledGemm.Block / 2 >= m) rows /= 2; // a tile no taller than M needs
         while (rows > 4 && rows * cols > 32 && Groups(rows) < multiprocessors) rows /= 2; // keep ≥ one full warp

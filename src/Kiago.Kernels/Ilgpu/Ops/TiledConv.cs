@@ -37,13 +37,92 @@ public struct ConvGemmShape
 /// </summary>
 static class TiledConv
 {
+    /// <summary>Default variant: K staged 16 deep, no register prefetch.</summary>
     [IlgpuKernel(ExplicitlyGrouped = true)]
     internal static void TiledConvKernel(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
         ArrayView<float> bias, ArrayView<float> destination)
     {
-        const int Block = TiledGemm.Block, TileK = TiledGemm.TileK, Stride = TiledGemm.SharedStride;
-        var aTile = SharedMemory.Allocate<float>(TileK * Stride);
-        var bTile = SharedMemory.Allocate<float>(TileK * Stride);
+        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        Body<Depth16>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    /// <summary>KIAGO_ILGPU_TILE_K=8: K staged 8 deep.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledConvKernelK8(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        Body<Depth8>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    /// <summary>KIAGO_ILGPU_PREFETCH=1: the next K stage is loaded into registers while the current one is multiplied.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledConvKernelPrefetch(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        Body<Depth16Prefetch>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    /// <summary>KIAGO_ILGPU_TILE_K=8 and KIAGO_ILGPU_PREFETCH=1.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledConvKernelK8Prefetch(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
+        Body<Depth8Prefetch>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    /// <summary>KIAGO_ILGPU_VEC4=1: float4 shared reads.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledConvKernelVec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        Body<Depth16Vec>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    /// <summary>KIAGO_ILGPU_VEC4=1, KIAGO_ILGPU_TILE_K=8.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledConvKernelK8Vec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        Body<Depth8Vec>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    /// <summary>KIAGO_ILGPU_VEC4=1, KIAGO_ILGPU_PREFETCH=1.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledConvKernelPrefetchVec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        Body<Depth16PrefetchVec>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    /// <summary>KIAGO_ILGPU_VEC4=1, KIAGO_ILGPU_TILE_K=8, KIAGO_ILGPU_PREFETCH=1.</summary>
+    [IlgpuKernel(ExplicitlyGrouped = true)]
+    internal static void TiledConvKernelK8PrefetchVec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination)
+    {
+        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
+        Body<Depth8PrefetchVec>(s, w, kTable, source, bias, destination, aTile, bTile);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Body<TDepth>(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<float> bias, ArrayView<float> destination, ArrayView<float> aTile, ArrayView<float> bTile) where TDepth : struct, ITileDepth
+    {
+        const int Block = TiledGemm.Block;
+        int tileK = default(TDepth).TileK;
         var pixelSource = SharedMemory.Allocate<int>(TiledGemm.MaxTile);
         var pixelRow = SharedMemory.Allocate<int>(TiledGemm.MaxTile);
         var pixelCol = SharedMemory.Allocate<int>(TiledGemm.MaxTile);
@@ -52,7 +131,7 @@ static class TiledConv
         int threads = gr * gc, tid = Group.IdxX;
         int tx = tid % gc, ty = tid / gc;
         int tileM = gr * Block, tileN = gc * Block;
-        int loadEnd = Math.Max(tileM, tileN) * TileK;
+        int loadEnd = Math.Max(tileM, tileN) * tileK;
         int row0 = (Grid.IdxX / s.ColumnGroups) * tileM, col0 = (Grid.IdxX % s.ColumnGroups) * tileN;
         int pixelMap = s.PixelH * s.PixelW, sourceMap = s.SourceH * s.SourceW;
 
@@ -69,35 +148,44 @@ static class TiledConv
         Group.Barrier();
 
         Block8x8 acc = default;
-        for (int k0 = 0; k0 < s.K; k0 += TileK)
+        if (default(TDepth).Prefetch && loadEnd <= 8 * threads)
         {
-            // A and B chunks together: sixteen independent loads in flight per thread (one chunk per stage with 16×16 threads).
-            for (int e = tid; e < loadEnd; e += 8 * threads)
+            // One chunk holds a whole stage: stage k0 + tileK is read into registers before the multiply of stage k0
+            // (the last read finds k ≥ K: zeros, no access).
+            var next = LoadChunk<TDepth>(s, w, kTable, source, pixelSource, pixelRow, pixelCol, tid, threads, tileM, tileN, row0, 0);
+            for (int k0 = 0; k0 < s.K; k0 += tileK)
             {
-                var x0 = StageWeight(s, w, e, tileM, row0, k0);
-                var x1 = StageWeight(s, w, e + threads, tileM, row0, k0);
-                var x2 = StageWeight(s, w, e + 2 * threads, tileM, row0, k0);
-                var x3 = StageWeight(s, w, e + 3 * threads, tileM, row0, k0);
-                var x4 = StageWeight(s, w, e + 4 * threads, tileM, row0, k0);
-                var x5 = StageWeight(s, w, e + 5 * threads, tileM, row0, k0);
-                var x6 = StageWeight(s, w, e + 6 * threads, tileM, row0, k0);
-                var x7 = StageWeight(s, w, e + 7 * threads, tileM, row0, k0);
-                var y0 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e, tileN, k0);
-                var y1 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + threads, tileN, k0);
-                var y2 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 2 * threads, tileN, k0);
-                var y3 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 3 * threads, tileN, k0);
-                var y4 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 4 * threads, tileN, k0);
-                var y5 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 5 * threads, tileN, k0);
-                var y6 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 6 * threads, tileN, k0);
-                var y7 = StageSource(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 7 * threads, tileN, k0);
-                TiledGemm.Put(aTile, x0); TiledGemm.Put(aTile, x1); TiledGemm.Put(aTile, x2); TiledGemm.Put(aTile, x3);
-                TiledGemm.Put(aTile, x4); TiledGemm.Put(aTile, x5); TiledGemm.Put(aTile, x6); TiledGemm.Put(aTile, x7);
-                TiledGemm.Put(bTile, y0); TiledGemm.Put(bTile, y1); TiledGemm.Put(bTile, y2); TiledGemm.Put(bTile, y3);
-                TiledGemm.Put(bTile, y4); TiledGemm.Put(bTile, y5); TiledGemm.Put(bTile, y6); TiledGemm.Put(bTile, y7);
+                TiledGemm.PutChunk(aTile, bTile, next);
+                Group.Barrier();
+                next = LoadChunk<TDepth>(s, w, kTable, source, pixelSource, pixelRow, pixelCol, tid, threads, tileM, tileN, row0, k0 + tileK);
+                acc = default(TDepth).Vector ? TiledGemm.MultiplyTilesVector<TDepth>(acc, aTile, bTile, ty, tx, gr, gc) : TiledGemm.MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
+                Group.Barrier();
             }
-            Group.Barrier();
-            acc = TiledGemm.MultiplyTiles(acc, aTile, bTile, ty, tx, gr, gc);
-            Group.Barrier();
+        }
+        else
+        {
+            for (int k0 = 0; k0 < s.K; k0 += tileK)
+            {
+                // A and B chunks together: sixteen independent loads in flight per thread (one chunk per stage with 16×16 threads).
+                for (int e = tid; e < loadEnd; e += 8 * threads)
+                    TiledGemm.PutChunk(aTile, bTile, LoadChunk<TDepth>(s, w, kTable, source, pixelSource, pixelRow, pixelCol, e, threads, tileM, tileN, row0, k0));
+                Group.Barrier();
+                acc = default(TDepth).Vector ? TiledGemm.MultiplyTilesVector<TDepth>(acc, aTile, bTile, ty, tx, gr, gc) : TiledGemm.MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
+                Group.Barrier();
+            }
+        }
+        if (default(TDepth).Vector)
+        {
+            int vr = row0 + 4 * ty, vj = 4 * tx, half = 4 * gc;
+            StoreRowVector(s, bias, destination, pixelDestination, vr, col0, vj, half, pixelMap, acc.R0);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 1, col0, vj, half, pixelMap, acc.R1);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 2, col0, vj, half, pixelMap, acc.R2);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 3, col0, vj, half, pixelMap, acc.R3);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr, col0, vj, half, pixelMap, acc.R4);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr + 1, col0, vj, half, pixelMap, acc.R5);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr + 2, col0, vj, half, pixelMap, acc.R6);
+            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr + 3, col0, vj, half, pixelMap, acc.R7);
+            return;
         }
         int row = row0 + ty;
         StoreRow(s, bias, destination, pixelDestination, row, col0, tx, gc, pixelMap, acc.R0);
@@ -110,14 +198,41 @@ static class TiledConv
         StoreRow(s, bias, destination, pixelDestination, row + 7 * gr, col0, tx, gc, pixelMap, acc.R7);
     }
 
+    /// <summary>Elements e, e + threads, …, e + 7·threads of the weight and gathered source tiles: sixteen independent loads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Chunk LoadChunk<TDepth>(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+        ArrayView<int> pixelSource, ArrayView<int> pixelRow, ArrayView<int> pixelCol, int e, int threads, int tileM, int tileN, int row0, int k0)
+        where TDepth : struct, ITileDepth
+    {
+        Chunk x;
+        x.A0 = StageWeight<TDepth>(s, w, e, tileM, row0, k0);
+        x.A1 = StageWeight<TDepth>(s, w, e + threads, tileM, row0, k0);
+        x.A2 = StageWeight<TDepth>(s, w, e + 2 * threads, tileM, row0, k0);
+        x.A3 = StageWeight<TDepth>(s, w, e + 3 * threads, tileM, row0, k0);
+        x.A4 = StageWeight<TDepth>(s, w, e + 4 * threads, tileM, row0, k0);
+        x.A5 = StageWeight<TDepth>(s, w, e + 5 * threads, tileM, row0, k0);
+        x.A6 = StageWeight<TDepth>(s, w, e + 6 * threads, tileM, row0, k0);
+        x.A7 = StageWeight<TDepth>(s, w, e + 7 * threads, tileM, row0, k0);
+        x.B0 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e, tileN, k0);
+        x.B1 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + threads, tileN, k0);
+        x.B2 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 2 * threads, tileN, k0);
+        x.B3 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 3 * threads, tileN, k0);
+        x.B4 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 4 * threads, tileN, k0);
+        x.B5 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 5 * threads, tileN, k0);
+        x.B6 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 6 * threads, tileN, k0);
+        x.B7 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 7 * threads, tileN, k0);
+        return x;
+    }
+
     /// <summary>Element e of the weight tile (tileM × TileK, loaded along the rows: packed[k·M + row]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Staged StageWeight(ConvGemmShape s, ArrayView<float> w, int e, int tileM, int row0, int k0)
+    static Staged StageWeight<TDepth>(ConvGemmShape s, ArrayView<float> w, int e, int tileM, int row0, int k0)
+        where TDepth : struct, ITileDepth
     {
         Staged x;
         x.Value = 0f;
         x.Slot = -1;
-        if (e < tileM * TiledGemm.TileK)
+        if (e < tileM * default(TDepth).TileK)
         {
             int i = e & (tileM - 1), kk = e >> s.TileRowsShift;
             int gi = row0 + i, gk = k0 + kk;
@@ -129,13 +244,13 @@ static class TiledConv
 
     /// <summary>Element e of the gathered source tile (TileK × tileN, loaded along the pixels); 0 for taps outside the map.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Staged StageSource(ConvGemmShape s, ArrayView<int> kTable, ArrayView<float> source, ArrayView<int> pixelSource,
-        ArrayView<int> pixelRow, ArrayView<int> pixelCol, int e, int tileN, int k0)
+    static Staged StageSource<TDepth>(ConvGemmShape s, ArrayView<int> kTable, ArrayView<float> source, ArrayView<int> pixelSource,
+        ArrayView<int> pixelRow, ArrayView<int> pixelCol, int e, int tileN, int k0) where TDepth : struct, ITileDepth
     {
         Staged x;
         x.Value = 0f;
         x.Slot = -1;
-        if (e < tileN * TiledGemm.TileK)
+        if (e < tileN * default(TDepth).TileK)
         {
             int j = e & (tileN - 1), kk = e >> s.TileColsShift;
             int gk = k0 + kk, baseIndex = pixelSource[j];
@@ -172,6 +287,24 @@ static class TiledConv
         StoreOne(s, destination, pixelDestination, col0, tx + 7 * step, channelOffset, add, r.V7);
     }
 
+    /// <summary>Channel row of the vector layout: tile columns j + 0..3 (V0..V3) and j + half + 0..3 (V4..V7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRowVector(ConvGemmShape s, ArrayView<float> bias, ArrayView<float> destination, ArrayView<int> pixelDestination,
+        int channel, int col0, int j, int half, int pixelMap, Float8 r)
+    {
+        if (channel >= s.M) return;
+        float add = s.HasBias != 0 ? bias[channel] : 0f;
+        int channelOffset = channel * pixelMap;
+        StoreOne(s, destination, pixelDestination, col0, j, channelOffset, add, r.V0);
+        StoreOne(s, destination, pixelDestination, col0, j + 1, channelOffset, add, r.V1);
+        StoreOne(s, destination, pixelDestination, col0, j + 2, channelOffset, add, r.V2);
+        StoreOne(s, destination, pixelDestination, col0, j + 3, channelOffset, add, r.V3);
+        StoreOne(s, destination, pixelDestination, col0, j + half, channelOffset, add, r.V4);
+        StoreOne(s, destination, pixelDestination, col0, j + half + 1, channelOffset, add, r.V5);
+        StoreOne(s, destination, pixelDestination, col0, j + half + 2, channelOffset, add, r.V6);
+        StoreOne(s, destination, pixelDestination, col0, j + half + 3, channelOffset, add, r.V7);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void StoreOne(ConvGemmShape s, ArrayView<float> destination, ArrayView<int> pixelDestination, int col0, int j,
         int channelOffset, float add, float acc)
@@ -193,7 +326,21 @@ sealed class TiledConvPlan : IDisposable
     readonly MemoryBuffer1D<float, Stride1D.Dense> packed;
     readonly MemoryBuffer1D<int, Stride1D.Dense> kTable;
     readonly ConvGemmShape template;
-    Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? kernel;
+    readonly Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[] kernels =
+        new Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[8];
+
+    /// <summary>The tiled convolution kernel of <paramref name="variant"/> (<see cref="TilingOptions.Variant"/>).</summary>
+    internal static Action<ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> Kernel(int variant) => variant switch
+    {
+        0 => TiledConv.TiledConvKernel,
+        1 => TiledConv.TiledConvKernelK8,
+        2 => TiledConv.TiledConvKernelPrefetch,
+        3 => TiledConv.TiledConvKernelK8Prefetch,
+        4 => TiledConv.TiledConvKernelVec,
+        5 => TiledConv.TiledConvKernelK8Vec,
+        6 => TiledConv.TiledConvKernelPrefetchVec,
+        _ => TiledConv.TiledConvKernelK8PrefetchVec,
+    };
 
     TiledConvPlan(IlgpuBackend backend, ConvGemmShape template, float[] packed, int[] kTable)
     {
@@ -284,13 +431,15 @@ sealed class TiledConvPlan : IDisposable
         s.Relu = relu ? 1 : 0;
         // K may be 0 (no tap reaches the map): the kernel then stores bias alone, like the reference.
         var accelerator = backend.Accelerator;
-        (s.GroupRows, s.GroupCols) = GemmOp.GroupShape(s.M, s.N, accelerator.MaxNumThreadsPerGroup, accelerator.NumMultiprocessors);
+        var tiling = backend.GemmOp.Tiling;
+        (s.GroupRows, s.GroupCols) = GemmOp.GroupShape(s.M, s.N, accelerator.MaxNumThreadsPerGroup, accelerator.NumMultiprocessors, tiling);
         int tileM = s.GroupRows * TiledGemm.Block, tileN = s.GroupCols * TiledGemm.Block;
         s.TileRowsShift = System.Numerics.BitOperations.Log2((uint)tileM);
         s.TileColsShift = System.Numerics.BitOperations.Log2((uint)tileN);
         s.ColumnGroups = (s.N + tileN - 1) / tileN;
         int groups = IlgpuBackend.Count(op, (long)s.ColumnGroups * ((s.M + tileM - 1) / tileM));
-        kernel ??= backend.LoadGroupedKernel<Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(TiledConv.TiledConvKernel);
+        int variant = tiling.Variant;
+        var kernel = kernels[variant] ??= backend.LoadGroupedKernel<Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(Kernel(variant));
         kernel(backend.Stream, new KernelConfig(groups, s.GroupRows * s.GroupCols), s, packed.View, kTable.View, source, bias, destination);
     }
 

@@ -30,6 +30,11 @@ public sealed class PtxCompileTests
         Assert.Contains("IlgpuConv2d.BackwardInputKernel", names);
         Assert.Contains("AdamOp.AdamKernel", names);
         Assert.Contains("TiledGemm.TiledKernel", names);
+        foreach (var variant in new[] { "K8", "Prefetch", "K8Prefetch", "Vec", "K8Vec", "PrefetchVec", "K8PrefetchVec" })
+        {
+            Assert.Contains("TiledGemm.TiledKernel" + variant, names);
+            Assert.Contains("TiledConv.TiledConvKernel" + variant, names);
+        }
         Assert.True(names.Count >= 15, $"only {names.Count} kernels registered: {string.Join(", ", names)}");
     }
 
@@ -45,7 +50,21 @@ public sealed class PtxCompileTests
 
     [Theory]
     [InlineData("TiledGemm", "TiledKernel")]
+    [InlineData("TiledGemm", "TiledKernelK8")]
+    [InlineData("TiledGemm", "TiledKernelPrefetch")]
+    [InlineData("TiledGemm", "TiledKernelK8Prefetch")]
     [InlineData("TiledConv", "TiledConvKernel")]
+    [InlineData("TiledConv", "TiledConvKernelK8")]
+    [InlineData("TiledConv", "TiledConvKernelPrefetch")]
+    [InlineData("TiledConv", "TiledConvKernelK8Prefetch")]
+    [InlineData("TiledGemm", "TiledKernelVec")]
+    [InlineData("TiledGemm", "TiledKernelK8Vec")]
+    [InlineData("TiledGemm", "TiledKernelPrefetchVec")]
+    [InlineData("TiledGemm", "TiledKernelK8PrefetchVec")]
+    [InlineData("TiledConv", "TiledConvKernelVec")]
+    [InlineData("TiledConv", "TiledConvKernelK8Vec")]
+    [InlineData("TiledConv", "TiledConvKernelPrefetchVec")]
+    [InlineData("TiledConv", "TiledConvKernelK8PrefetchVec")]
     public void Tiled_kernels_stage_tiles_in_shared_memory_between_barriers(string type, string method)
     {
         var kernel = typeof(IlgpuBackend).Assembly.GetType($"Kiago.Kernels.Ilgpu.Ops.{type}", throwOnError: true)!
@@ -54,12 +73,17 @@ public sealed class PtxCompileTests
         var ptx = PtxCompiler.Compile(kernel);
         if (Environment.GetEnvironmentVariable("KIAGO_DUMP_PTX") is { Length: > 0 } dump) File.WriteAllText(Path.Combine(dump, method + ".ptx"), ptx);
         Assert.Contains(".shared", ptx);
-        Assert.Contains("ld.shared.f32", ptx);
+        Assert.Contains(method.EndsWith("Vec", StringComparison.Ordinal) ? "ld.shared.v4.f32" : "ld.shared.f32", ptx);
         Assert.Contains("st.shared.f32", ptx);
         Assert.Contains("bar.sync", ptx);
         Assert.DoesNotContain(".extern", ptx);
         Assert.DoesNotContain(".local", ptx); // the 8×8 accumulators stay in registers, not in local arrays
         Assert.DoesNotContain("atom.", ptx); // deterministic: no atomics
+        if (method.EndsWith("Vec", StringComparison.Ordinal))
+        {
+            Assert.Contains("ld.shared.v4.f32", ptx); // the vector layout's float4 reads
+            Assert.Contains(".shared .align 16", ptx);
+        }
     }
 
     [Fact]

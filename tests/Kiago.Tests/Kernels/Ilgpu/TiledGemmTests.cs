@@ -202,6 +202,113 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         Assert.Equal((1, 2), GemmOp.GroupShape(4096, 1024, 2, 2));        // ILGPU CPU accelerator: 2-thread groups
     }
 
+    /// <summary>Runs <paramref name="check"/> with the backend's tiling set to <paramref name="tiling"/>, then restores it.</summary>
+    static void WithTiling(IlgpuBackend backend, TilingOptions tiling, Action check)
+    {
+        var saved = backend.GemmOp.Tiling;
+        backend.GemmOp.Tiling = tiling;
+        try { check(); }
+        finally { backend.GemmOp.Tiling = saved; }
+    }
+
+    /// <summary>The tuning variants tools/gpu-tune.sh times: KIAGO_ILGPU_TILE / KIAGO_ILGPU_TILE_K / KIAGO_ILGPU_PREFETCH / KIAGO_ILGPU_VEC4 values.</summary>
+    public static TheoryData<string, string, string, string> TilingVariants => new()
+    {
+        { "auto", "16", "0", "0" },
+        { "auto", "8", "0", "0" },
+        { "auto", "16", "1", "0" },
+        { "auto", "8", "1", "0" },
+        { "64x64", "16", "0", "0" },
+        { "64x64", "8", "1", "0" },
+        { "128x64", "8", "1", "0" },
+        { "64x128", "8", "0", "0" },
+        { "32x32", "16", "0", "0" },
+        { "auto", "16", "0", "1" },
+        { "auto", "8", "1", "1" },
+        { "auto", "16", "1", "1" },
+        { "64x64", "16", "0", "1" },
+        { "128x64", "8", "1", "1" },
+        { "32x32", "8", "0", "1" },
+    };
+
+    [Theory]
+    [MemberData(nameof(TilingVariants))]
+    public void Every_tiling_variant_matches_loops_on_ragged_shapes_with_small_groups(string tile, string tileK, string prefetch, string vector) =>
+        WithMode(fixture.Backend, GemmMode.Tiled, () => WithTiling(fixture.Backend, TilingOptions.Parse(tile, tileK, prefetch, vector), () =>
+        {
+            // 2-thread groups: several load rounds per stage (the prefetch variants fall back to the plain K loop).
+            foreach (var (m, n, k) in RaggedShapes)
+                foreach (var (ta, tb) in new[] { (false, false), (true, true), (false, true), (true, false) })
+                    CheckGemm(fixture.Backend, m, n, k, ta, tb, 1.5f, -0.5f);
+            CheckLinear(fixture.Backend, 21, 86, 40);
+            CheckConv(fixture.Backend, $"{tile}/{tileK}/{prefetch}/{vector} 3x3/2", ConvCases["3x3 stride 2 on 2x8"].Spec, 3);
+        }));
+
+    [Theory]
+    [MemberData(nameof(TilingVariants))]
+    public void Every_tiling_variant_matches_loops_with_gpu_sized_groups(string tile, string tileK, string prefetch, string vector)
+    {
+        // 256-thread groups as on the GPU: full-size tiles up to the caps, and the prefetch path where a chunk holds a stage.
+        using var backend = IlgpuBackend.CreateCpu(new CPUDevice(16, 16, 1));
+        var tiling = TilingOptions.Parse(tile, tileK, prefetch, vector);
+        var (rows, cols) = GemmOp.GroupShape(130, 133, 256, 1, tiling);
+        Assert.True(rows * TiledGemm.Block <= tiling.MaxTileRows && cols * TiledGemm.Block <= tiling.MaxTileCols, $"{rows}x{cols} threads exceed {tiling}");
+        if (tiling.Prefetch)
+            Assert.True(TiledGemm.PrefetchApplies(rows, cols, tiling.TileK), $"{tiling}: {rows}x{cols} threads do not prefetch");
+        WithTiling(backend, tiling, () =>
+        {
+            CheckGemm(backend, 130, 133, 35, false, false, 1.25f, 0.5f);
+            CheckGemm(backend, 129, 70, 17, true, true, 1f, 0f);
+            CheckConv(backend, $"{tile}/{tileK}/{prefetch}/{vector} 3x3/2 16->72", new Conv2dSpec(16, 2, 8, 72, 3, 3, 2, 2, 1, 1, 1, 1), 9);
+        });
+    }
+
+    [Fact]
+    public void Tiling_caps_bound_the_group_shape()
+    {
+        var caps = TilingOptions.Parse("64x32", null, null);
+        Assert.Equal((8, 4), GemmOp.GroupShape(4096, 1024, 1024, 1, caps));
+        Assert.Equal((4, 4), GemmOp.GroupShape(20, 1024, 1024, 1, caps)); // M still shrinks the tile below the cap
+        Assert.Equal((16, 8), GemmOp.GroupShape(4096, 1024, 1024, 1, TilingOptions.Parse("128x64", "8", "1")));
+        Assert.Equal((8, 16), GemmOp.GroupShape(4096, 1024, 1024, 1, TilingOptions.Parse("64x128", null, null)));
+        // The default options reproduce the shapes above exactly.
+        foreach (var (m, n, mps) in new[] { (4096, 1024, 132), (4096, 512, 132), (65536, 64, 132), (4096, 32, 2), (64, 65536, 132), (20, 4096, 132) })
+            Assert.Equal(GemmOp.GroupShape(m, n, 1024, mps), GemmOp.GroupShape(m, n, 1024, mps, TilingOptions.Parse(null, null, null)));
+        Assert.True(TiledGemm.PrefetchApplies(16, 16, 16));
+        Assert.False(TiledGemm.PrefetchApplies(8, 16, 16));
+        Assert.True(TiledGemm.PrefetchApplies(8, 16, 8));
+        Assert.False(TiledGemm.PrefetchApplies(1, 2, 8));
+    }
+
+    [Theory]
+    [InlineData(null, null, null, 128, 128, 16, false)]
+    [InlineData("", "", "", 128, 128, 16, false)]
+    [InlineData("auto", "16", "0", 128, 128, 16, false)]
+    [InlineData(" 64X128 ", "8", "1", 64, 128, 8, true)]
+    [InlineData("32x8", " 16 ", "on", 32, 8, 16, true)]
+    public void Tiling_environment_values_parse(string? tile, string? tileK, string? prefetch, int rows, int cols, int depth, bool fetch)
+    {
+        Assert.Equal(new TilingOptions(rows, cols, depth, fetch), TilingOptions.Parse(tile, tileK, prefetch));
+        Assert.True(TilingOptions.Parse(tile, tileK, prefetch, " 1 ").Vector);
+        Assert.Equal(4 + (depth == 8 ? 1 : 0) + (fetch ? 2 : 0), TilingOptions.Parse(tile, tileK, prefetch, "on").Variant);
+        Assert.Equal(TilingOptions.Default, TilingOptions.Parse(null, null, null));
+    }
+
+    [Theory]
+    [InlineData("96x64", null, null, "KIAGO_ILGPU_TILE")]
+    [InlineData("128", null, null, "KIAGO_ILGPU_TILE")]
+    [InlineData("256x128", null, null, "KIAGO_ILGPU_TILE")]
+    [InlineData(null, "32", null, "KIAGO_ILGPU_TILE_K")]
+    [InlineData(null, null, "yes", "KIAGO_ILGPU_PREFETCH")]
+    [InlineData(null, null, null, "KIAGO_ILGPU_VEC4")]
+    public void Unknown_tiling_values_are_refused_by_name(string? tile, string? tileK, string? prefetch, string variable)
+    {
+        string? vector = variable == TilingOptions.VectorEnvironmentVariable ? "2" : null;
+        var e = Assert.Throws<EnvironmentVariableException>(() => TilingOptions.Parse(tile, tileK, prefetch, vector));
+        Assert.Contains(variable + "=", e.Message);
+        Assert.Contains($"'{tile ?? tileK ?? prefetch ?? vector}'", e.Message);
+    }
+
     [Theory]
     [InlineData(null, GemmMode.Auto)]
     [InlineData("", GemmMode.Auto)]
