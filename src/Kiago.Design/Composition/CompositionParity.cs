@@ -55,20 +55,11 @@ public static class CompositionParity
 
     static float[] Rows(float[] values, int[] rows) => rows.SelectMany(b => values.AsSpan(b * E, E).ToArray()).ToArray();
 
-    static ParityResult Compare(string name, float[] expected, float[] actual, double tolerance)
-    {
-        double scale = 1, diff = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            scale = Math.Max(scale, Math.Abs(expected[i]));
-            double d = Math.Abs((double)expected[i] - actual[i]);
-            diff = double.IsNaN(d) || double.IsNaN(diff) ? double.NaN : Math.Max(diff, d);
-        }
-        return new ParityResult(name, diff, scale, tolerance);
-    }
+    static ParityResult Compare(string name, float[] expected, float[] actual, double tolerance) =>
+        ParityResult.Of(name, expected, actual, tolerance);
 
     static ParityResult Compare(string name, int[] expected, int[] actual, double tolerance) =>
-        Compare(name, expected.Select(v => (float)v).ToArray(), actual.Select(v => (float)v).ToArray(), tolerance);
+        ParityResult.Of(name, expected.Select(v => (float)v).ToArray(), actual.Select(v => (float)v).ToArray(), tolerance);
 
     sealed record Outputs(float[] X, int[] Flags, float[] Lint, int[] N, float[] Grad, float[] Top)
     {

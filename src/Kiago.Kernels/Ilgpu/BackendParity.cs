@@ -5,6 +5,20 @@ public sealed record ParityResult(string Case, double MaxAbsDifference, double R
 {
     public bool Passed => MaxAbsDifference <= Tolerance * ReferenceScale && !double.IsNaN(MaxAbsDifference);
 
+    /// <summary>The largest |expected − actual| against the tolerance scaled by max(1, max|expected|); NaN fails.</summary>
+    public static ParityResult Of(string name, ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance)
+    {
+        double scale = 1, diff = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            scale = Math.Max(scale, Math.Abs(expected[i]));
+            double d = Math.Abs((double)expected[i] - actual[i]);
+            diff = double.IsNaN(d) ? double.NaN : Math.Max(diff, d);
+            if (double.IsNaN(diff)) break;
+        }
+        return new ParityResult(name, diff, scale, tolerance);
+    }
+
     public override string ToString() =>
         $"{(Passed ? "ok  " : "FAIL")} {Case}: max |diff| {MaxAbsDifference:E2} (scale {ReferenceScale:G3}, tolerance {Tolerance:E1} x scale)";
 }
@@ -104,19 +118,6 @@ public static class BackendParity
             return host;
         }
 
-        static ParityResult Compare(string name, float[] expected, float[] actual, double tolerance)
-        {
-            double scale = 1, diff = 0;
-            for (int i = 0; i < expected.Length; i++)
-            {
-                scale = Math.Max(scale, Math.Abs(expected[i]));
-                double d = Math.Abs((double)expected[i] - actual[i]);
-                diff = double.IsNaN(d) ? double.NaN : Math.Max(diff, d);
-                if (double.IsNaN(diff)) break;
-            }
-            return new ParityResult(name, diff, scale, tolerance);
-        }
-
         /// <summary>Runs <paramref name="op"/> on both backends (inputs uploaded to each) and compares the named outputs.</summary>
         IEnumerable<ParityResult> Both(string name, double tolerance, Func<IBackend, List<IDisposable>, DeviceBuffer<float>[]> op, params string[] outputs)
         {
@@ -135,7 +136,7 @@ public static class BackendParity
                 }
             }
             for (int i = 0; i < outputs.Length; i++)
-                yield return Compare($"{name} {outputs[i]}", results[0][i], results[1][i], tolerance);
+                yield return ParityResult.Of($"{name} {outputs[i]}", results[0][i], results[1][i], tolerance);
         }
 
         T Own<T>(List<IDisposable> owned, T item) where T : IDisposable
