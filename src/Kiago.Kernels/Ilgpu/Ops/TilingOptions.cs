@@ -49,22 +49,19 @@ public readonly record struct TilingOptions(int MaxTileRows, int MaxTileCols, in
             "8" => 8,
             _ => throw new EnvironmentVariableException($"environment variable {TileKEnvironmentVariable}='{tileK}' is not one of: 16, 8"),
         };
-        bool fetch = prefetch?.Trim().ToLowerInvariant() switch
-        {
-            null or "" => Default.Prefetch,
-            "0" or "off" => false,
-            "1" or "on" => true,
-            _ => throw new EnvironmentVariableException($"environment variable {PrefetchEnvironmentVariable}='{prefetch}' is not one of: 0, 1"),
-        };
-        bool vec4 = vector?.Trim().ToLowerInvariant() switch
-        {
-            null or "" => Default.Vector,
-            "0" or "off" => false,
-            "1" or "on" => true,
-            _ => throw new EnvironmentVariableException($"environment variable {VectorEnvironmentVariable}='{vector}' is not one of: 0, 1"),
-        };
+        bool fetch = ParseSwitch(PrefetchEnvironmentVariable, prefetch, Default.Prefetch);
+        bool vec4 = ParseSwitch(VectorEnvironmentVariable, vector, Default.Vector);
         return new TilingOptions(rows, cols, depth, fetch, vec4);
     }
+
+    /// <summary>An on/off variable: 0/off, 1/on, unset or empty = <paramref name="fallback"/>.</summary>
+    static bool ParseSwitch(string variable, string? value, bool fallback) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => fallback,
+        "0" or "off" => false,
+        "1" or "on" => true,
+        _ => throw new EnvironmentVariableException($"environment variable {variable}='{value}' is not one of: 0, 1"),
+    };
 
     static (int Rows, int Cols) ParseTile(string? value)
     {
