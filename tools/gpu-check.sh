@@ -24,14 +24,11 @@ DEADLINE_S=${GPU_DEADLINE_S:-540}
 TRAIN_MAX_MIN=${TRAIN_MAX_MIN:-6}
 if [ "$DEV" = cuda ]; then CAND=${CANDIDATES:-4096} STEPS=${STEPS:-100} PEER_STEPS=${PEER_STEPS:-200}
 else CAND=${CANDIDATES:-64} STEPS=${STEPS:-4} PEER_STEPS=${PEER_STEPS:-4}; fi
-payload=.gpu-payload
 T0=$(date +%s)
 mkdir -p "$OUT" "$WORK"
 exec > >(tee -a "$OUT/gpu-check.log") 2>&1
-elapsed() { echo $(($(date +%s) - T0)); }
-step() { echo; echo "== $(date -u +%H:%M:%S) +$(elapsed)s $*"; }
-# cap SECONDS: the smaller of SECONDS and what is left of phase 1 (1 when nothing is left: `timeout 0` would mean no limit)
-cap() { local left=$((BENCH_S - $(elapsed))); [ "$left" -lt "$1" ] && echo $((left > 1 ? left : 1)) || echo "$1"; }
+LIMIT_S=$BENCH_S # cap() hands out phase-1 time only
+source tools/gpu-lib.sh
 status=0
 fail() { status=1; echo "!! step failed: $*"; }
 
@@ -40,24 +37,15 @@ uname -a; nproc; free -g | head -2
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
 
 step ".NET"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-if [ -f "$payload/dotnet-runtime.tar.xz" ]; then
-    export DOTNET_ROOT=$WORK/dotnet
-    mkdir -p "$DOTNET_ROOT" && tar -C "$DOTNET_ROOT" -xJf "$payload/dotnet-runtime.tar.xz"
-    tar -C "$WORK" -xJf "$payload/kiago.tar.xz"
-    mkdir -p "$WORK/data" && tar -C "$WORK/data" -xJf "$payload/data.tar.xz"
-    DOTNET=$DOTNET_ROOT/dotnet
-else
-    echo "no $payload: run tools/gpu-prepare.sh and carry $payload"; exit 2
-fi
-kiago() { "$DOTNET" "$WORK/kiago/kiago.dll" "$@"; }
+unpack_payload
+mkdir -p "$WORK/data" && tar -C "$WORK/data" -xJf "$payload/data.tar.xz"
 "$DOTNET" --list-runtimes
 
 step "check-device --resnet ($DEV)"
 if [ "$DEV" = cuda ]; then
-    timeout "$(cap 110)" "$DOTNET" "$WORK/kiago/kiago.dll" check-device --resnet >"$WORK/check-device.txt" 2>&1 || fail check-device
+    timeout "$(cap 110)" "${KIAGO[@]}" check-device --resnet >"$WORK/check-device.txt" 2>&1 || fail check-device
 else
-    timeout "$(cap 110)" "$DOTNET" "$WORK/kiago/kiago.dll" check-device --device ilgpu-cpu >"$WORK/check-device.txt" 2>&1 || fail check-device
+    timeout "$(cap 110)" "${KIAGO[@]}" check-device --device ilgpu-cpu >"$WORK/check-device.txt" 2>&1 || fail check-device
 fi
 grep -E "device:|passed in|check-device|FAIL|error" "$WORK/check-device.txt"
 
@@ -68,15 +56,15 @@ if command -v nvidia-smi >/dev/null; then
     nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 >"$WORK/smi-memory.txt" 2>/dev/null &
     smi_pid=$!
 fi
-timeout "$(cap 80)" "$DOTNET" "$WORK/kiago/kiago.dll" "${bench_args[@]}" --candidates "$CAND" --steps "$STEPS" 2>&1 | tee "$WORK/whole-step.txt" || fail whole-step
+timeout "$(cap 80)" "${KIAGO[@]}" "${bench_args[@]}" --candidates "$CAND" --steps "$STEPS" 2>&1 | tee "$WORK/whole-step.txt" || fail whole-step
 secs=$(grep -o 'seconds=[0-9.]*' "$WORK/whole-step.txt" | head -1 | cut -d= -f2)
 if [ -n "$secs" ] && [ "$DEV" = cuda ] && awk -v s="$secs" -v n="$STEPS" 'BEGIN { exit !(s * 1000 / n < 45) }'; then
     echo "-- $STEPS steps took $secs s: the full 1000 steps fit, running them"
-    timeout "$(cap 60)" "$DOTNET" "$WORK/kiago/kiago.dll" "${bench_args[@]}" --candidates "$CAND" --steps 1000 2>&1 | tee -a "$WORK/whole-step.txt" || fail whole-step-1000
+    timeout "$(cap 60)" "${KIAGO[@]}" "${bench_args[@]}" --candidates "$CAND" --steps 1000 2>&1 | tee -a "$WORK/whole-step.txt" || fail whole-step-1000
 fi
 if [ "${COMPARE_SIMPLE:-0}" = 1 ]; then
     echo "-- the same with the untiled kernels (KIAGO_ILGPU_GEMM=simple)"
-    KIAGO_ILGPU_GEMM=simple timeout "$(cap 40)" "$DOTNET" "$WORK/kiago/kiago.dll" "${bench_args[@]}" --candidates "$CAND" --steps "$STEPS" 2>&1 | tee -a "$WORK/whole-step.txt" || fail whole-step-simple
+    KIAGO_ILGPU_GEMM=simple timeout "$(cap 40)" "${KIAGO[@]}" "${bench_args[@]}" --candidates "$CAND" --steps "$STEPS" 2>&1 | tee -a "$WORK/whole-step.txt" || fail whole-step-simple
 fi
 if [ -n "$smi_pid" ]; then
     kill "$smi_pid" 2>/dev/null
@@ -99,7 +87,7 @@ fi
 
 step "end to end: shipped weights, 64 x 60, $DEV vs cpu"
 for run in "dev:$DEV" "cpu:cpu"; do
-    timeout "$(cap 40)" "$DOTNET" "$WORK/kiago/kiago.dll" optimise --base YBa2Cu3O7 --candidates 64 --steps 60 --seed 7 \
+    timeout "$(cap 40)" "${KIAGO[@]}" optimise --base YBa2Cu3O7 --candidates 64 --steps 60 --seed 7 \
         --device "${run#*:}" --out "$WORK/e2e-${run%%:*}" --quiet >"$WORK/e2e-${run%%:*}.log" 2>&1 || fail "e2e ${run#*:}"
 done
 "$PY" - "$WORK/e2e-dev/candidates.csv" "$WORK/e2e-cpu/candidates.csv" <<'EOF' 2>&1 | tee "$WORK/e2e.txt"
@@ -116,7 +104,7 @@ EOF
 
 step "kiago bench --device $DEV (ResNet18, ElemNet)"
 for only in resnet elemnet; do
-    timeout "$(cap 30)" "$DOTNET" "$WORK/kiago/kiago.dll" bench --device "$DEV" --only "$only" --batch "$CAND" --repeats 3 2>&1 | tee -a "$WORK/bench.txt" || fail "bench $only"
+    timeout "$(cap 30)" "${KIAGO[@]}" bench --device "$DEV" --only "$only" --batch "$CAND" --repeats 3 2>&1 | tee -a "$WORK/bench.txt" || fail "bench $only"
 done
 
 if [ "${TRAIN:-1}" = 0 ]; then
@@ -129,8 +117,8 @@ if [ "${TRAIN:-1}" = 0 ]; then
 fi
 
 step "training sweep"
-left=$((DEADLINE_S - $(elapsed) - 75))
-budget=$(awk -v l="$left" -v m="$TRAIN_MAX_MIN" 'BEGIN { b = l / 60.0; if (b > m) b = m; if (b < 0.1) b = 0.1; printf "%.2f", b }')
+train_left=$((DEADLINE_S - $(elapsed) - 75))
+budget=$(awk -v l="$train_left" -v m="$TRAIN_MAX_MIN" 'BEGIN { b = l / 60.0; if (b > m) b = m; if (b < 0.1) b = 0.1; printf "%.2f", b }')
 echo "training budget $budget min per run"
 train_dev=$DEV; [ "$DEV" = cpu ] && train_dev=cpu
 PYTHONUNBUFFERED=1 "$PY" training/sweep.py --out "$WORK/sweep" --budget-minutes "$budget" --data "$WORK/data" \

@@ -34,30 +34,16 @@ vec4-64x64-k8-prefetch|KIAGO_ILGPU_VEC4=1 KIAGO_ILGPU_TILE=64x64 KIAGO_ILGPU_TIL
 k8|KIAGO_ILGPU_TILE_K=8;\
 64x64|KIAGO_ILGPU_TILE=64x64"
 VARIANTS=${TUNE_VARIANTS:-$DEFAULT_VARIANTS}
-payload=.gpu-payload
 T0=$(date +%s)
 mkdir -p "$OUT/logs" "$WORK"
 exec > >(tee -a "$OUT/tune.log") 2>&1
-elapsed() { echo $(($(date +%s) - T0)); }
-left() { echo $((TOTAL_S - $(elapsed))); }
-step() { echo "== $(date -u +%H:%M:%S) +$(elapsed)s $*"; }
-# cap SECONDS: the smaller of SECONDS and what is left (at least 1: `timeout 0` would mean no limit)
-cap() { local l; l=$(left); [ "$l" -lt "$1" ] && echo $((l > 1 ? l : 1)) || echo "$1"; }
+LIMIT_S=$TOTAL_S
+source tools/gpu-lib.sh
 
 step "machine ($DEV, $CAND x $STEPS, budget ${TOTAL_S}s)"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv,noheader
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-if [ -f "$payload/dotnet-runtime.tar.xz" ] && [ -f "$payload/kiago.tar.xz" ]; then
-    export DOTNET_ROOT=$WORK/dotnet
-    mkdir -p "$DOTNET_ROOT"
-    tar -C "$DOTNET_ROOT" -xJf "$payload/dotnet-runtime.tar.xz" & p1=$!
-    tar -C "$WORK" -xJf "$payload/kiago.tar.xz" & p2=$!
-    wait "$p1" && wait "$p2" || { echo "unpacking $payload failed"; exit 2; }
-    DOTNET=$DOTNET_ROOT/dotnet
-else
-    echo "no $payload: run tools/gpu-prepare.sh and carry $payload"; exit 2
-fi
+unpack_payload
 step "unpacked"
 
 # run_kiago LOG SECONDS ENV... -- ARGS...: kiago under `timeout` with the variant's environment, output in LOG.
@@ -66,7 +52,7 @@ run_kiago() {
     local envs=()
     while [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
-    env "${envs[@]}" timeout "$secs" "$DOTNET" "$WORK/kiago/kiago.dll" "$@" >"$log" 2>&1
+    env "${envs[@]}" timeout "$secs" "${KIAGO[@]}" "$@" >"$log" 2>&1
 }
 
 summary=$OUT/tune-summary.txt
