@@ -319,7 +319,7 @@ internal sealed unsafe class CpuConv2d : IConv2d, IReluMaskedBackward
     void Im2col(TapClass k, float* staging, int count, float* a)
     {
         var s = Spec;
-        int taps = k.TapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, cin = inPerGroup, columns = k.Columns;
+        int taps = k.TapH.Length, h = s.InHeight, w = s.InWidth, cin = inPerGroup, columns = k.Columns;
         int pixels = k.Pixels, cw = k.Width, run = k.RunTaps * cin;
         for (int n = 0; n < count; n++)
         {
@@ -359,7 +359,7 @@ internal sealed unsafe class CpuConv2d : IConv2d, IReluMaskedBackward
     void Col2im(TapClass k, float* d, int ldd, int count, float* staging)
     {
         var s = Spec;
-        int taps = k.TapH.Length, ow = s.OutWidth, h = s.InHeight, w = s.InWidth, cin = inPerGroup;
+        int taps = k.TapH.Length, h = s.InHeight, w = s.InWidth, cin = inPerGroup;
         int pixels = k.Pixels, cw = k.Width, run = k.RunTaps * cin;
         for (int n = 0; n < count; n++)
         {
