@@ -1,6 +1,7 @@
 using System.CommandLine;
-using System.Diagnostics;
+using System.Globalization;
 using Kiago.Cli.Eval;
+using Kiago.Cli.Runs;
 using Kiago.Design.Baselines;
 using Kiago.Kernels;
 
@@ -8,8 +9,8 @@ namespace Kiago.Cli;
 
 /// <summary>
 /// <c>kiago baseline ces --base FORMULA|--bases file.json [--samples 4096] [--mode normal|substitution|hydride] [--seed]
-/// [--tc-model] [--ef-model] --out DIR</c>: the conventional element-substitution baseline, screened and summarised
-/// with the same columns as <c>kiago optimise</c>.
+/// [--tc-model] [--ef-model] [--shard I/N] [--resume] --out DIR</c>: the conventional element-substitution baseline,
+/// screened and summarised with the same columns as <c>kiago optimise</c>, one base at a time into resumable parts.
 /// </summary>
 internal static class BaselineCommand
 {
@@ -28,13 +29,14 @@ internal static class BaselineCommand
         var efModel = new Option<string?>("--ef-model") { Description = "Formation-energy predictor (.kgw); without it Ef is NaN and the Ef < 0 check fails" };
         var device = new Option<string>("--device") { Description = BackendFactory.Choices, DefaultValueFactory = _ => "auto" };
         var outDir = new Option<string>("--out") { Description = "Output directory", Required = true };
+        var shard = RunOptions.Shard();
+        var resume = new Option<bool>("--resume") { Description = "Finish an interrupted run in --out (same arguments)" };
         var ces = new Command("ces", "Conventional element substitution (reference §8): random same-oxidation-state replacement, integer amounts")
         {
-            baseOption, bases, samples, mode, seed, maxAtoms, maxElements, target, ox, tcModel, efModel, device, outDir,
+            baseOption, bases, samples, mode, seed, maxAtoms, maxElements, target, ox, tcModel, efModel, device, outDir, shard, resume,
         };
         ces.SetAction(r =>
         {
-            var clock = Stopwatch.StartNew();
             var error = r.InvocationConfiguration.Error;
             var cesMode = r.GetValue(mode)!.ToLowerInvariant() switch
             {
@@ -50,37 +52,38 @@ internal static class BaselineCommand
             };
             try { options.Validate(); }
             catch (ArgumentException e) { throw new UserInputException(e.Message); }
+            var shardSpec = Shard.Parse(r.GetValue(shard));
             var list = EvalIO.Bases(r.GetValue(baseOption), r.GetValue(bases), r.GetValue(target), r.GetValue(ox));
             string dir = r.GetRequiredValue(outDir);
+            string I(long v) => v.ToString(CultureInfo.InvariantCulture);
 
             using (var backend = EvalIO.Backend(r.GetValue(device)!))
             {
                 using var tc = EvalIO.LoadModel(r.GetValue(tcModel), backend, "--tc-model");
                 using var ef = EvalIO.LoadModel(r.GetValue(efModel), backend, "--ef-model");
                 var evaluator = new CesEvaluator(tc, ef);
-                var outcomes = new List<CesOutcome>();
-                var skipped = new List<(string, string)>();
-                for (int i = 0; i < list.Count; i++)
+                var request = new RunRequest("baseline ces",
+                [
+                    new("mode", cesMode.ToString().ToLowerInvariant()), new("samples", I(options.Samples)), new("seed", I(options.Seed)),
+                    new("max_atoms", I(options.EffectiveMaxAtoms)), new("max_elements", I(options.EffectiveMaxElements)),
+                    new("base", r.GetValue(baseOption) ?? ""), new("bases", r.GetValue(bases) ?? ""),
+                    new("target", r.GetValue(target) ?? ""), new("ox_state", r.GetValue(ox) is { } o ? I(o) : ""),
+                    new("tc_model", r.GetValue(tcModel) ?? ""), new("ef_model", r.GetValue(efModel) ?? ""),
+                ], [.. list.Select(b => b.Name)], options.Seed, dir, r.GetValue(resume), backend.DeviceName,
+                [RunManifest.WeightsEntry("tc-model", r.GetValue(tcModel)), RunManifest.WeightsEntry("ef-model", r.GetValue(efModel))],
+                cesMode == CesMode.Hydride ? "hydride" : "standard", shardSpec);
+                var result = new RunSession(CesLayout.Layout, error).Run(request, (i, _) =>
                 {
                     var generated = CesGenerator.Generate(list[i], i, options);
                     if (generated.SkipReason is { } reason)
                     {
                         error.WriteLine($"kiago: base {i + 1}/{list.Count} {list[i].Name}: skipped: {reason}");
-                        skipped.Add((list[i].Name, reason));
-                        continue;
+                        return CesLayout.Parts("", i, list[i].Name, null, reason);
                     }
                     var outcome = evaluator.Evaluate(generated, i, cesMode);
-                    outcomes.Add(outcome);
                     error.WriteLine($"kiago: base {i + 1}/{list.Count} {list[i].Name}: {outcome.Summary.Unique} unique, all-pass rate {outcome.Summary.AllPassRate:F3}, ΔTc top-30 {outcome.Summary.DeltaTcTop30:F2} K");
-                }
-                EvalIO.WriteRows(dir, outcomes.SelectMany(o => o.Rows), outcomes.Select(o => o.Summary));
-                EvalIO.WriteProvenance(dir, outcomes);
-                EvalIO.WriteManifest(dir, "baseline ces", [
-                    new("mode", cesMode.ToString().ToLowerInvariant()), new("samples", options.Samples.ToString()), new("seed", options.Seed.ToString()),
-                    new("max_atoms", options.EffectiveMaxAtoms.ToString()), new("max_elements", options.EffectiveMaxElements.ToString()),
-                    new("base", r.GetValue(baseOption)), new("bases", r.GetValue(bases)),
-                    new("tc_model", r.GetValue(tcModel)), new("ef_model", r.GetValue(efModel)),
-                ], skipped, backend.DeviceName, clock.Elapsed.TotalSeconds);
+                    return CesLayout.Parts("", i, list[i].Name, outcome, null);
+                }, CancellationToken.None);
                 r.InvocationConfiguration.Output.WriteLine(Path.Combine(dir, "candidates.csv"));
             }
             return ExitCodes.Ok;

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kiago.Chemistry;
 using Kiago.Cli.Hull;
+using Kiago.Cli.Runs;
 using Kiago.Design.CompositionMap;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
@@ -27,8 +28,8 @@ public enum DesignPreset { Normal, Substitution, Hydride }
 /// </summary>
 internal sealed class DesignCommand
 {
-    public const string DefaultTcModel = "weights/tc-resnet18.kgw";
-    public const string DefaultEfModel = "weights/elemnet.kgw";
+    public const string DefaultTcModel = ShippedWeights.TcModel;
+    public const string DefaultEfModel = ShippedWeights.EfModel;
     public const int Cancelled = 130;
 
     readonly DesignPreset preset;
@@ -51,6 +52,7 @@ internal sealed class DesignCommand
     readonly Option<int> traceEvery = new("--trace-every") { Description = "Record traces and progress every this many steps", DefaultValueFactory = _ => 10 };
     readonly Option<string?> outDir = new("--out") { Description = "Output folder (candidates.csv, summary.csv/json, traces.csv, manifest.json)" };
     readonly Option<bool> resume = new("--resume") { Description = "Finish an interrupted run in --out (same arguments)" };
+    readonly Option<string?> shard = RunOptions.Shard();
     readonly Option<bool> quiet = new("--quiet") { Description = "No progress on stderr" };
     readonly Option<bool> json = new("--json") { Description = "Print the run summary as JSON on stdout" };
     readonly Option<bool> benchmark = new("--benchmark") { Description = "Time whole optimiser steps (no outputs): candidate-steps/s" };
@@ -67,7 +69,7 @@ internal sealed class DesignCommand
         var command = new Command(name, description)
         {
             d.bases, d.basesFile, d.candidates, d.steps, d.lr, d.alpha, d.maxElements, d.maxAtoms, d.allow, d.deny,
-            d.seed, d.device, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.quiet, d.json,
+            d.seed, d.device, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.shard, d.quiet, d.json,
             d.hullReference, d.hullFormulaColumn,
         };
         if (preset != DesignPreset.Substitution) command.Options.Add(d.fix);
@@ -88,6 +90,7 @@ internal sealed class DesignCommand
             var m => throw new UserInputException($"--mode must be published or paper, got '{m}'"),
         };
         var settings = Settings(parse, paper, out var args);
+        var shardSpec = Shard.Parse(parse.GetValue(shard));
         var baseList = Bases(parse);
         // every base's constraints are checked before any compute
         foreach (var b in baseList)
@@ -119,8 +122,8 @@ internal sealed class DesignCommand
         catch (NoCudaDeviceException e) { throw new UserInputException($"--device {parse.GetValue(device)}: {e.Message}"); }
         using var backendScope = backend;
         var weights = new List<KeyValuePair<string, string>>();
-        using var tc = LoadModel(parse.GetValue(tcModel)!, "--tc-model", ModelKind.TcResNet, backend, weights, out var card);
-        using var ef = LoadModel(parse.GetValue(efModel)!, "--ef-model", ModelKind.ElemNet, backend, weights, out _);
+        using var tc = LoadModel(ShippedWeights.Resolve(parse, tcModel), "--tc-model", ModelKind.TcResNet, backend, weights, out var card);
+        using var ef = LoadModel(ShippedWeights.Resolve(parse, efModel), "--ef-model", ModelKind.ElemNet, backend, weights, out _);
         if (card?["element_frequencies"] is JsonArray freq && freq.Count == Elements.Count)
         {
             settings = settings with { ElementFrequencies = freq.Select(f => f!.GetValue<double>()).ToArray() };
@@ -136,8 +139,9 @@ internal sealed class DesignCommand
         var session = new DesignSession(designer, preset == DesignPreset.Hydride ? "hydride" : "standard", parse.GetValue(quiet) ? null : stderr)
         {
             EnergyAboveHull = hull is null ? null : rows => CandidateHullColumn.Compute(hull, rows, hullProgress),
+            Notes = stderr,
         };
-        var runRequest = new DesignRunRequest(CommandName, args, baseList, settings, dir!, parse.GetValue(resume), backend.DeviceName, weights);
+        var runRequest = new DesignRunRequest(CommandName, args, baseList, settings, dir!, parse.GetValue(resume), backend.DeviceName, weights, shardSpec);
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {

@@ -1,9 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Reflection;
-using System.Text;
-using System.Text.Json;
-using Kiago.Cli.IO;
+using Kiago.Cli.Runs;
 using Kiago.Design.Pipeline;
 
 namespace Kiago.Cli.Design;
@@ -12,16 +7,13 @@ namespace Kiago.Cli.Design;
 public sealed record SessionResult(bool Completed, IReadOnlyList<BaseSummary> NewSummaries, int BasesDone, int BasesTotal, double Seconds);
 
 /// <summary>
-/// Runs the bases of one request into --out DIR, streaming each finished base to disk. Crash consistency: a base's
-/// rows are first written as part files (.parts/base-NNNN.*), then the manifest records the base as complete, then
-/// the combined tables are rebuilt from the completed parts; every file is replaced atomically (temp + rename).
-/// --resume re-reads the manifest, checks the arguments are the same, rebuilds the tables and runs only the bases
-/// not yet complete — each from its own seeded stream, so the result equals an uninterrupted run.
+/// Runs the bases of one optimise/substitute/hydride request into --out DIR through <see cref="RunSession"/>: each base
+/// becomes the parts candidates.csv, traces.csv, summary.csv and summary.json (<see cref="DesignLayout"/>), so resume,
+/// --shard and <c>kiago merge</c> assemble the same tables from the same parts.
 /// </summary>
 public sealed class DesignSession(BaseDesigner designer, string screenName, TextWriter? progress)
 {
-    public const string ManifestFile = "manifest.json";
-    const string PartsDir = ".parts";
+    public const string ManifestFile = RunManifest.File;
 
     /// <summary>
     /// When set (--hull-reference), candidates.csv gets the e_above_hull column: one value per row of a base, in row
@@ -29,183 +21,47 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
     /// </summary>
     public Func<IReadOnlyList<CandidateRow>, IReadOnlyList<double>>? EnergyAboveHull { get; init; }
 
+    /// <summary>Where warnings go even without progress (a resumed base that is computed again, and why).</summary>
+    public TextWriter? Notes { get; init; }
+
     public SessionResult Run(DesignRunRequest request, CancellationToken cancel)
     {
-        var clock = Stopwatch.StartNew();
-        string dir = request.OutDir;
-        string manifestPath = Path.Combine(dir, ManifestFile);
-        var completed = new SortedSet<int>();
-        var baseSeconds = new SortedDictionary<int, double>();
-        double previousSeconds = 0;
-        string started = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
-        if (File.Exists(manifestPath))
-        {
-            if (!request.Resume)
-                throw new UserInputException($"--out {dir}: the folder already holds a run ({ManifestFile}); add --resume to finish it or choose another folder");
-            ReadManifest(manifestPath, request, completed, baseSeconds, ref previousSeconds, ref started);
-        }
-        else if (request.Resume && Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
-            throw new UserInputException($"--resume: {dir} has no {ManifestFile}, so there is nothing to resume");
-        Directory.CreateDirectory(Path.Combine(dir, PartsDir));
-
-        var manifest = new ManifestState(request, started, completed, baseSeconds, previousSeconds, screenName);
-        RebuildTables(dir, request.Bases.Count, completed, EnergyAboveHull is not null);
-        manifest.Write(manifestPath, "running", clock.Elapsed.TotalSeconds);
-
+        var run = new RunRequest(request.Command, request.Arguments, [.. request.Bases.Select(b => b.Name)], request.Settings.Seed,
+            request.OutDir, request.Resume, request.Device, request.Weights, screenName, request.Shard ?? Shard.Whole);
         var summaries = new List<BaseSummary>();
         designer.Progress = null;
-        try
+        var session = new RunSession(DesignLayout.For(EnergyAboveHull is not null), Notes ?? progress);
+        var result = session.Run(run, (i, token) =>
         {
-            for (int i = 0; i < request.Bases.Count; i++)
-            {
-                if (completed.Contains(i)) continue;
-                cancel.ThrowIfCancellationRequested();
-                var b = request.Bases[i];
-                var baseClock = Stopwatch.StartNew();
-                var reporter = new ProgressReporter(progress, i, request.Bases.Count, b.Name, request.Settings.Candidates);
-                designer.Progress = reporter.Report;
-                var outcome = designer.Run(request.Settings, b, i, cancel);
-                reporter.Done(outcome.Summary);
-                WriteParts(dir, i, outcome, EnergyAboveHull?.Invoke(outcome.Rows));
-                completed.Add(i);
-                baseSeconds[i] = baseClock.Elapsed.TotalSeconds;
-                manifest.Write(manifestPath, completed.Count == request.Bases.Count ? "complete" : "running", clock.Elapsed.TotalSeconds);
-                RebuildTables(dir, request.Bases.Count, completed, EnergyAboveHull is not null);
-                summaries.Add(outcome.Summary);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            manifest.Write(manifestPath, "cancelled", clock.Elapsed.TotalSeconds);
-            return new SessionResult(false, summaries, completed.Count, request.Bases.Count, clock.Elapsed.TotalSeconds);
-        }
-        manifest.Write(manifestPath, "complete", clock.Elapsed.TotalSeconds);
-        return new SessionResult(true, summaries, completed.Count, request.Bases.Count, clock.Elapsed.TotalSeconds);
+            var b = request.Bases[i];
+            var reporter = new ProgressReporter(progress, i, request.Bases.Count, b.Name, request.Settings.Candidates);
+            designer.Progress = reporter.Report;
+            var outcome = designer.Run(request.Settings, b, i, token);
+            reporter.Done(outcome.Summary);
+            summaries.Add(outcome.Summary);
+            return DesignLayout.Parts(i, outcome, EnergyAboveHull?.Invoke(outcome.Rows));
+        }, cancel);
+        return new SessionResult(result.Completed, summaries, result.BasesDone, result.BasesTotal, result.Seconds);
     }
+}
 
-    static string Part(string dir, int index, string kind) => Path.Combine(dir, PartsDir, $"base-{index:D4}.{kind}");
+/// <summary>The run folder of optimise/substitute/hydride: candidates.csv, traces.csv, summary.csv, summary.json.</summary>
+public static class DesignLayout
+{
+    public static RunLayout For(bool energyAboveHull) => new(
+    [
+        new RunTable("candidates.csv", DesignTables.Header(DesignTables.CandidateColumnsFor(energyAboveHull))),
+        new RunTable("traces.csv", DesignTables.Header(DesignTables.TraceColumns)),
+        new RunTable("summary.csv", DesignTables.Header(DesignTables.SummaryColumns)),
+        new RunTable("summary.json", "", TableShape.JsonArray),
+    ], []);
 
-    static void WriteParts(string dir, int index, BaseOutcome outcome, IReadOnlyList<double>? energyAboveHull)
-    {
-        AtomicFile.Write(Part(dir, index, "candidates.csv"), w => w.Write(DesignTables.CandidateLines(outcome.Rows, energyAboveHull)));
-        AtomicFile.Write(Part(dir, index, "traces.csv"), w => w.Write(DesignTables.TraceLines(index, outcome.Trace)));
-        AtomicFile.Write(Part(dir, index, "summary.csv"), w => w.Write(DesignTables.SummaryLine(outcome.Summary)));
-        AtomicFile.Write(Part(dir, index, "summary.json"), w => w.Write(DesignTables.SummaryJson(outcome.Summary)));
-    }
-
-    /// <summary>candidates.csv, traces.csv, summary.csv, summary.json = header + the completed bases' parts in base order.</summary>
-    static void RebuildTables(string dir, int baseCount, SortedSet<int> completed, bool energyAboveHull)
-    {
-        string ReadPart(int i, string kind)
+    public static IReadOnlyDictionary<string, string> Parts(int index, BaseOutcome outcome, IReadOnlyList<double>? energyAboveHull) =>
+        new Dictionary<string, string>
         {
-            var path = Part(dir, i, kind);
-            if (!File.Exists(path)) throw new UserInputException($"--resume: {path} is missing although the manifest lists base {i} as complete");
-            return File.ReadAllText(path, CsvWriter.Utf8);
-        }
-        foreach (var (file, kind, columns) in new[]
-                 {
-                     ("candidates.csv", "candidates.csv", DesignTables.CandidateColumnsFor(energyAboveHull)),
-                     ("traces.csv", "traces.csv", DesignTables.TraceColumns),
-                     ("summary.csv", "summary.csv", DesignTables.SummaryColumns),
-                 })
-        {
-            AtomicFile.Write(Path.Combine(dir, file), w =>
-            {
-                w.Write(DesignTables.Header(columns));
-                foreach (int i in completed) w.Write(ReadPart(i, kind));
-            });
-        }
-        AtomicFile.Write(Path.Combine(dir, "summary.json"), w =>
-        {
-            w.Write("[");
-            bool first = true;
-            foreach (int i in completed)
-            {
-                w.Write(first ? "\n" : ",\n");
-                w.Write(ReadPart(i, "summary.json"));
-                first = false;
-            }
-            w.Write("\n]\n");
-        });
-    }
-
-    static void ReadManifest(string path, DesignRunRequest request, SortedSet<int> completed,
-        SortedDictionary<int, double> baseSeconds, ref double previousSeconds, ref string started)
-    {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
-        catch (JsonException e) { throw new UserInputException($"--resume: {path} is not valid JSON ({e.Message})"); }
-        using (doc)
-        {
-            var root = doc.RootElement;
-            if (!root.TryGetProperty("arguments", out var args) || args.ValueKind != JsonValueKind.Object)
-                throw new UserInputException($"--resume: {path} has no 'arguments' object");
-            var stored = args.EnumerateObject().Select(p => $"{p.Name}={p.Value.GetString()}").ToList();
-            var current = request.Arguments.Select(kv => $"{kv.Key}={kv.Value}").ToList();
-            string command = root.TryGetProperty("command", out var c) ? c.GetString() ?? "" : "";
-            if (command != request.Command || !stored.SequenceEqual(current))
-            {
-                var diff = current.Except(stored).Concat(stored.Except(current).Select(s => "was " + s));
-                throw new UserInputException($"--resume: {path} was written by a run with other arguments ({string.Join(", ", diff.DefaultIfEmpty("command " + command))})");
-            }
-            foreach (var e in root.GetProperty("completed_bases").EnumerateArray())
-            {
-                int i = e.GetInt32();
-                if (i < 0 || i >= request.Bases.Count) throw new UserInputException($"--resume: {path} lists base {i}, but the run has {request.Bases.Count} bases");
-                completed.Add(i);
-            }
-            if (root.TryGetProperty("timings", out var t))
-            {
-                if (t.TryGetProperty("total_seconds", out var ts)) previousSeconds = ts.GetDouble();
-                if (t.TryGetProperty("base_seconds", out var bs))
-                    foreach (var p in bs.EnumerateObject()) baseSeconds[int.Parse(p.Name, CultureInfo.InvariantCulture)] = p.Value.GetDouble();
-            }
-            if (root.TryGetProperty("started_utc", out var s) && s.GetString() is { } st) started = st;
-        }
-    }
-
-    /// <summary>manifest.json: provenance (version, arguments, seed, weights, device), progress state and timings.</summary>
-    sealed class ManifestState(DesignRunRequest request, string started, SortedSet<int> completed,
-        SortedDictionary<int, double> baseSeconds, double previousSeconds, string screenName)
-    {
-        public void Write(string path, string state, double sessionSeconds)
-        {
-            using var stream = new MemoryStream();
-            using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-            {
-                w.WriteStartObject();
-                w.WriteString("tool", "kiago");
-                w.WriteString("version", typeof(DesignSession).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?");
-                w.WriteString("command", request.Command);
-                w.WriteStartObject("arguments");
-                foreach (var (k, v) in request.Arguments) w.WriteString(k, v);
-                w.WriteEndObject();
-                w.WriteNumber("seed", request.Settings.Seed);
-                w.WriteString("device", request.Device);
-                w.WriteString("screening", screenName);
-                w.WriteStartObject("weights");
-                foreach (var (k, v) in request.Weights) w.WriteString(k, v);
-                w.WriteEndObject();
-                w.WriteStartArray("bases");
-                foreach (var b in request.Bases) w.WriteStringValue(b.Name);
-                w.WriteEndArray();
-                w.WriteStartArray("completed_bases");
-                foreach (int i in completed) w.WriteNumberValue(i);
-                w.WriteEndArray();
-                w.WriteString("state", state);
-                w.WriteString("started_utc", started);
-                w.WriteString("updated_utc", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-                w.WriteStartObject("timings");
-                w.WriteNumber("total_seconds", previousSeconds + sessionSeconds);
-                w.WriteStartObject("base_seconds");
-                foreach (var (i, s) in baseSeconds) w.WriteNumber(i.ToString(CultureInfo.InvariantCulture), s);
-                w.WriteEndObject();
-                w.WriteEndObject();
-                w.WriteNumber("peak_working_set_bytes", Process.GetCurrentProcess().PeakWorkingSet64);
-                w.WriteNumber("managed_heap_bytes", GC.GetTotalMemory(false));
-                w.WriteEndObject();
-            }
-            AtomicFile.Write(path, tw => tw.Write(Encoding.UTF8.GetString(stream.ToArray()) + "\n"));
-        }
-    }
+            ["candidates.csv"] = DesignTables.CandidateLines(outcome.Rows, energyAboveHull),
+            ["traces.csv"] = DesignTables.TraceLines(index, outcome.Trace),
+            ["summary.csv"] = DesignTables.SummaryLine(outcome.Summary),
+            ["summary.json"] = DesignTables.SummaryJson(outcome.Summary),
+        };
 }
