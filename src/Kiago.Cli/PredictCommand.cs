@@ -14,8 +14,8 @@ namespace Kiago.Cli;
 /// </summary>
 internal static class PredictCommand
 {
-    public const string DefaultTcModel = "weights/tc-resnet18.kgw";
-    public const string DefaultEfModel = "weights/elemnet.kgw";
+    public const string DefaultTcModel = ShippedWeights.TcModel;
+    public const string DefaultEfModel = ShippedWeights.EfModel;
 
     public static Command Create()
     {
@@ -34,8 +34,8 @@ internal static class PredictCommand
             formulas, input, column, tc, ef, noTc, noEf, output, batch, device,
         };
         command.SetAction(r => Run(new Request(r.GetValue(formulas) ?? [], r.GetValue(input), r.GetValue(column)!,
-                r.GetValue(noTc) ? null : r.GetValue(tc) ?? DefaultTcModel, r.GetValue(tc) is not null,
-                r.GetValue(noEf) ? null : r.GetValue(ef) ?? DefaultEfModel, r.GetValue(ef) is not null,
+                r.GetValue(noTc) ? null : r.GetValue(tc) ?? ShippedWeights.Locate(DefaultTcModel), r.GetValue(tc) is not null,
+                r.GetValue(noEf) ? null : r.GetValue(ef) ?? ShippedWeights.Locate(DefaultEfModel), r.GetValue(ef) is not null,
                 r.GetValue(output), r.GetValue(batch), r.GetValue(device)!),
             r.InvocationConfiguration.Output, r.InvocationConfiguration.Error));
         return command;
