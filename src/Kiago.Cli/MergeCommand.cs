@@ -9,14 +9,14 @@ internal static class MergeCommand
     public static Command Create()
     {
         var dirs = new Argument<string[]>("RUN_DIR") { Description = "The run folders of the shards (each complete)", Arity = ArgumentArity.OneOrMore };
-        var outDir = new Option<string>("--out") { Description = "New folder for the merged run (must not exist or be empty)", Required = true };
+        var outDir = OutputOptions.Folder("New folder for the merged run (must not exist, or be empty)", required: true);
         var command = new Command("merge", "Merge the folders of a sharded run (--shard I/N) into the folder the unsharded run writes, byte for byte")
         {
             dirs, outDir,
         };
         command.SetAction(r =>
         {
-            var result = RunMerger.Merge(r.GetRequiredValue(dirs), r.GetRequiredValue(outDir));
+            var result = RunMerger.Merge(r.GetRequiredValue(dirs), r.GetRequiredValue(outDir)!);
             r.InvocationConfiguration.Error.WriteLine($"kiago: merged {result.Bases} bases from {result.Folders} folders → {r.GetRequiredValue(outDir)}");
             return ExitCodes.Ok;
         });
