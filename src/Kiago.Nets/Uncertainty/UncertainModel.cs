@@ -204,6 +204,35 @@ public sealed class UncertainModel : IUncertainCompositionModel
         finally { backwardTape.Reset(); }
     }
 
+    /// <summary>μ and σ for a list of compositions, in batches of <paramref name="batchSize"/> (σ NaN without uncertainty).</summary>
+    public (double[] Mean, double[] Sigma) Predict(IReadOnlyList<Composition> compositions, int batchSize = 1024)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var mean = new double[compositions.Count];
+        var sigma = new double[compositions.Count];
+        if (compositions.Count == 0) return (mean, sigma);
+        int batch = Math.Min(batchSize, compositions.Count);
+        const int columns = Featuriser.CompositionColumns;
+        using var x = Backend.Allocate<float>((long)batch * columns);
+        using var m = Backend.Allocate<float>(batch);
+        using var s = Backend.Allocate<float>(batch);
+        var host = new float[batch * columns];
+        var mh = new float[batch];
+        var sh = new float[batch];
+        for (int start = 0; start < compositions.Count; start += batch)
+        {
+            int n = Math.Min(batch, compositions.Count - start);
+            Array.Clear(host);
+            for (int i = 0; i < n; i++) compositions[start + i].WriteFractions(host.AsSpan(i * columns, columns));
+            Backend.Upload<float>(host.AsSpan(0, n * columns), x);
+            ForwardWithSigma(n, x, m, s);
+            Backend.Download(m, mh.AsSpan(0, n));
+            Backend.Download(s, sh.AsSpan(0, n));
+            for (int i = 0; i < n; i++) (mean[start + i], sigma[start + i]) = (mh[i], sh[i]);
+        }
+        return (mean, sigma);
+    }
+
     public double[] DomainScores(IReadOnlyList<Composition> compositions)
     {
         if (domain is null) return [.. compositions.Select(_ => double.NaN)];

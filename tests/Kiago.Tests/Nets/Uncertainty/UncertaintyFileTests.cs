@@ -170,3 +170,77 @@ public sealed class CalibrationTests
         Assert.Equal(3, UncertaintyMetrics.ConformalQuantile([5, 1, 3, 2, 4], 0.5)); // ⌈6·0.5⌉ = 3rd smallest
     }
 }
+
+/// <summary>`kiago calibrate`, `predict` and `evaluate-model` with a .kgu on random-weight members (in process).</summary>
+public sealed class UncertaintyCliTests : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("kiago-kgu-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var root = new System.CommandLine.RootCommand("test");
+        foreach (var c in Kiago.Cli.CommandCatalog.All()) root.Subcommands.Add(c);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Kiago.Cli.CliRunner.Run(root, args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void Calibrate_then_predict_and_evaluate_report_sigma_domain_and_coverage()
+    {
+        string kgw = Path.Combine(dir, "ef.kgw");
+        WeightFile.Write(kgw, RandomMembers.Mlp(ModelKind.ElemNet, 1));
+        var members = Enumerable.Range(0, 3).Select(k =>
+        {
+            string path = Path.Combine(dir, $"m{k}.kgw");
+            WeightFile.Write(path, RandomMembers.Mlp(ModelKind.ElemNet, 10 + k, outputScale: 1.2f));
+            return path;
+        }).ToArray();
+        // "validation" targets: the flagship's own output plus noise, so the calibration has something to fit
+        var formulas = new List<string>();
+        var rng = new Random(3);
+        string[] a = ["Li", "Na", "K", "Mg", "Ca", "Al", "Fe", "Cu", "Zn", "Ti"], b = ["O", "F", "Cl", "S", "N", "B", "C", "P", "Se", "Br"];
+        for (int i = 0; i < 60; i++) formulas.Add($"{a[rng.Next(a.Length)]}{1 + rng.Next(3)}{b[rng.Next(b.Length)]}{1 + rng.Next(4)}");
+        using (var backend = new CpuBackend(1))
+        using (var net = new Kiago.Nets.GraphModel(WeightFile.Read(kgw), backend))
+        {
+            var p = Kiago.Design.Experiments.ModelPredictions.Predict(net, [.. formulas.Select(Composition.Parse)]);
+            File.WriteAllLines(Path.Combine(dir, "valid.csv"), ["formula,formation_energy_ev_per_atom",
+                .. formulas.Select((f, i) => $"{f},{(p[i] + 0.3 * (rng.NextDouble() - 0.5)).ToString(System.Globalization.CultureInfo.InvariantCulture)}")]);
+        }
+        // training compositions near the validation ones (same element pairs, other amounts), so Og is far by comparison
+        File.WriteAllLines(Path.Combine(dir, "train.csv"), ["formula", "NaCl", .. a.SelectMany(x => b.Select(y => $"{x}2{y}3"))]);
+
+        var (code, output, error) = Run(["calibrate", "--model", kgw, "--members", .. members, "--valid", Path.Combine(dir, "valid.csv"),
+            "--train-compositions", Path.Combine(dir, "train.csv")]);
+        Assert.True(code == 0, error);
+        Assert.Contains("3 members", output);
+        Assert.True(File.Exists(Path.Combine(dir, "ef.kgu")));
+
+        (code, output, error) = Run("predict", "NaCl", "Og", "--no-tc", "--ef-model", kgw);
+        Assert.True(code == 0, error);
+        var lines = output.Trim().Split('\n');
+        Assert.Equal("formula,ef_eV_per_atom,ef_sigma_eV_per_atom,ef_domain,ef_ignored_elements", lines[0].Trim());
+        var nacl = lines[1].Trim().Split(',');
+        var og = lines[2].Trim().Split(',');
+        Assert.True(float.Parse(nacl[2], System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.Equal(0, float.Parse(nacl[3], System.Globalization.CultureInfo.InvariantCulture)); // NaCl is a training composition
+        Assert.True(float.Parse(og[3], System.Globalization.CultureInfo.InvariantCulture) > 1, $"Og domain {og[3]}");
+        Assert.Equal("Og", og[4]);
+
+        (code, output, error) = Run("evaluate-model", "--model", kgw, "--data", Path.Combine(dir, "valid.csv"), "--device", "cpu");
+        Assert.True(code == 0, error);
+        Assert.Contains("ensemble mu (flagship + 3 members, ef.kgu)", output);
+        Assert.Matches(@"coverage of mu ± sigma = 0\.\d+ \(nominal 0\.68\)", output);
+        Assert.Contains("Spearman(|error|, sigma) = ", output);
+
+        // the flagship replaced: the .kgu is refused, exit 2, file and reason named
+        WeightFile.Write(kgw, RandomMembers.Mlp(ModelKind.ElemNet, 99));
+        (code, _, error) = Run("predict", "NaCl", "--no-tc", "--ef-model", kgw);
+        Assert.Equal(2, code);
+        Assert.Contains("ef.kgu: checksum mismatch", error);
+    }
+}
