@@ -51,8 +51,8 @@ internal static class CalibrateCommand
         if (memberPaths.Length == 0) throw new UserInputException("--members: give at least one member model");
         foreach (var (file, option) in new[] { (modelPath, "--model"), (validPath, "--valid"), (trainPath, "--train-compositions") }.Concat(memberPaths.Select(p => (p, "--members"))))
             if (!File.Exists(file)) throw new UserInputException($"{option} {file}: file not found");
-        var flagship = NetsErrors.Guard(() => WeightFile.Read(modelPath));
-        var memberModels = memberPaths.Select(p => NetsErrors.Guard(() => LoadMember(p, flagship.Kind))).ToList();
+        var flagship = WeightFile.Read(modelPath);
+        var memberModels = memberPaths.Select(p => LoadMember(p, flagship.Kind)).ToList();
         for (int k = 0; k < memberModels.Count; k++)
             if (memberModels[k].Kind != flagship.Kind)
                 throw new UserInputException($"--members {memberPaths[k]}: a {ModelKinds.Name(memberModels[k].Kind)} model; the flagship is {ModelKinds.Name(flagship.Kind)}");
@@ -67,7 +67,7 @@ internal static class CalibrateCommand
         var all = new[] { flagship }.Concat(memberModels).ToList();
         for (int j = 0; j < all.Count; j++)
         {
-            using var net = NetsErrors.Guard(() => new GraphModel(all[j], backend));
+            using var net = new GraphModel(all[j], backend);
             var p = Kiago.Design.Experiments.ModelPredictions.Predict(net, validRows, batch);
             for (int i = 0; i < p.Length; i++) outputs[i][j] = p[i];
             stderr.WriteLine($"kiago: {(j == 0 ? "flagship" : $"member {j - 1}")} predicted {p.Length} validation rows");

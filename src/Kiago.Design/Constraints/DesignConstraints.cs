@@ -134,4 +134,4 @@ public sealed record ResolvedConstraints(
     IReadOnlyList<Element> BaseElementsMaskedOut);
 
 /// <summary>Contradictory or impossible constraints, found before any compute.</summary>
-public sealed class ConstraintException(string message) : Exception(message);
+public sealed class ConstraintException(string message) : InputException(message);
