@@ -149,13 +149,14 @@ internal sealed class DesignCommand
 
         if (bench) return Benchmark(backend, tc, ef, settings, baseList[0], stdout, stderr);
 
-        var designer = new BaseDesigner(backend, tc, ef, new ChemistryScreen(preset == DesignPreset.Hydride, oxTable), CompositionKernels.For(backend))
+        var screen = new ChemistryScreen(preset == DesignPreset.Hydride, oxTable);
+        var designer = new BaseDesigner(backend, tc, ef, screen, CompositionKernels.For(backend))
         {
             Novelty = new NoveltySearch(knownList),
         };
         var hull = hullReferences is null ? null : new PredictedHull(hullReferences, ef);
         var hullProgress = parse.GetValue(quiet) ? null : stderr;
-        var session = new DesignSession(designer, preset == DesignPreset.Hydride ? "hydride" : "standard", parse.GetValue(quiet) ? null : stderr)
+        var session = new DesignSession(designer, screen.Name, parse.GetValue(quiet) ? null : stderr)
         {
             EnergyAboveHull = hull is null ? null : rows => CandidateHullColumn.Compute(hull, rows, hullProgress),
         };
