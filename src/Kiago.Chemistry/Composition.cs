@@ -71,7 +71,10 @@ public sealed class Composition : IEquatable<Composition>
             sums[element.Index] += amount;
         }
         var values = new double[order.Count];
-        for (int i = 0; i < values.Length; i++) values[i] = sums[order[i].Index];
+        double total = 0;
+        for (int i = 0; i < values.Length; i++) total += values[i] = sums[order[i].Index];
+        if (!double.IsFinite(total))
+            throw new ArgumentOutOfRangeException(nameof(terms), total, "the amounts add up to a total that is not finite");
         return new Composition([.. order], values);
     }
 

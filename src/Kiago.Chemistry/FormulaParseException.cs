@@ -15,7 +15,7 @@ public enum FormulaError
 }
 
 /// <summary>A formula could not be parsed. <see cref="Column"/> is 1-based into <see cref="Formula"/>.</summary>
-public sealed class FormulaParseException : FormatException
+public sealed class FormulaParseException : InputException
 {
     public FormulaParseException(string formula, int column, FormulaError error, string reason)
         : base($"{reason} at column {column} in formula \"{formula}\"")

@@ -3,10 +3,11 @@ using System.Globalization;
 namespace Kiago.Chemistry;
 
 /// <summary>
-/// Recursive-descent parser for the formula grammar pymatgen accepts: element symbols ([A-Z][a-z]*) with optional
-/// amounts (integer, decimal, optional exponent), groups in (), [] or {} with optional multipliers, nested to any
-/// depth, whitespace between tokens. Repeated elements are summed in order of first appearance; zero amounts drop
-/// out (as in pymatgen). Every error names its 1-based column.
+/// Parser for the formula grammar pymatgen accepts: element symbols ([A-Z][a-z]*) with optional amounts (integer,
+/// decimal, optional exponent), groups in (), [] or {} with optional multipliers, nested to any depth, whitespace
+/// between tokens. Repeated elements are summed in order of first appearance; zero amounts drop out (as in pymatgen).
+/// Every error names its 1-based column. Groups are parsed with an explicit stack, not recursion, so no input can
+/// overflow the call stack; amounts whose products or sums overflow to infinity are errors, not infinite atoms.
 /// </summary>
 internal ref struct FormulaParser
 {
@@ -23,38 +24,63 @@ internal ref struct FormulaParser
     {
         ArgumentNullException.ThrowIfNull(formula);
         var parser = new FormulaParser(formula);
-        var terms = new List<(Element Element, double Amount)>();
-        parser.ParseSequence(terms, closer: null, openedAt: -1);
+        var terms = parser.ParseTerms();
         if (terms.Count == 0)
             throw parser.Error(0, FormulaError.Empty, "empty formula");
+        double total = 0;
+        foreach (var (_, amount) in terms) total += amount;
+        if (!double.IsFinite(total))
+            throw parser.Error(0, FormulaError.NonFiniteAmount, "the amounts add up to more than a double can hold (the total is not finite)");
         var composition = Composition.FromTerms(terms);
         if (composition.Count == 0)
             throw parser.Error(0, FormulaError.Empty, "formula has no atoms (every amount is zero)");
         return composition;
     }
 
-    void ParseSequence(List<(Element, double)> terms, char? closer, int openedAt)
+    /// <summary>An open group: the terms outside it, its closing bracket, and where it opened.</summary>
+    readonly record struct OpenGroup(List<(Element, double)> Outer, char Closer, int OpenedAt);
+
+    List<(Element, double)> ParseTerms()
     {
+        var open = new Stack<OpenGroup>();
+        var terms = new List<(Element, double)>();
         while (true)
         {
             SkipWhitespace();
             if (pos >= formula.Length)
             {
-                if (closer is not null)
-                    throw Error(openedAt, FormulaError.UnbalancedParenthesis, $"unbalanced parenthesis: '{formula[openedAt]}' is never closed");
-                return;
+                if (open.TryPeek(out var unclosed))
+                    throw Error(unclosed.OpenedAt, FormulaError.UnbalancedParenthesis, $"unbalanced parenthesis: '{formula[unclosed.OpenedAt]}' is never closed");
+                return terms;
             }
             char c = formula[pos];
             if (c is ')' or ']' or '}')
             {
-                if (closer is null)
+                if (!open.TryPop(out var group))
                     throw Error(pos, FormulaError.UnbalancedParenthesis, $"unbalanced parenthesis: '{c}' has no matching opening bracket");
-                if (c != closer)
-                    throw Error(pos, FormulaError.MismatchedBracket, $"'{formula[openedAt]}' at column {openedAt + 1} is closed by '{c}'");
-                return;
+                if (c != group.Closer)
+                    throw Error(pos, FormulaError.MismatchedBracket, $"'{formula[group.OpenedAt]}' at column {group.OpenedAt + 1} is closed by '{c}'");
+                if (terms.Count == 0)
+                    throw Error(group.OpenedAt, FormulaError.EmptyGroup, $"empty group '{formula[group.OpenedAt]}{group.Closer}'");
+                pos++; // the closer
+                int multiplierAt = pos;
+                double multiplier = ParseOptionalAmount();
+                foreach (var (element, amount) in terms)
+                {
+                    double product = amount * multiplier;
+                    if (!double.IsFinite(product))
+                        throw Error(multiplierAt, FormulaError.NonFiniteAmount,
+                            $"the group at column {group.OpenedAt + 1} times {multiplier.ToString("R", CultureInfo.InvariantCulture)} gives {element.Symbol} an amount that is not finite");
+                    group.Outer.Add((element, product));
+                }
+                terms = group.Outer;
             }
-            if (c is '(' or '[' or '{')
-                ParseGroup(terms);
+            else if (c is '(' or '[' or '{')
+            {
+                open.Push(new OpenGroup(terms, c switch { '(' => ')', '[' => ']', _ => '}' }, pos));
+                terms = [];
+                pos++;
+            }
             else if (char.IsAsciiLetterUpper(c))
                 ParseElement(terms);
             else if (c == '-')
@@ -64,21 +90,6 @@ internal ref struct FormulaParser
             else
                 throw Error(pos, FormulaError.UnexpectedCharacter, $"unexpected character '{c}'");
         }
-    }
-
-    void ParseGroup(List<(Element, double)> terms)
-    {
-        int open = pos;
-        char closer = formula[pos] switch { '(' => ')', '[' => ']', _ => '}' };
-        pos++;
-        var inner = new List<(Element, double)>();
-        ParseSequence(inner, closer, open);
-        if (inner.Count == 0)
-            throw Error(open, FormulaError.EmptyGroup, $"empty group '{formula[open]}{closer}'");
-        pos++; // the closer
-        double multiplier = ParseOptionalAmount();
-        foreach (var (element, amount) in inner)
-            terms.Add((element, amount * multiplier));
     }
 
     void ParseElement(List<(Element, double)> terms)

@@ -16,7 +16,7 @@ internal static class BaselineCommand
     public static Command Create()
     {
         var baseOption = new Option<string?>("--base") { Description = "One base formula, e.g. LaFeAsO" };
-        var bases = new Option<string?>("--bases") { Description = "The reference's base list (JSON), e.g. ../shared/data/experiments/rule_based_ref_mat/experiment_usual_dict.json" };
+        var bases = new Option<string?>("--bases") { Description = "Base list: the reference's JSON (e.g. ../shared/data/experiments/rule_based_ref_mat/experiment_usual_dict.json) or a CSV as for optimise (formula[, target, ox])" };
         var samples = new Option<int>("--samples") { Description = "Samples per base", DefaultValueFactory = _ => 4096 };
         var mode = new Option<string>("--mode") { Description = "normal | substitution | hydride", DefaultValueFactory = _ => "normal" };
         var seed = new Option<long>("--seed") { Description = "Seed of our generator (the reference used 1234 with numpy)", DefaultValueFactory = _ => 1234 };
@@ -24,16 +24,16 @@ internal static class BaselineCommand
         var maxElements = new Option<int?>("--max-elements") { Description = "Element limit (default 10; hydride 3)" };
         var target = new Option<string?>("--target") { Description = "Substitution target for --base in substitution mode, e.g. La" };
         var ox = new Option<int?>("--ox-state") { Description = "Oxidation state of the substitution (default: the target's first positive common state)" };
-        var tcModel = new Option<string?>("--tc-model") { Description = "Tc predictor (.kgw); without it Tc is NaN" };
-        var efModel = new Option<string?>("--ef-model") { Description = "Formation-energy predictor (.kgw); without it Ef is NaN and the Ef < 0 check fails" };
-        var device = new Option<string>("--device") { Description = BackendFactory.Choices, DefaultValueFactory = _ => "auto" };
-        var outDir = new Option<string>("--out") { Description = "Output directory", Required = true };
+        var tcModel = ModelOptions.Tc("Tc predictor (.kgw, tc-resnet); without it Tc is NaN");
+        var efModel = ModelOptions.Ef("Formation-energy predictor (.kgw, elemnet); without it Ef is NaN and the Ef < 0 check fails");
+        var outDir = OutputOptions.Folder("Output directory", required: true);
         var known = new Option<string?>("--known") { Description = "CSV of known compositions (column 'formula', optional 'tc_kelvin') for the novelty columns; default: the built-in index" };
         var novelOnly = new Option<bool>("--novel-only") { Description = "Drop samples whose reduced formula is a known composition from candidates.csv (summaries count every sample)" };
         var ces = new Command("ces", "Conventional element substitution (reference §8): random same-oxidation-state replacement, integer amounts")
         {
-            baseOption, bases, samples, mode, seed, maxAtoms, maxElements, target, ox, tcModel, efModel, device, outDir, known, novelOnly,
+            baseOption, bases, samples, mode, seed, maxAtoms, maxElements, target, ox, tcModel, efModel, outDir, known, novelOnly,
         };
+        var compute = ComputeOptions.AddTo(ces);
         ces.SetAction(r =>
         {
             var clock = Stopwatch.StartNew();
@@ -50,14 +50,13 @@ internal static class BaselineCommand
                 Mode = cesMode, Samples = r.GetValue(samples), Seed = r.GetValue(seed),
                 MaxAtoms = r.GetValue(maxAtoms), MaxElements = r.GetValue(maxElements),
             };
-            try { options.Validate(); }
-            catch (ArgumentException e) { throw new UserInputException(e.Message); }
+            options.Validate();
             var list = EvalIO.Bases(r.GetValue(baseOption), r.GetValue(bases), r.GetValue(target), r.GetValue(ox));
-            string dir = r.GetRequiredValue(outDir);
             var knownList = Design.KnownListReader.Load(r.GetValue(known), "--known", error);
             bool dropKnown = r.GetValue(novelOnly);
+            string dir = OutputOptions.PrepareFolder(r.GetRequiredValue(outDir)!);
 
-            using (var backend = EvalIO.Backend(r.GetValue(device)!))
+            using (var backend = compute.CreateBackend(r))
             {
                 using var tc = EvalIO.LoadModel(r.GetValue(tcModel), backend, "--tc-model");
                 using var ef = EvalIO.LoadModel(r.GetValue(efModel), backend, "--ef-model");

@@ -16,30 +16,24 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var threads = new Option<int>("--threads") { Description = "CPU threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var batches = new Option<string>("--batch") { Description = "comma-separated batch sizes for the model benchmarks (ResNet18 stages: the largest)", DefaultValueFactory = _ => "256,1024" };
         var only = new Option<string>("--only") { Description = "gemm | stages | resnet | elemnet | all", DefaultValueFactory = _ => "all" };
-        var device = new Option<string>("--device") { Description = BackendFactory.Choices, DefaultValueFactory = _ => "cpu" };
         var repeats = new Option<int>("--repeats") { Description = "timed repetitions per case (best and median reported)", DefaultValueFactory = _ => 5 };
         var command = new Command("bench", "Time the compute engine (GEMM, ResNet18 stages, ResNet18, ElemNet) with random weights.")
         {
-            threads, batches, only, repeats, device,
+            batches, only, repeats,
         };
+        var compute = ComputeOptions.AddTo(command);
         command.SetAction(parse =>
         {
-            int threadCount = parse.GetValue(threads);
-            if (threadCount < 1) throw new UserInputException($"--threads must be >= 1, got {threadCount}");
             int repeatCount = parse.GetValue(repeats);
             if (repeatCount < 1) throw new UserInputException($"--repeats must be >= 1, got {repeatCount}");
             var batchList = ParseBatches(parse.GetValue(batches)!);
             string what = parse.GetValue(only)!.ToLowerInvariant();
             if (what is not ("gemm" or "stages" or "resnet" or "elemnet" or "all"))
                 throw new UserInputException($"--only must be gemm, stages, resnet, elemnet or all, got '{what}'");
-            IBackend backend;
-            try { backend = BackendFactory.Create(parse.GetValue(device)!, threadCount); }
-            catch (ArgumentException e) { throw new UserInputException($"--device: {e.Message}"); }
-            using var _ = backend;
-            Run(backend, batchList, what, repeatCount, Console.Out);
+            using var backend = compute.CreateBackend(parse);
+            Run(backend, batchList, what, repeatCount, parse.InvocationConfiguration.Output);
             return ExitCodes.Ok;
         });
         return command;

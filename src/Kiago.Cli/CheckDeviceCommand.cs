@@ -11,44 +11,36 @@ namespace Kiago.Cli;
 /// `kiago check-device`: every engine op on an ILGPU device (CUDA by default) against the SIMD CPU backend
 /// (<see cref="BackendParity"/>) and the optimiser's composition kernel against the CPU one
 /// (<see cref="CompositionParity"/>), one line per comparison, so a user can trust a GPU before a long run.
-/// `--resnet` adds the ResNet18/ElemNet layer shapes. Exit 0 all agree, 3 a mismatch or no such device.
+/// `--resnet` adds the ResNet18/ElemNet layer shapes. `--device auto` (the default, as everywhere) tests CUDA when a
+/// device is present and the ILGPU CPU accelerator otherwise. Exit 0 all agree, 2 no such device (an input error,
+/// as in every command), 3 a mismatch (a defect of the device or the engine).
 /// </summary>
 internal static class CheckDeviceCommand
 {
     public static Command Create()
     {
-        var device = new Option<string>("--device") { Description = "cuda | ilgpu-cpu", DefaultValueFactory = _ => "cuda" };
         var resnet = new Option<bool>("--resnet") { Description = "also compare at ResNet18/ElemNet layer shapes (slower)" };
         var command = new Command("check-device", "Check that a device computes every engine op like the SIMD CPU backend.")
         {
-            device, resnet,
+            resnet,
         };
+        var compute = ComputeOptions.AddTo(command);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            IlgpuBackend tested;
-            switch (parse.GetValue(device)!.Trim().ToLowerInvariant())
+            int threads = compute.ThreadCount(parse);
+            using var tested = compute.Request(parse) switch
             {
-                case "cuda" or "gpu":
-                    var cuda = IlgpuBackend.TryCreateCuda(out var reason);
-                    if (cuda is null)
-                    {
-                        parse.InvocationConfiguration.Error.WriteLine($"kiago: error: no CUDA device: {reason}");
-                        return ExitCodes.Failure;
-                    }
-                    tested = cuda;
-                    break;
-                case "ilgpu-cpu":
-                    tested = IlgpuBackend.CreateCpu();
-                    break;
-                case var other:
-                    throw new UserInputException($"--device: expected cuda or ilgpu-cpu, got '{other}'");
-            }
-            using var _ = tested;
+                DeviceRequest.Cuda => IlgpuBackend.CreateCuda(),
+                DeviceRequest.IlgpuCpu => IlgpuBackend.CreateCpu(),
+                DeviceRequest.Auto => IlgpuBackend.TryCreateCuda(out _) ?? IlgpuBackend.CreateCpu(),
+                _ => throw new UserInputException("--device cpu: the SIMD CPU backend is the reference check-device compares against; " +
+                    "give --device cuda, ilgpu-cpu or auto"),
+            };
             output.WriteLine($"device: {tested.DeviceName}");
             output.WriteLine($"gemm kernel: {tested.GemmMode.ToString().ToLowerInvariant()} ({IlgpuBackend.GemmEnvironmentVariable}=auto|simple|tiled)");
             output.WriteLine($"tiling: {tested.Tiling} (KIAGO_ILGPU_TILE=auto|RxC, KIAGO_ILGPU_TILE_K=16|8, KIAGO_ILGPU_PREFETCH=0|1, KIAGO_ILGPU_VEC4=0|1)");
-            using var simd = new CpuBackend();
+            using var simd = new CpuBackend(threads);
             int failed = 0;
             if (tested.Kind == DeviceKind.Cuda)
             {

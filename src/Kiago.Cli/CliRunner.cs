@@ -1,8 +1,13 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace Kiago.Cli;
 
-/// <summary>Exit codes and the last line of defence: no stack trace ever reaches the user.</summary>
+/// <summary>
+/// The exit codes, the same for every command (docs/EXIT-CODES.md): 0 done; 1 usage (unknown command or option,
+/// missing argument or option, a value missing after an option); 2 bad input (any <see cref="InputException"/>:
+/// a formula, CSV, model file, option value, output path, environment variable); 3 a defect (anything else).
+/// </summary>
 public static class ExitCodes
 {
     public const int Ok = 0;
@@ -11,9 +16,21 @@ public static class ExitCodes
     public const int Failure = 3;
 }
 
-/// <summary>Raised for bad user input; the message names what and where.</summary>
-public sealed class UserInputException(string message) : Exception(message);
+/// <summary>Raised by the CLI for bad user input; the message names what and where. One of the <see cref="InputException"/>s.</summary>
+public sealed class UserInputException : InputException
+{
+    public UserInputException(string message) : base(message) { }
 
+    public UserInputException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>
+/// The command line is missing something a command needs that the parser cannot see (e.g. formulas as arguments or
+/// --in FILE, one of the two): usage, exit 1, like a missing required option.
+/// </summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>The one place that turns errors into exit codes and one-line messages: no stack trace ever reaches the user.</summary>
 internal static class CliRunner
 {
     /// <summary>Parses and runs; commands write to <c>parseResult.InvocationConfiguration.Output/Error</c>, which
@@ -32,21 +49,37 @@ internal static class CliRunner
             if (parse.Errors.Count > 0)
             {
                 foreach (var e in parse.Errors)
-                    config.Error.WriteLine($"kiago: {e.Message}");
-                config.Error.WriteLine("Run 'kiago --help' for usage.");
+                    config.Error.WriteLine($"kiago: {(IsBadValue(e) ? "error" : "usage")}: {e.Message}");
+                if (parse.Errors.All(IsBadValue)) return ExitCodes.BadInput;
+                config.Error.WriteLine("Run 'kiago --help' (or 'kiago COMMAND --help') for usage.");
                 return ExitCodes.Usage;
             }
             return parse.Invoke(config);
         }
-        catch (Exception e) when (e is UserInputException or Kiago.Kernels.Ilgpu.EnvironmentVariableException)
+        catch (UsageException e)
         {
-            config.Error.WriteLine($"kiago: error: {e.Message}");
+            config.Error.WriteLine($"kiago: usage: {OneLine(e.Message)}");
+            config.Error.WriteLine("Run 'kiago --help' (or 'kiago COMMAND --help') for usage.");
+            return ExitCodes.Usage;
+        }
+        catch (InputException e)
+        {
+            config.Error.WriteLine($"kiago: error: {OneLine(e.Message)}");
             return ExitCodes.BadInput;
         }
         catch (Exception e)
         {
-            config.Error.WriteLine($"kiago: internal error: {e.GetType().Name}: {e.Message}");
+            config.Error.WriteLine($"kiago: internal error (a defect, please report it): {e.GetType().Name}: {OneLine(e.Message)}");
             return ExitCodes.Failure;
         }
     }
+
+    /// <summary>
+    /// A value was given but is not acceptable (not a number, not one of the choices): bad input, exit 2. Errors
+    /// about the shape of the command line (unknown tokens, a missing option or argument) are usage, exit 1.
+    /// </summary>
+    static bool IsBadValue(ParseError error) =>
+        error.SymbolResult is ArgumentResult { Tokens.Count: > 0 } or OptionResult { Tokens.Count: > 0 };
+
+    static string OneLine(string message) => message.ReplaceLineEndings(" ");
 }

@@ -40,6 +40,9 @@ internal static class ConvertCommand
             : ModelKinds.TryParse(kindText, out var k) ? k
             : throw new UserInputException($"--kind: unknown kind '{kindText}' (expected tc-resnet, elemnet or auto)");
         if (!File.Exists(onnx)) throw new UserInputException($"{onnx}: file not found");
+        OutputOptions.CheckFile(output, "--output");
+        OutputOptions.RefuseOverwritingInput(onnx, output, "--output");
+        if (cardPath is not null) OutputOptions.RefuseOverwritingInput(cardPath, output, "--output");
         string? card = null;
         if (cardPath is not null)
         {
@@ -47,25 +50,18 @@ internal static class ConvertCommand
             card = File.ReadAllText(cardPath);
         }
         var started = DateTime.UtcNow;
-        var model = NetsErrors.Guard(() => ModelConverter.Convert(onnx, new ConvertOptions(kind, fp16, card, outputName, outputUnit)));
+        var model = ModelConverter.Convert(onnx, new ConvertOptions(kind, fp16, card, outputName, outputUnit));
         double seconds = (DateTime.UtcNow - started).TotalSeconds;
         if (verify is { Length: 2 })
         {
             using var backend = new Kiago.Kernels.Cpu.CpuBackend();
-            var result = NetsErrors.Guard(() => ModelConverter.Verify(model, verify[0], verify[1], backend));
+            var result = ModelConverter.Verify(model, verify[0], verify[1], backend);
             stderr.WriteLine($"verify: {result.Values} values, max abs error {result.MaxAbsoluteError:G3}, " +
                 $"max relative error {result.MaxRelativeError:G3} (tolerance {result.Tolerance:G2})");
             if (!result.Passed)
                 throw new UserInputException($"--verify: {model.OutputName} differs from {verify[1]} by {result.MaxRelativeError:G3} relative (tolerance {result.Tolerance:G2}); .kgw not written");
         }
-        try
-        {
-            WeightFile.Write(output, model);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UserInputException($"{output}: cannot write: {e.Message}");
-        }
+        WeightFile.Write(output, model);
         var g = model.Graph;
         stdout.WriteLine($"{output}: {ModelKinds.Name(model.Kind)}, output {model.OutputName} [{model.OutputUnit}], " +
             $"{g.Nodes.Count} ops, {g.ParameterCount:N0} parameters ({(fp16 ? "fp16" : "fp32")}), {new FileInfo(output).Length:N0} bytes; imported in {seconds:F2} s");

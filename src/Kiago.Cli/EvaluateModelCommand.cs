@@ -38,26 +38,22 @@ internal static class EvaluateModelCommand
         var reference = new Option<string?>("--reference-column") { Description = "Column of stored predictions to compare with (max and mean |difference|)" };
         var threshold = new Option<double>("--negative-threshold") { Description = "Tc models: a negative counts as wrong above this (K)", DefaultValueFactory = _ => 10.0 };
         var predictions = new Option<string?>("--predictions") { Description = "Write formula, target, prediction to this CSV (atomically)" };
-        var device = new Option<string>("--device") { Description = BackendFactory.Choices, DefaultValueFactory = _ => "auto" };
         var batch = new Option<int>("--batch") { Description = "Compositions per forward pass", DefaultValueFactory = _ => 1024 };
         var command = new Command("evaluate-model", "Evaluate a .kgw model on a CSV: MAE, RMSE, R² (Tc: and the negatives-above-threshold rate)")
         {
-            model, data, formulaColumn, targetColumn, splitFile, reference, threshold, predictions, device, batch,
+            model, data, formulaColumn, targetColumn, splitFile, reference, threshold, predictions, batch,
         };
+        var compute = ComputeOptions.AddTo(command);
         command.SetAction(parse =>
         {
             int batchSize = parse.GetValue(batch);
             if (batchSize < 1) throw new UserInputException($"--batch must be >= 1, got {batchSize}");
-            IBackend backend;
-            try
+            if (parse.GetValue(predictions) is { } predictionsPath)
             {
-                backend = BackendFactory.Create(parse.GetRequiredValue(device));
+                OutputOptions.CheckFile(predictionsPath, "--predictions");
+                OutputOptions.RefuseOverwritingInput(parse.GetRequiredValue(data), predictionsPath, "--predictions");
             }
-            catch (Exception e) when (e is ArgumentException or NoCudaDeviceException)
-            {
-                throw new UserInputException($"--device: {e.Message}");
-            }
-            using (backend)
+            using (var backend = compute.CreateBackend(parse))
             {
                 return Run(new Settings(parse.GetRequiredValue(model), parse.GetRequiredValue(data), parse.GetRequiredValue(formulaColumn),
                     parse.GetValue(targetColumn), parse.GetValue(splitFile), parse.GetValue(reference), parse.GetValue(threshold),
@@ -75,16 +71,7 @@ internal static class EvaluateModelCommand
     internal static int Run(Settings s, IBackend backend, TextWriter output, TextWriter error)
     {
         var clock = Stopwatch.StartNew();
-        GraphModel net;
-        try
-        {
-            net = GraphModel.Load(s.Model, backend);
-        }
-        catch (Exception e) when (e is WeightFileException or IOException or UnauthorizedAccessException)
-        {
-            throw new UserInputException($"--model {s.Model}: {e.Message}");
-        }
-        using (net)
+        using (var net = ModelOptions.Load(s.Model, "--model", backend, expected: null))
         {
             bool tc = net.Kind == ModelKind.TcResNet;
             string targetColumn = s.TargetColumn ?? (tc ? "tc_kelvin" : "formation_energy_ev_per_atom");
@@ -173,7 +160,7 @@ internal static class EvaluateModelCommand
 
     static HashSet<string> ReadFormulaSet(string path, string formulaColumn)
     {
-        using var reader = OpenCsv(path, "--split-file");
+        using var reader = CsvReader.Open(path, "--split-file");
         int index = CsvHeader.Read(reader, path).Require(formulaColumn);
         var set = new HashSet<string>(StringComparer.Ordinal);
         foreach (var record in reader.ReadAll())
@@ -181,22 +168,10 @@ internal static class EvaluateModelCommand
         return set;
     }
 
-    static CsvReader OpenCsv(string path, string option)
-    {
-        try
-        {
-            return CsvReader.Open(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UserInputException($"{option} {path}: {e.Message}");
-        }
-    }
-
     static (List<Row> Rows, List<string> Bad, int Skipped) ReadRows(string path, string formulaColumn, string targetColumn,
         string? referenceColumn, HashSet<string>? keep)
     {
-        using var reader = OpenCsv(path, "--data");
+        using var reader = CsvReader.Open(path, "--data");
         var header = CsvHeader.Read(reader, path);
         int fi = header.Require(formulaColumn), ti = header.Require(targetColumn);
         int ri = referenceColumn is null ? -1 : header.Require(referenceColumn);
@@ -205,7 +180,7 @@ internal static class EvaluateModelCommand
         int skipped = 0;
         foreach (var record in reader.ReadAll())
         {
-            if (record.Fields is [""]) continue; // blank line
+            if (record.IsBlank) continue; // blank line
             string where = $"{path}: line {record.Line}";
             if (record.Fields.Length < header.Names.Count)
             {

@@ -20,21 +20,21 @@ internal static class ExperimentCommand
     {
         var kind = new Argument<string>("kind") { Description = "normal | substitution | hydride" };
         var bases = new Option<string>("--bases") { Description = "Base list, e.g. ../shared/data/experiments/reference_sample_configs/experiment_usual_dict.json", Required = true };
-        var tcModel = new Option<string>("--tc-model") { Description = "Tc predictor (.kgw)", Required = true };
-        var efModel = new Option<string>("--ef-model") { Description = "Formation-energy predictor (.kgw)", Required = true };
+        var tcModel = ModelOptions.Tc("Tc predictor (.kgw, tc-resnet)", required: true);
+        var efModel = ModelOptions.Ef("Formation-energy predictor (.kgw, elemnet)", required: true);
         var candidates = new Option<int>("--candidates") { Description = "KIAGO candidates per base", DefaultValueFactory = _ => 4096 };
         var steps = new Option<int>("--steps") { Description = "KIAGO steps", DefaultValueFactory = _ => 1000 };
         var cesSamples = new Option<int?>("--ces-samples") { Description = "C-ES samples per base (default: --candidates)" };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
         var maxAtoms = new Option<int?>("--max-atoms") { Description = "KIAGO's N-set maximum (default 199; hydride 14)" };
         var integerisation = new Option<string?>("--integerisation") { Description = "Max-atoms values for the Table-1 comparison (normal only), e.g. 15,20,25,50,100" };
-        var device = new Option<string>("--device") { DefaultValueFactory = _ => "auto" };
-        var outDir = new Option<string>("--out") { Required = true };
+        var outDir = OutputOptions.Folder("Output folder (tables.md, kiago/, ces/, manifest.json)", required: true);
         var oxStates = new Option<string>("--ox-states") { Description = "Oxidation-state table of the screening and the substituents: smact14 (the published default) | pymatgen-common | icsd", DefaultValueFactory = _ => "smact14" };
         var command = new Command("experiment", "Run one of the paper's experiments (KIAGO and C-ES) and write its tables")
         {
-            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, device, outDir, oxStates,
+            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, outDir, oxStates,
         };
+        var compute = ComputeOptions.AddTo(command);
         command.SetAction(r =>
         {
             var error = r.InvocationConfiguration.Error;
@@ -54,10 +54,10 @@ internal static class ExperimentCommand
                 OxidationStates = Design.DesignCommand.ParseTable(r.GetValue(oxStates)!),
             };
             var list = EvalIO.Bases(null, r.GetRequiredValue(bases), null, null);
-            string dir = r.GetRequiredValue(outDir);
-            using var backend = EvalIO.Backend(r.GetValue(device)!);
-            using var tc = EvalIO.LoadModel(r.GetRequiredValue(tcModel), backend, "--tc-model")!;
-            using var ef = EvalIO.LoadModel(r.GetRequiredValue(efModel), backend, "--ef-model")!;
+            string dir = OutputOptions.PrepareFolder(r.GetRequiredValue(outDir)!);
+            using var backend = compute.CreateBackend(r);
+            using var tc = EvalIO.LoadModel(r.GetRequiredValue(tcModel), backend, ModelOptions.TcOption)!;
+            using var ef = EvalIO.LoadModel(r.GetRequiredValue(efModel), backend, ModelOptions.EfOption)!;
             var runner = new ExperimentRunner(backend, tc, ef, KernelFactory(backend))
             {
                 Log = line => error.WriteLine($"kiago: {line}"),

@@ -21,17 +21,22 @@ internal static class HullCommand
         var formulas = new Argument<string[]>("formula") { Description = "Formulas to place against the hull", Arity = ArgumentArity.OneOrMore };
         var reference = new Option<string>("--reference") { Description = "CSV of reference compositions, e.g. ../shared/data/formation_energy_mp.csv", Required = true };
         var column = new Option<string>("--formula-column") { Description = "Column of --reference holding the formulas", DefaultValueFactory = _ => "formula" };
-        var efModel = new Option<string>("--ef-model") { Description = "Formation-energy predictor (.kgw, ElemNet)", Required = true };
-        var device = new Option<string>("--device") { DefaultValueFactory = _ => "auto" };
-        var outFile = new Option<string?>("--out") { Description = "Write the CSV here instead of stdout" };
-        var command = new Command("hull", "Energy above the convex hull from predicted formation energies") { formulas, reference, column, efModel, device, outFile };
+        var efModel = ModelOptions.Ef("Formation-energy predictor (.kgw, elemnet)", required: true);
+        var outFile = OutputOptions.File("Write the CSV here instead of stdout");
+        var command = new Command("hull", "Energy above the convex hull from predicted formation energies") { formulas, reference, column, efModel, outFile };
+        var compute = ComputeOptions.AddTo(command);
         command.SetAction(r =>
         {
             var queries = r.GetRequiredValue(formulas).Select((f, i) => Composition.TryParse(f, out var c, out var e) ? c
                 : throw new UserInputException($"formula {i + 1}: {e.Message}")).ToArray();
             var references = HullReferenceSet.Read(r.GetRequiredValue(reference), r.GetValue(column)!, "--reference");
-            using var backend = EvalIO.Backend(r.GetValue(device)!);
-            using var ef = EvalIO.LoadModel(r.GetRequiredValue(efModel), backend, "--ef-model")!;
+            if (r.GetValue(outFile) is { } target)
+            {
+                OutputOptions.CheckFile(target);
+                OutputOptions.RefuseOverwritingInput(r.GetRequiredValue(reference), target, "--out");
+            }
+            using var backend = compute.CreateBackend(r);
+            using var ef = EvalIO.LoadModel(r.GetRequiredValue(efModel), backend, ModelOptions.EfOption)!;
             var hull = new PredictedHull(references, ef);
             hull.Prepare(queries);
             var energies = ModelPredictions.Predict(ef, queries);

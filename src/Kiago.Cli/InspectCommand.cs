@@ -17,7 +17,7 @@ internal static class InspectCommand
 
     static int Run(string path, TextWriter output)
     {
-        var model = NetsErrors.Guard(() => WeightFile.Read(path));
+        var model = WeightFile.Read(path);
         var g = model.Graph;
         var storage = g.Tensors.Values.Select(t => t.StorageType).Distinct().Select(s => s == TensorStorageType.Float16 ? "fp16" : "fp32");
         output.WriteLine($"file:        {path} (format version {WeightFile.FormatVersion}, checksum OK)");

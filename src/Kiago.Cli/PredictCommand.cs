@@ -5,6 +5,7 @@ using Kiago.Cli.IO;
 using Kiago.Kernels;
 using Kiago.Nets;
 using Kiago.Nets.Featurisers;
+using Kiago.Nets.Weights;
 
 namespace Kiago.Cli;
 
@@ -14,52 +15,51 @@ namespace Kiago.Cli;
 /// </summary>
 internal static class PredictCommand
 {
-    public const string DefaultTcModel = "weights/tc-resnet18.kgw";
-    public const string DefaultEfModel = "weights/elemnet.kgw";
-
     public static Command Create()
     {
         var formulas = new Argument<string[]>("formula") { Description = "formulas, e.g. YBa2Cu3O7 MgB2", Arity = ArgumentArity.ZeroOrMore };
         var input = new Option<string?>("--in") { Description = "CSV file with a formula column" };
         var column = new Option<string>("--formula-column") { Description = "column of --in holding the formulas", DefaultValueFactory = _ => "formula" };
-        var tc = new Option<string?>("--tc-model") { Description = $"Tc model (.kgw); default {DefaultTcModel}" };
-        var ef = new Option<string?>("--ef-model") { Description = $"formation-energy model (.kgw); default {DefaultEfModel}" };
+        var tc = ModelOptions.Tc($"Tc model (.kgw, tc-resnet); default {ModelOptions.DefaultTcModel}");
+        var ef = ModelOptions.Ef($"formation-energy model (.kgw, elemnet); default {ModelOptions.DefaultEfModel}");
         var noTc = new Option<bool>("--no-tc") { Description = "skip the Tc model" };
         var noEf = new Option<bool>("--no-ef") { Description = "skip the formation-energy model" };
-        var output = new Option<string?>("--out") { Description = "write CSV here (atomically) instead of standard output" };
+        var output = OutputOptions.File("write CSV here (atomically) instead of standard output");
         var batch = new Option<int>("--batch") { Description = "compositions per model call", DefaultValueFactory = _ => 1024 };
-        var device = new Option<string>("--device") { Description = BackendFactory.Choices, DefaultValueFactory = _ => "cpu" };
         var command = new Command("predict", "Predict Tc (K) and formation energy (eV/atom) for formulas")
         {
-            formulas, input, column, tc, ef, noTc, noEf, output, batch, device,
+            formulas, input, column, tc, ef, noTc, noEf, output, batch,
         };
+        var compute = ComputeOptions.AddTo(command);
         command.SetAction(r => Run(new Request(r.GetValue(formulas) ?? [], r.GetValue(input), r.GetValue(column)!,
-                r.GetValue(noTc) ? null : r.GetValue(tc) ?? DefaultTcModel, r.GetValue(tc) is not null,
-                r.GetValue(noEf) ? null : r.GetValue(ef) ?? DefaultEfModel, r.GetValue(ef) is not null,
-                r.GetValue(output), r.GetValue(batch), r.GetValue(device)!),
+                r.GetValue(noTc) ? null : r.GetValue(tc) ?? ModelOptions.DefaultTcModel, r.GetValue(tc) is not null,
+                r.GetValue(noEf) ? null : r.GetValue(ef) ?? ModelOptions.DefaultEfModel, r.GetValue(ef) is not null,
+                r.GetValue(output), r.GetValue(batch), () => compute.CreateBackend(r)),
             r.InvocationConfiguration.Output, r.InvocationConfiguration.Error));
         return command;
     }
 
     internal sealed record Request(string[] Formulas, string? Input, string FormulaColumn, string? TcModel, bool TcExplicit,
-        string? EfModel, bool EfExplicit, string? Output, int Batch, string Device);
+        string? EfModel, bool EfExplicit, string? Output, int Batch, Func<IBackend> CreateBackend);
 
     static int Run(Request request, TextWriter stdout, TextWriter stderr)
     {
         if (request.Batch < 1) throw new UserInputException($"--batch {request.Batch}: must be at least 1");
-        if (request.TcModel is null && request.EfModel is null) throw new UserInputException("--no-tc and --no-ef leave nothing to predict");
+        if (request.TcModel is null && request.EfModel is null) throw new UsageException("--no-tc and --no-ef leave nothing to predict");
         if ((request.Formulas.Length > 0) == (request.Input is not null))
-            throw new UserInputException("give formulas as arguments or --in file.csv (one of the two)");
+            throw new UsageException("give formulas as arguments or --in file.csv (one of the two)");
+        if (request.Output is not null)
+        {
+            OutputOptions.CheckFile(request.Output);
+            if (request.Input is not null) OutputOptions.RefuseOverwritingInput(request.Input, request.Output, "--out");
+        }
         var rows = request.Input is not null ? ReadCsv(request.Input, request.FormulaColumn) : ParseArguments(request.Formulas);
-        CheckModel(request.TcModel, request.TcExplicit, "--tc-model", "a Tc predictor (ResNet18 on the periodic-table image)");
-        CheckModel(request.EfModel, request.EfExplicit, "--ef-model", "a formation-energy predictor (ElemNet)");
+        CheckModel(request.TcModel, request.TcExplicit, ModelOptions.TcOption, "a Tc predictor (ResNet18 on the periodic-table image)");
+        CheckModel(request.EfModel, request.EfExplicit, ModelOptions.EfOption, "a formation-energy predictor (ElemNet)");
 
-        IBackend backend;
-        try { backend = BackendFactory.Create(request.Device); }
-        catch (ArgumentException e) { throw new UserInputException($"--device: {e.Message}"); }
-        using var _ = backend;
-        using var tcModel = request.TcModel is null ? null : NetsErrors.Guard(() => GraphModel.Load(request.TcModel, backend));
-        using var efModel = request.EfModel is null ? null : NetsErrors.Guard(() => GraphModel.Load(request.EfModel, backend));
+        using var backend = request.CreateBackend();
+        using var tcModel = request.TcModel is null ? null : ModelOptions.Load(request.TcModel, ModelOptions.TcOption, backend, ModelKind.TcResNet);
+        using var efModel = request.EfModel is null ? null : ModelOptions.Load(request.EfModel, ModelOptions.EfOption, backend, ModelKind.ElemNet);
         var tc = new float[rows.Count];
         var ef = new float[rows.Count];
         Predict(rows, tcModel, tc, request.Batch, backend, stderr);
@@ -118,13 +118,13 @@ internal static class PredictCommand
 
     static List<Row> ReadCsv(string path, string column)
     {
-        if (!File.Exists(path)) throw new UserInputException($"--in {path}: file not found");
-        using var reader = CsvReader.Open(path);
+        using var reader = CsvReader.Open(path, "--in");
         var header = CsvHeader.Read(reader, path);
         int index = header.Require(column);
         var rows = new List<Row>();
         foreach (var record in reader.ReadAll())
         {
+            if (record.IsBlank) continue;
             if (index >= record.Fields.Length)
                 throw new UserInputException($"{path} line {record.Line}: no field for column \"{column}\"");
             string formula = record.Fields[index];
@@ -132,7 +132,7 @@ internal static class PredictCommand
                 throw new UserInputException($"{path} line {record.Line}, column \"{column}\": \"{formula}\": {e.Message}");
             rows.Add(ToRow(formula, c));
         }
-        if (rows.Count == 0) throw new UserInputException($"{path}: no formulas below the header");
+        if (rows.Count == 0) throw new UserInputException($"--in {path}: no rows below the header");
         return rows;
     }
 

@@ -9,7 +9,9 @@ namespace Kiago.Cli;
 /// <summary>
 /// <c>kiago screen --in file.csv --out verdicts.csv</c>: KIAGO's charge-neutrality/electronegativity screening of every
 /// formula in a CSV column. Rows whose formula cannot be parsed are reported on stderr (line, column, reason) and
-/// flagged in the output; the rest are screened. Exit 0 when every row parsed, 2 when some did not.
+/// flagged in the output; the rest are screened. Every input row but a blank line gives exactly one output row (a
+/// quoted empty field is a row, flagged "empty formula"). Exit 0 when every row parsed, 2 when some did not or the
+/// file has no rows below its header.
 /// </summary>
 internal static class ScreenCommand
 {
@@ -25,7 +27,7 @@ internal static class ScreenCommand
     public static Command Create()
     {
         var input = new Option<string>("--in") { Description = "Input CSV (UTF-8, with a header line)", Required = true };
-        var output = new Option<string>("--out") { Description = "Output CSV of verdicts (written atomically)", Required = true };
+        var output = OutputOptions.File("Output CSV of verdicts (written atomically)", required: true);
         var column = new Option<string>("--formula-column") { Description = "Column holding the formulas", DefaultValueFactory = _ => "formula" };
         var oxStates = new Option<string>("--ox-states")
         {
@@ -40,6 +42,7 @@ internal static class ScreenCommand
         {
             input, output, column, oxStates, maxElements, hydride, maxAtoms,
         };
+        var compute = ComputeOptions.AddTo(command, device: false);
         command.SetAction(result =>
         {
             var table = tables[result.GetRequiredValue(oxStates)];
@@ -48,10 +51,13 @@ internal static class ScreenCommand
             var atoms = result.GetValue(maxAtoms);
             if (atoms is not null && !result.GetValue(hydride)) throw new UserInputException("--max-atoms applies only with --hydride");
             if (atoms is < 1) throw new UserInputException($"--max-atoms must be at least 1 (got {atoms})");
+            int threads = compute.ThreadCount(result);
             Func<IReadOnlyList<Composition>, ScreeningVerdict[]> screen = result.GetValue(hydride)
-                ? cs => Screener.ScreenHydrideMany(cs, new HydrideScreeningOptions { OxidationStates = table, MaxElements = limit ?? 3, MaxAtoms = atoms ?? 15 })
-                : cs => Screener.ScreenMany(cs, new ScreeningOptions { OxidationStates = table, MaxElements = limit ?? 8 });
-            return Run(result.GetRequiredValue(input), result.GetRequiredValue(column), result.GetRequiredValue(output), screen,
+                ? cs => Screener.ScreenHydrideMany(cs, new HydrideScreeningOptions { OxidationStates = table, MaxElements = limit ?? 3, MaxAtoms = atoms ?? 15 }, threads)
+                : cs => Screener.ScreenMany(cs, new ScreeningOptions { OxidationStates = table, MaxElements = limit ?? 8 }, threads);
+            string outPath = OutputOptions.CheckFile(result.GetRequiredValue(output)!);
+            OutputOptions.RefuseOverwritingInput(result.GetRequiredValue(input), outPath, "--out");
+            return Run(result.GetRequiredValue(input), result.GetRequiredValue(column), outPath, screen,
                 result.InvocationConfiguration.Error);
         });
         return command;
@@ -102,13 +108,13 @@ internal static class ScreenCommand
 
     static List<Row> ReadRows(string path, string formulaColumn)
     {
-        using var reader = CsvReader.Open(path);
+        using var reader = CsvReader.Open(path, "--in");
         var header = CsvHeader.Read(reader, path);
         int index = header.Require(formulaColumn);
         var rows = new List<Row>();
         foreach (var record in reader.ReadAll())
         {
-            if (record.Fields is [""]) continue; // blank line
+            if (record.IsBlank) continue; // blank line
             if (index >= record.Fields.Length)
             {
                 rows.Add(new(record.Line, "", null, $"row has {record.Fields.Length} fields; the header has {header.Names.Count}"));
@@ -119,6 +125,7 @@ internal static class ScreenCommand
                 ? new(record.Line, formula, composition, null)
                 : new(record.Line, formula, null, e.Message));
         }
+        if (rows.Count == 0) throw new UserInputException($"--in {path}: no rows below the header");
         return rows;
     }
 }

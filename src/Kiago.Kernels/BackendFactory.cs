@@ -24,8 +24,15 @@ public static class BackendFactory
         "cpu" => DeviceRequest.Cpu,
         "cuda" or "gpu" => DeviceRequest.Cuda,
         "ilgpu-cpu" => DeviceRequest.IlgpuCpu,
-        _ => throw new ArgumentException($"unknown device '{text}': expected one of {Choices}"),
+        _ => throw new InputException($"--device '{text}': unknown device, expected one of {Choices}"),
     };
+
+    /// <summary>
+    /// The CPUs this process may use: .NET's <see cref="Environment.ProcessorCount"/>, which on Linux counts the
+    /// affinity mask (taskset, Slurm's --cpus-per-task binding) and a cgroup CPU quota (containers, Slurm cgroups),
+    /// rounded up; DOTNET_PROCESSOR_COUNT overrides it. The default of every --threads.
+    /// </summary>
+    public static int AvailableCpus => Environment.ProcessorCount;
 
     /// <summary>Creates the backend. <c>Cuda</c> without a CUDA device throws <see cref="NoCudaDeviceException"/>.</summary>
     public static IBackend Create(DeviceRequest request, int? cpuThreads = null) => request switch

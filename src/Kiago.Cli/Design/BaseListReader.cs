@@ -36,6 +36,9 @@ public static class BaseListReader
         var list = new List<DesignBase>();
         foreach (var r in reader.ReadAll())
         {
+            if (r.IsBlank) continue;
+            if (r.Fields.Length != header.Names.Count)
+                throw new UserInputException($"{path}: line {r.Line}: row has {r.Fields.Length} fields; the header has {header.Names.Count}");
             string where = $"{path}: line {r.Line}, column \"formula\"";
             var text = r.Fields[formula].Trim();
             SubstitutionTarget? sub = null;
@@ -49,7 +52,7 @@ public static class BaseListReader
             }
             list.Add(new DesignBase(text, ParseFormula(text, where), sub));
         }
-        if (list.Count == 0) throw new UserInputException($"{path}: no bases (only a header)");
+        if (list.Count == 0) throw new UserInputException($"--bases {path}: no rows below the header");
         return list;
     }
 

@@ -28,8 +28,6 @@ public enum DesignPreset { Normal, Substitution, Hydride }
 /// </summary>
 internal sealed class DesignCommand
 {
-    public const string DefaultTcModel = "weights/tc-resnet18.kgw";
-    public const string DefaultEfModel = "weights/elemnet.kgw";
     public const int Cancelled = 130;
 
     readonly DesignPreset preset;
@@ -51,12 +49,12 @@ internal sealed class DesignCommand
     readonly Option<string?> known = new("--known") { Description = "CSV of known compositions (column 'formula', optional 'tc_kelvin') for the novelty columns; default: the built-in SuperCon + non-superconductor index" };
     readonly Option<bool> novelOnly = new("--novel-only") { Description = "Drop candidates whose reduced formula is a known composition from candidates.csv (summaries still count every candidate)" };
     readonly Option<long> seed = new("--seed") { Description = "Seed of the initialiser streams", DefaultValueFactory = _ => 0 };
-    readonly Option<string> device = new("--device") { Description = BackendFactory.Choices, DefaultValueFactory = _ => "auto" };
-    readonly Option<string> tcModel = new("--tc-model") { Description = $"Tc predictor (.kgw), or 'random' (untrained ResNet18, smoke runs only)", DefaultValueFactory = _ => DefaultTcModel };
-    readonly Option<string> efModel = new("--ef-model") { Description = $"Formation-energy predictor (.kgw), or 'random'", DefaultValueFactory = _ => DefaultEfModel };
+    readonly Option<string?> tcModel = WithDefault(ModelOptions.Tc("Tc predictor (.kgw, tc-resnet), or 'random' (untrained ResNet18, smoke runs only)"), ModelOptions.DefaultTcModel);
+    readonly Option<string?> efModel = WithDefault(ModelOptions.Ef("Formation-energy predictor (.kgw, elemnet), or 'random'"), ModelOptions.DefaultEfModel);
+    ComputeOptions compute = null!;
     readonly Option<string> mode = new("--mode") { Description = "published (the reference code) | paper (|·| integer loss, β = 1, N ≤ 25, k = 10)", DefaultValueFactory = _ => "published" };
     readonly Option<int> traceEvery = new("--trace-every") { Description = "Record traces and progress every this many steps", DefaultValueFactory = _ => 10 };
-    readonly Option<string?> outDir = new("--out") { Description = "Output folder (candidates.csv, summary.csv/json, traces.csv, manifest.json)" };
+    readonly Option<string?> outDir = OutputOptions.Folder("Output folder (candidates.csv, summary.csv/json, traces.csv, manifest.json)");
     readonly Option<bool> resume = new("--resume") { Description = "Finish an interrupted run in --out (same arguments)" };
     readonly Option<bool> quiet = new("--quiet") { Description = "No progress on stderr" };
     readonly Option<bool> json = new("--json") { Description = "Print the run summary as JSON on stdout" };
@@ -74,9 +72,10 @@ internal sealed class DesignCommand
         var command = new Command(name, description)
         {
             d.bases, d.basesFile, d.candidates, d.steps, d.lr, d.alpha, d.maxElements, d.maxAtoms, d.allow, d.deny,
-            d.seed, d.device, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.quiet, d.json,
+            d.seed, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.quiet, d.json,
             d.hullReference, d.hullFormulaColumn, d.max, d.presetOption, d.oxStates, d.known, d.novelOnly,
         };
+        d.compute = ComputeOptions.AddTo(command);
         if (preset != DesignPreset.Substitution) { command.Options.Add(d.fix); command.Options.Add(d.min); }
         if (preset == DesignPreset.Substitution) { command.Options.Add(d.target); command.Options.Add(d.ox); }
         if (preset == DesignPreset.Normal) command.Options.Add(d.benchmark);
@@ -108,9 +107,8 @@ internal sealed class DesignCommand
             try { BaseDesigner.Check(settings, b); }
             catch (ConstraintException e) { throw new UserInputException($"base {b.Name}: {e.Message}"); }
         }
-        DeviceRequest request;
-        try { request = BackendFactory.Parse(parse.GetValue(device)!); }
-        catch (ArgumentException e) { throw new UserInputException($"--device: {e.Message}"); }
+        var request = compute.Request(parse);
+        int threads = compute.ThreadCount(parse);
 
         // the reference file is read and checked in full before any compute
         HullReferenceSet? hullReferences = null;
@@ -130,12 +128,9 @@ internal sealed class DesignCommand
 
         bool bench = preset == DesignPreset.Normal && parse.GetValue(benchmark);
         string? dir = parse.GetValue(outDir);
-        if (!bench && dir is null) throw new UserInputException("--out DIR is required (where candidates.csv and the other tables go)");
+        if (!bench && dir is null) throw new UsageException("--out DIR is required (where candidates.csv and the other tables go)");
 
-        IBackend backend;
-        try { backend = BackendFactory.Create(request); }
-        catch (NoCudaDeviceException e) { throw new UserInputException($"--device {parse.GetValue(device)}: {e.Message}"); }
-        using var backendScope = backend;
+        using var backend = BackendFactory.Create(request, threads);
         var weights = new List<KeyValuePair<string, string>>();
         weights.Add(new("known_compositions", knownList.Provenance));
         using var tc = LoadModel(parse.GetValue(tcModel)!, "--tc-model", ModelKind.TcResNet, backend, weights, out var card);
@@ -147,6 +142,7 @@ internal sealed class DesignCommand
         }
         else args.Add(new("element_frequencies", "uniform over the allowed elements (no model card table)"));
 
+        if (dir is not null) OutputOptions.PrepareFolder(dir); // after everything that can be refused, before any compute
         if (bench) return Benchmark(backend, tc, ef, settings, baseList[0], stdout, stderr);
 
         var screen = new ChemistryScreen(preset == DesignPreset.Hydride, oxTable);
@@ -242,7 +238,7 @@ internal sealed class DesignCommand
             new("max_elements", I(k)), new("n_set", $"{constraints.MinAtoms}..{atoms}"),
             new("allow", string.Join(",", constraints.Allow ?? [])), new("deny", string.Join(",", constraints.Deny)),
             new("fix", Pairs(fixedParts)),
-            new("seed", parse.GetValue(seed).ToString(CultureInfo.InvariantCulture)), new("device", parse.GetValue(device)!),
+            new("seed", parse.GetValue(seed).ToString(CultureInfo.InvariantCulture)), new("device", compute.DeviceText(parse)),
             new("tc_model", parse.GetValue(tcModel)!), new("ef_model", parse.GetValue(efModel)!),
             new("integer_loss", paper ? "absolute, beta=1" : "squared, ramp W=1e5"), new("initialiser", init.ToString()),
             new("trace_every", I(every)),
@@ -287,12 +283,12 @@ internal sealed class DesignCommand
         var list = new List<DesignBase>();
         string? t = parse.GetValue(target);
         if (substitution && (parse.GetValue(bases)?.Length ?? 0) > 0 && t is null)
-            throw new UserInputException("--target is required with --base (which element of the base to substitute)");
+            throw new UsageException("--target is required with --base (which element of the base to substitute)");
         foreach (var formula in parse.GetValue(bases) ?? [])
             list.Add(new DesignBase(formula, BaseListReader.ParseFormula(formula, $"--base '{formula}'"),
                 substitution ? new SubstitutionTarget(t!, parse.GetValue(ox)) : null));
         if (parse.GetValue(basesFile) is { } file) list.AddRange(BaseListReader.Read(file, substitution));
-        if (list.Count == 0) throw new UserInputException("no base material: give --base FORMULA or --bases FILE");
+        if (list.Count == 0) throw new UsageException("no base material: give --base FORMULA or --bases FILE");
         return list;
     }
 
@@ -305,22 +301,19 @@ internal sealed class DesignCommand
             weights.Add(new(option.TrimStart('-'), "random (untrained, seeded; predictions are meaningless)"));
             return kind == ModelKind.TcResNet ? RandomCompositionModel.ResNet18Tc(backend) : RandomCompositionModel.ElemNetEf(backend);
         }
-        if (!File.Exists(spec))
-            throw new UserInputException($"{option}: {spec} not found (pass a .kgw file, or 'random' for an untrained smoke run)");
-        try
-        {
-            var model = GraphModel.Load(spec, backend);
-            if (model.Kind != kind)
-            {
-                model.Dispose();
-                throw new UserInputException($"{option}: {spec} is a {ModelKinds.Name(model.Kind)} model, expected {ModelKinds.Name(kind)}");
-            }
-            using (var stream = File.OpenRead(spec))
-                weights.Add(new(option.TrimStart('-'), $"{Path.GetFullPath(spec)} sha256:{Convert.ToHexStringLower(SHA256.HashData(stream))}"));
-            try { card = JsonNode.Parse(model.Model.CardJson); } catch (JsonException) { card = null; }
-            return model;
-        }
-        catch (WeightFileException e) { throw new UserInputException($"{option}: {e.Message}"); }
+        if (!File.Exists(spec) && !Directory.Exists(spec))
+            throw new UserInputException($"{option} {spec}: file not found (pass a .kgw file, or 'random' for an untrained smoke run)");
+        var model = ModelOptions.Load(spec, option, backend, kind);
+        using (var stream = File.OpenRead(spec))
+            weights.Add(new(option.TrimStart('-'), $"{Path.GetFullPath(spec)} sha256:{Convert.ToHexStringLower(SHA256.HashData(stream))}"));
+        try { card = JsonNode.Parse(model.Model.CardJson); } catch (JsonException) { card = null; }
+        return model;
+    }
+
+    static Option<string?> WithDefault(Option<string?> option, string value)
+    {
+        option.DefaultValueFactory = _ => value;
+        return option;
     }
 
     static Dictionary<string, double> ParseFractions(string[] values, string option)

@@ -21,40 +21,41 @@ internal static class EvalIO
     /// <summary>--base FORMULA (one) or --bases file.json (the reference's lists); exactly one of the two.</summary>
     public static IReadOnlyList<BaseMaterial> Bases(string? formula, string? file, string? target, int? oxidationState)
     {
-        if ((formula is null) == (file is null)) throw new UserInputException("give exactly one of --base FORMULA and --bases FILE.json");
+        if ((formula is null) == (file is null)) throw new UsageException("give exactly one of --base FORMULA and --bases FILE (.json or .csv)");
         if (file is not null)
-        {
-            try { return BaseMaterialList.ReadJson(file); }
-            catch (BaseListException e) { throw new UserInputException(e.Message); }
-        }
-        if (!Composition.TryParse(formula!, out var composition, out var error))
-            throw new UserInputException($"--base: {error.Message}");
+            return Path.GetExtension(file).Equals(".json", StringComparison.OrdinalIgnoreCase) ? BaseMaterialList.ReadJson(file) : ReadCsv(file);
+        var composition = BaseListReader.ParseFormula(formula!, "--base");
+        return [Material(composition, target, oxidationState, $"--base {formula}", "--target", "--ox-state")];
+    }
+
+    /// <summary>A CSV base list, the same file optimise reads (column formula; optional target and ox for substitutions).</summary>
+    static IReadOnlyList<BaseMaterial> ReadCsv(string file)
+    {
+        bool substitution;
+        using (var reader = CsvReader.Open(file))
+            substitution = CsvHeader.Read(reader, file).Names.Contains("target");
+        return [.. BaseListReader.Read(file, substitution).Select((b, i) => Material(b.Composition, b.Substitution?.Element,
+            b.Substitution?.OxidationState, $"{file}: base {i + 1} ({b.Name})", "target", "ox"))];
+    }
+
+    static BaseMaterial Material(Composition composition, string? target, int? oxidationState, string where, string targetName, string oxName)
+    {
         SubstitutionSpec? spec = null;
         if (target is not null)
         {
             if (!Elements.TryGet(target, out var element) || !composition.Contains(element))
-                throw new UserInputException($"--target \"{target}\" is not an element of the base {formula}");
+                throw new UserInputException($"{where}: {targetName} \"{target}\" is not an element of the base");
             int state = oxidationState ?? element.OxidationStatesPymatgenCommon.FirstOrDefault(s => s > 0);
-            if (state == 0) throw new UserInputException($"--target {target} has no positive common oxidation state; give --ox-state");
+            if (state == 0) throw new UserInputException($"{where}: {targetName} {target} has no positive common oxidation state; give {oxName}");
             var remaining = Composition.FromAmounts(composition.Elements.Where(e => e != element).Select(e => KeyValuePair.Create(e, composition[e])));
             spec = new SubstitutionSpec(element, state, composition[element], remaining);
         }
-        return [new BaseMaterial(composition.ToFormulaString(), composition, spec)];
+        return new BaseMaterial(composition.ToFormulaString(), composition, spec);
     }
 
-    public static IBackend Backend(string device)
-    {
-        try { return BackendFactory.Create(device); }
-        catch (Exception e) when (e is ArgumentException or NoCudaDeviceException) { throw new UserInputException($"--device: {e.Message}"); }
-    }
-
-    public static ICompositionModel? LoadModel(string? path, IBackend backend, string option)
-    {
-        if (path is null) return null;
-        if (!File.Exists(path)) throw new UserInputException($"{option}: {path}: no such file");
-        try { return GraphModel.Load(path, backend); }
-        catch (WeightFileException e) { throw new UserInputException($"{option}: {e.Message}"); }
-    }
+    /// <summary>The model of a --tc-model/--ef-model option (checked to be the kind it needs), or null without one.</summary>
+    public static ICompositionModel? LoadModel(string? path, IBackend backend, string option) =>
+        path is null ? null : ModelOptions.Load(path, option, backend, ModelOptions.KindFor(option));
 
     public static void WriteRows(string dir, IEnumerable<CandidateRow> rows, IEnumerable<BaseSummary> summaries)
     {

@@ -24,21 +24,21 @@ internal sealed class HullReferenceSet
     {
         var set = new HullReferenceSet(path);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        try
+        // every message names the option and the file (CsvReader's and CsvHeader's name the file; the option is the label)
+        using var reader = CsvReader.Open(path, option);
+        var header = CsvHeader.Read(reader, $"{option} {path}");
+        int index = header.Require(column);
+        long rows = 0;
+        foreach (var record in reader.ReadAll())
         {
-            using var reader = CsvReader.Open(path);
-            var header = CsvHeader.Read(reader, path);
-            int index = header.Require(column);
-            foreach (var record in reader.ReadAll())
-            {
-                if (record.Fields is [""]) continue;
-                if (index >= record.Fields.Length) throw new UserInputException($"{path}: line {record.Line}: no field for column \"{column}\"");
-                if (!Composition.TryParse(record.Fields[index], out var c, out var e))
-                    throw new UserInputException($"{path}: line {record.Line}, column \"{column}\": {e.Message}");
-                if (c.Count > 1 && seen.Add(c.Normalise().ToCanonicalString())) set.Add(c);
-            }
+            if (record.IsBlank) continue;
+            rows++;
+            if (index >= record.Fields.Length) throw new UserInputException($"{option} {path}: line {record.Line}: no field for column \"{column}\"");
+            if (!Composition.TryParse(record.Fields[index], out var c, out var e))
+                throw new UserInputException($"{option} {path}: line {record.Line}, column \"{column}\": {e.Message}");
+            if (c.Count > 1 && seen.Add(c.Normalise().ToCanonicalString())) set.Add(c);
         }
-        catch (UserInputException e) { throw new UserInputException($"{option}: {e.Message}"); }
+        if (rows == 0) throw new UserInputException($"{option} {path}: no rows below the header");
         return set;
     }
 

@@ -37,10 +37,17 @@ public sealed class AtomicFile : IDisposable
     /// <summary>Flushes to disk and renames the temp file over the target.</summary>
     public void Commit()
     {
-        Writer.Flush();
-        ((FileStream)Stream).Flush(flushToDisk: true);
-        Stream.Dispose();
-        File.Move(temp, target, overwrite: true);
+        try
+        {
+            Writer.Flush();
+            ((FileStream)Stream).Flush(flushToDisk: true);
+            Stream.Dispose();
+            File.Move(temp, target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserInputException($"{target}: cannot write: {e.Message}", e);
+        }
         committed = true;
     }
 

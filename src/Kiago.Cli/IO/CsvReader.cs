@@ -2,8 +2,11 @@ using System.Text;
 
 namespace Kiago.Cli.IO;
 
-/// <summary>One CSV record: its fields and the 1-based line on which it starts.</summary>
-public sealed record CsvRecord(long Line, string[] Fields);
+/// <summary>
+/// One CSV record: its fields and the 1-based line on which it starts. <see cref="IsBlank"/>: the line held no
+/// characters at all (not even <c>""</c>), the only kind of record a reader may skip — a quoted empty field is a row.
+/// </summary>
+public sealed record CsvRecord(long Line, string[] Fields, bool IsBlank = false);
 
 /// <summary>
 /// RFC 4180 reader: comma separated, fields optionally in double quotes ("" escapes a quote; quoted fields may hold
@@ -17,6 +20,7 @@ public sealed class CsvReader : IDisposable
     readonly StringBuilder field = new();
     long line = 1;
     int column = 1;
+    bool fieldWasQuoted;
 
     public CsvReader(Stream stream, string source)
     {
@@ -24,20 +28,23 @@ public sealed class CsvReader : IDisposable
         this.source = source;
     }
 
-    /// <summary>Opens a file; a missing file is a <see cref="UserInputException"/>.</summary>
-    public static CsvReader Open(string path)
+    /// <summary>Opens a file; a missing or unreadable file (or a folder) is a <see cref="UserInputException"/> naming the option.</summary>
+    public static CsvReader Open(string path, string? option = null)
     {
+        string what = option is null ? path : $"{option} {path}";
+        if (Directory.Exists(path)) throw new UserInputException($"{what}: is a folder, expected a CSV file");
+        if (!File.Exists(path)) throw new UserInputException($"{what}: file not found");
         try
         {
             return new CsvReader(File.OpenRead(path), path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UserInputException($"{path}: cannot open: {e.Message}");
+            throw new UserInputException($"{what}: cannot open: {e.Message}");
         }
     }
 
-    /// <summary>Next record, or null at end of input. A blank line yields a record with one empty field.</summary>
+    /// <summary>Next record, or null at end of input. A blank line yields a record with one empty field and <see cref="CsvRecord.IsBlank"/>.</summary>
     public CsvRecord? ReadRecord()
     {
         if (input.Peek() < 0) return null;
@@ -47,7 +54,7 @@ public sealed class CsvReader : IDisposable
         {
             bool endOfRecord = ReadField();
             fields.Add(field.ToString());
-            if (endOfRecord) return new CsvRecord(startLine, [.. fields]);
+            if (endOfRecord) return new CsvRecord(startLine, [.. fields], IsBlank: fields is [""] && !fieldWasQuoted);
         }
     }
 
@@ -60,7 +67,8 @@ public sealed class CsvReader : IDisposable
     bool ReadField()
     {
         field.Clear();
-        if (input.Peek() == '"')
+        fieldWasQuoted = input.Peek() == '"';
+        if (fieldWasQuoted)
         {
             long quoteLine = line;
             int quoteColumn = column;

@@ -74,7 +74,7 @@ public sealed class RunData
         var rows = new List<T>();
         foreach (var record in reader.ReadAll())
         {
-            if (record.Fields is [""]) continue; // blank line
+            if (record.IsBlank) continue; // blank line
             if (record.Fields.Length != header.Names.Count)
                 throw new UserInputException($"{path}: line {record.Line}: {record.Fields.Length} fields, the header has {header.Names.Count}");
             table.Line = record.Line;

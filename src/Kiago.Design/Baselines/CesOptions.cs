@@ -26,10 +26,12 @@ public sealed record CesOptions
     public int EffectiveMaxAtoms => MaxAtoms ?? (Mode == CesMode.Hydride ? 15 : 200);
     public int EffectiveMaxElements => MaxElements ?? (Mode == CesMode.Hydride ? 3 : 10);
 
+    /// <summary>Refuses options the generator cannot honour (an input error naming the option).</summary>
     public void Validate()
     {
-        if (Samples < 1) throw new ArgumentException($"samples must be >= 1 (got {Samples})");
-        if (EffectiveMaxAtoms < 1) throw new ArgumentException($"max atoms must be >= 1 (got {EffectiveMaxAtoms})");
-        if (EffectiveMaxElements < 2) throw new ArgumentException($"max elements must be >= 2 (got {EffectiveMaxElements})");
+        if (Samples < 1) throw new InputException($"--samples must be >= 1 (got {Samples})");
+        if (EffectiveMaxAtoms < 1) throw new InputException($"--max-atoms must be >= 1 (got {EffectiveMaxAtoms})");
+        if (EffectiveMaxElements < 2)
+            throw new InputException($"--max-elements must be >= 2 (got {EffectiveMaxElements}): a substitution keeps at least one element of the base and adds one");
     }
 }

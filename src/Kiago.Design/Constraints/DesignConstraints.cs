@@ -190,4 +190,4 @@ public sealed record ResolvedConstraints(
 }
 
 /// <summary>Contradictory or impossible constraints, found before any compute.</summary>
-public sealed class ConstraintException(string message) : Exception(message);
+public sealed class ConstraintException(string message) : InputException(message);

@@ -57,5 +57,5 @@ public sealed record ModelGraph(
     public long ParameterCount => Tensors.Values.Sum(t => (long)t.ElementCount);
 }
 
-/// <summary>The graph IR is inconsistent (a bad .kgw graph or an importer bug); the message names the node.</summary>
-public sealed class GraphException(string message) : Exception(message);
+/// <summary>The graph IR is inconsistent (a bad .kgw graph); the message names the node. Caused by the model file, so an input error.</summary>
+public sealed class GraphException(string message) : InputException(message);

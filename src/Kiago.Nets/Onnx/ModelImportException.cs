@@ -4,7 +4,7 @@ namespace Kiago.Nets.Onnx;
 /// An ONNX model uses something Kiago cannot run: the message names the file, the node, its op, what is wrong, and
 /// (for an unknown op) the supported list.
 /// </summary>
-public sealed class ModelImportException(string message) : Exception(message)
+public sealed class ModelImportException(string message) : InputException(message)
 {
     public static ModelImportException Node(string file, OnnxNode node, string problem) =>
         new($"{file}: node {node.Label} (op {node.OpType}): {problem}");

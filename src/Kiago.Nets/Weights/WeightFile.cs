@@ -42,10 +42,18 @@ public static class WeightFile
     {
         var bytes = Serialize(model);
         string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string temp = full + $".tmp{Environment.ProcessId}";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, full, overwrite: true);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllBytes(temp, bytes);
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(temp); } catch (IOException) { /* best effort: the target was never touched */ }
+            throw new WeightFileException(path, $"cannot write: {e.Message}");
+        }
     }
 
     static byte[] SerializePayload(WeightModel m)

@@ -87,7 +87,8 @@ public sealed class ScreenCommandTests : IDisposable
     {
         Assert.Equal(ExitCodes.BadInput, cli.Run("screen", "--in", cli.PathOf("none.csv"), "--out", cli.PathOf("v.csv")).ExitCode);
         var input = cli.File("in.csv", "formula\nNaCl\n");
-        Assert.Equal(ExitCodes.Usage, cli.Run("screen", "--in", input, "--out", cli.PathOf("v.csv"), "--ox-states", "wiki").ExitCode);
+        // a value that is not one of the choices is bad input (2); a missing option is usage (1)
+        Assert.Equal(ExitCodes.BadInput, cli.Run("screen", "--in", input, "--out", cli.PathOf("v.csv"), "--ox-states", "wiki").ExitCode);
         Assert.Equal(ExitCodes.Usage, cli.Run("screen", "--in", input).ExitCode);
         var (code, _, error) = cli.Run("screen", "--in", input, "--out", cli.PathOf("v.csv"), "--max-elements", "0");
         Assert.Equal(ExitCodes.BadInput, code);

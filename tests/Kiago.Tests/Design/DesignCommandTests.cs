@@ -23,14 +23,22 @@ public sealed class DesignCommandTests : IDisposable
     [InlineData("--allow: At (Z = 85) is not among ElemNet's 86 input elements", "optimise", "--base", "MgB2", "--allow", "At")]
     [InlineData("--max-elements 8 exceeds the 3 elements", "optimise", "--base", "MgB2", "--allow", "Mg,B,O")]
     [InlineData("does not contain Fe", "substitute", "--base", "LaCuO", "--target", "Fe")]
-    [InlineData("--target is required", "substitute", "--base", "LaFeAsO")]
-    [InlineData("--out DIR is required", "optimise", "--base", "MgB2")]
-    [InlineData("--tc-model: nowhere.kgw not found", "optimise", "--base", "MgB2", "--out", "x", "--tc-model", "nowhere.kgw")]
-    [InlineData("no base material", "optimise", "--out", "x")]
+    [InlineData("--tc-model nowhere.kgw: file not found", "optimise", "--base", "MgB2", "--out", "x", "--tc-model", "nowhere.kgw")]
     public void Bad_input_is_rejected_before_compute(string message, params string[] args)
     {
         var (code, _, err) = cli.Run([.. args, "--device", "cpu"]);
         Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains(message, err);
+    }
+
+    [Theory]
+    [InlineData("--target is required", "substitute", "--base", "LaFeAsO")]
+    [InlineData("--out DIR is required", "optimise", "--base", "MgB2")]
+    [InlineData("no base material", "optimise", "--out", "x")]
+    public void A_missing_option_is_usage(string message, params string[] args)
+    {
+        var (code, _, err) = cli.Run([.. args, "--device", "cpu"]);
+        Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains(message, err);
     }
 

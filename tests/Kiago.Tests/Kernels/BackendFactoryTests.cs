@@ -15,7 +15,7 @@ public class BackendFactoryTests
     [Fact]
     public void UnknownDeviceNamesTheChoices()
     {
-        var e = Assert.Throws<ArgumentException>(() => BackendFactory.Parse("tpu"));
+        var e = Assert.Throws<InputException>(() => BackendFactory.Parse("tpu"));
         Assert.Contains("tpu", e.Message);
         Assert.Contains(BackendFactory.Choices, e.Message);
     }
