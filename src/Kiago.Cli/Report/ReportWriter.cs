@@ -67,7 +67,6 @@ public static class ReportWriter
         if (data.Candidates is { } all && all.Any(c => c.Unique && double.IsFinite(c.Tc) && double.IsFinite(c.TcSigma)))
             figures.Add(Save(directory, "tc_vs_sigma.png", ReportPlots.TcVersusSigma([.. all.Where(c => c.Unique)]),
                 "Predicted Tc of the unique integer formulas against the Tc model's σ: candidates high and to the left are both promising and trusted."));
-        else if (data.Candidates is not null) notes.Add("candidates.csv has no tc_sigma_K values (the Tc model has no uncertainty): the Tc–σ plot is left out.");
 
         if (data.Traces is { Count: > 0 } traces)
             figures.Add(Save(directory, "tc_per_step.png", ReportPlots.TcPerStep(traces, baseNames: (data.Summaries ?? [])
