@@ -28,11 +28,13 @@ internal static class BaselineCommand
         var tcModel = ModelOptions.Tc("Tc predictor (.kgw, tc-resnet); without it Tc is NaN");
         var efModel = ModelOptions.Ef("Formation-energy predictor (.kgw, elemnet); without it Ef is NaN and the Ef < 0 check fails");
         var outDir = OutputOptions.Folder("Output directory", required: true);
+        var known = new Option<string?>("--known") { Description = "CSV of known compositions (column 'formula', optional 'tc_kelvin') for the novelty columns; default: the built-in index" };
+        var novelOnly = new Option<bool>("--novel-only") { Description = "Drop samples whose reduced formula is a known composition from candidates.csv (summaries count every sample)" };
         var shard = RunOptions.Shard();
         var resume = new Option<bool>("--resume") { Description = "Finish an interrupted run in --out (same arguments)" };
         var ces = new Command("ces", "Conventional element substitution (reference §8): random same-oxidation-state replacement, integer amounts")
         {
-            baseOption, bases, samples, mode, seed, maxAtoms, maxElements, target, ox, tcModel, efModel, outDir, shard, resume,
+            baseOption, bases, samples, mode, seed, maxAtoms, maxElements, target, ox, tcModel, efModel, outDir, known, novelOnly, shard, resume,
         };
         var compute = ComputeOptions.AddTo(ces);
         ces.SetAction(r =>
@@ -52,6 +54,8 @@ internal static class BaselineCommand
             };
             options.Validate();
             var list = EvalIO.Bases(r.GetValue(baseOption), r.GetValue(bases), r.GetValue(target), r.GetValue(ox));
+            var knownList = Design.KnownListReader.Load(r.GetValue(known), "--known", error);
+            bool dropKnown = r.GetValue(novelOnly);
             string dir = OutputOptions.PrepareFolder(r.GetRequiredValue(outDir)!);
             var shardSpec = Shard.Parse(r.GetValue(shard));
             string I(long v) => v.ToString(CultureInfo.InvariantCulture);
@@ -60,7 +64,7 @@ internal static class BaselineCommand
             {
                 using var tc = EvalIO.LoadModel(r.GetValue(tcModel), backend, "--tc-model");
                 using var ef = EvalIO.LoadModel(r.GetValue(efModel), backend, "--ef-model");
-                var evaluator = new CesEvaluator(tc, ef);
+                var evaluator = new CesEvaluator(tc, ef) { Novelty = new Kiago.Design.Novelty.NoveltySearch(knownList) };
                 var request = new RunRequest("baseline ces",
                 [
                     new("mode", cesMode.ToString().ToLowerInvariant()), new("samples", I(options.Samples)), new("seed", I(options.Seed)),
@@ -68,6 +72,7 @@ internal static class BaselineCommand
                     new("base", r.GetValue(baseOption) ?? ""), new("bases", r.GetValue(bases) ?? ""),
                     new("target", r.GetValue(target) ?? ""), new("ox_state", r.GetValue(ox) is { } o ? I(o) : ""),
                     new("tc_model", r.GetValue(tcModel) ?? ""), new("ef_model", r.GetValue(efModel) ?? ""),
+                    new("known", knownList.Provenance), new("novel_only", dropKnown ? "true" : "false"),
                 ], [.. list.Select(b => b.Name)], options.Seed, dir, r.GetValue(resume), backend.DeviceName,
                 [RunManifest.WeightsEntry("tc-model", r.GetValue(tcModel)), RunManifest.WeightsEntry("ef-model", r.GetValue(efModel))],
                 cesMode == CesMode.Hydride ? "hydride" : "standard", shardSpec);
@@ -77,11 +82,12 @@ internal static class BaselineCommand
                     if (generated.SkipReason is { } reason)
                     {
                         error.WriteLine($"kiago: base {i + 1}/{list.Count} {list[i].Name}: skipped: {reason}");
-                        return CesLayout.Parts("", i, list[i].Name, null, reason);
+                        return new BaseParts(CesLayout.Parts("", i, list[i].Name, null, reason));
                     }
                     var outcome = evaluator.Evaluate(generated, i, cesMode);
                     error.WriteLine($"kiago: base {i + 1}/{list.Count} {list[i].Name}: {outcome.Summary.Unique} unique, all-pass rate {outcome.Summary.AllPassRate:F3}, ΔTc top-30 {outcome.Summary.DeltaTcTop30:F2} K");
-                    return CesLayout.Parts("", i, list[i].Name, outcome, null);
+                    // --novel-only drops the known rows from candidates.csv; the summaries describe every sample
+                    return new BaseParts(CesLayout.Parts("", i, list[i].Name, outcome, null, dropKnown));
                 }, CancellationToken.None);
                 r.InvocationConfiguration.Output.WriteLine(Path.Combine(dir, "candidates.csv"));
             }

@@ -30,12 +30,13 @@ internal static class ExperimentCommand
         var maxAtoms = new Option<int?>("--max-atoms") { Description = "KIAGO's N-set maximum (default 199; hydride 14)" };
         var integerisation = new Option<string?>("--integerisation") { Description = "Max-atoms values for the Table-1 comparison (normal only), e.g. 15,20,25,50,100" };
         var outDir = OutputOptions.Folder("Output folder (tables.md, kiago/, ces/, manifest.json)", required: true);
+        var oxStates = new Option<string>("--ox-states") { Description = "Oxidation-state table of the screening and the substituents: smact14 (the published default) | pymatgen-common | icsd", DefaultValueFactory = _ => "smact14" };
         var resume = new Option<bool>("--resume") { Description = "Finish an interrupted experiment in --out (same arguments): completed bases are kept, the rest run" };
         var shard = RunOptions.Shard();
         var only = RunOptions.Only();
         var command = new Command("experiment", "Run one of the paper's experiments (KIAGO and C-ES) and write its tables")
         {
-            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, outDir, resume, shard, only,
+            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, outDir, oxStates, resume, shard, only,
         };
         var compute = ComputeOptions.AddTo(command);
         command.SetAction(r =>
@@ -54,6 +55,7 @@ internal static class ExperimentCommand
                 Kind = experiment, Candidates = Positive(r.GetValue(candidates), "--candidates"), Steps = Positive(r.GetValue(steps), "--steps"),
                 CesSamples = r.GetValue(cesSamples) is { } cs ? Positive(cs, "--ces-samples") : null, Seed = r.GetValue(seed),
                 MaxAtoms = r.GetValue(maxAtoms), IntegerisationMaxAtoms = maxAtomsList,
+                OxidationStates = Design.DesignCommand.ParseTable(r.GetValue(oxStates)!),
             };
             var list = EvalIO.Bases(null, r.GetRequiredValue(bases), null, null);
             var names = list.Select(b => b.Name).ToList();
@@ -64,7 +66,11 @@ internal static class ExperimentCommand
             using var backend = compute.CreateBackend(r);
             using var tc = EvalIO.LoadModel(r.GetRequiredValue(tcModel), backend, ModelOptions.TcOption)!;
             using var ef = EvalIO.LoadModel(r.GetRequiredValue(efModel), backend, ModelOptions.EfOption)!;
-            var runner = new ExperimentRunner(backend, tc, ef, KernelFactory(backend)) { Log = line => error.WriteLine($"kiago: {line}") };
+            var runner = new ExperimentRunner(backend, tc, ef, KernelFactory(backend))
+            {
+                Log = line => error.WriteLine($"kiago: {line}"),
+                Novelty = new Kiago.Design.Novelty.NoveltySearch(Kiago.Design.Novelty.KnownCompositions.Builtin),
+            };
             var request = new RunRequest(command,
             [
                 new("bases", r.GetRequiredValue(bases)), new("candidates", options.Candidates.ToString(CultureInfo.InvariantCulture)),
@@ -73,6 +79,7 @@ internal static class ExperimentCommand
                 new("max_atoms", options.MaxAtoms?.ToString(CultureInfo.InvariantCulture) ?? ""),
                 new("integerisation", string.Join(",", maxAtomsList.Select(m => m.ToString(CultureInfo.InvariantCulture)))),
                 new("tc_model", r.GetRequiredValue(tcModel)!), new("ef_model", r.GetRequiredValue(efModel)!),
+                new("ox_states", r.GetValue(oxStates)!),
             ], names, options.Seed, dir, r.GetValue(resume), backend.DeviceName,
             [RunManifest.WeightsEntry("tc-model", r.GetRequiredValue(tcModel)), RunManifest.WeightsEntry("ef-model", r.GetRequiredValue(efModel))],
             experiment == ExperimentKind.Hydride ? "hydride" : "standard", shardSpec, selection);

@@ -28,13 +28,17 @@ public static class CesLayout
         new RunTable(prefix + "skipped.csv", SkippedHeader),
     ];
 
-    /// <summary>One base's parts: its rows, summary and provenance, or (skipped) only its skipped.csv line.</summary>
-    public static Dictionary<string, string> Parts(string prefix, int index, string name, CesOutcome? outcome, string? skipReason)
+    /// <summary>
+    /// One base's parts: its rows, summary and provenance, or (skipped) only its skipped.csv line. With
+    /// <paramref name="dropKnown"/> (--novel-only) candidates.csv leaves out known compositions; the summary and
+    /// provenance describe every sample.
+    /// </summary>
+    public static Dictionary<string, string> Parts(string prefix, int index, string name, CesOutcome? outcome, string? skipReason, bool dropKnown = false)
     {
         string kind(string file) => (prefix + file).Replace('/', '.');
         return new Dictionary<string, string>
         {
-            [kind("candidates.csv")] = outcome is null ? "" : DesignTables.CandidateLines(outcome.Rows),
+            [kind("candidates.csv")] = outcome is null ? "" : DesignTables.CandidateLines(outcome.Rows.Where(row => !dropKnown || !row.Novelty.Known)),
             [kind("summary.csv")] = outcome is null ? "" : DesignTables.SummaryLine(outcome.Summary),
             [kind("summary.json")] = outcome is null ? "" : DesignTables.SummaryJson(outcome.Summary),
             [kind("provenance.csv")] = outcome is null ? "" : Provenance(outcome),

@@ -36,7 +36,7 @@ public static class ExperimentLayout
     public static RunLayout For(string command) => new(Tables, [MaterialPart], outputs => Render(command, outputs));
 
     /// <summary>One base's parts.</summary>
-    public static IReadOnlyDictionary<string, string> Parts(int index, ExperimentBaseRun run)
+    public static BaseParts Parts(int index, ExperimentBaseRun run)
     {
         var b = run.Base;
         var parts = CesLayout.Parts("ces/", index, b.Material.Name, b.Ces, b.CesSkip);
@@ -48,7 +48,7 @@ public static class ExperimentLayout
         parts["integerisation.csv"] = string.Concat(run.Integerisation.Select(p =>
             Csv(I(p.MaxAtoms), I(index), I(p.Candidate), R(p.Outcome.TcStage1), R(p.Outcome.TcIntegerLoss), p.Outcome.TcRuleBased is { } t ? R(t) : "")));
         parts[MaterialPart] = MaterialJson(b.Material);
-        return parts;
+        return new BaseParts(parts);
     }
 
     /// <summary>tables.md from the completed bases' parts; the run options from the manifest arguments.</summary>

@@ -23,8 +23,9 @@ public sealed class PartStore(string runDir)
     string RecordPath(int index) => Path.Combine(Dir, $"base-{index:D4}.done");
 
     /// <summary>Writes a base's parts, then its completion record.</summary>
-    public void Write(int index, string name, IReadOnlyDictionary<string, string> parts, double seconds)
+    public void Write(int index, string name, BaseParts produced, double seconds)
     {
+        var parts = produced.Files;
         Directory.CreateDirectory(Dir);
         foreach (var (kind, text) in parts) AtomicFile.Write(PartPath(index, kind), w => w.Write(text));
         using var stream = new MemoryStream();
@@ -34,6 +35,8 @@ public sealed class PartStore(string runDir)
             w.WriteNumber("base_index", index);
             w.WriteString("base", name);
             w.WriteNumber("seconds", Math.Round(seconds, 3));
+            foreach (var (timing, value) in (produced.Timings ?? new Dictionary<string, double>()).OrderBy(t => t.Key, StringComparer.Ordinal))
+                w.WriteNumber(timing, value);
             w.WriteStartObject("parts");
             foreach (var (kind, text) in parts.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
@@ -85,11 +88,11 @@ public sealed class PartStore(string runDir)
         return null;
     }
 
-    /// <summary>The wall time a completed base recorded (0 when the record has none).</summary>
-    public double Seconds(int index)
+    /// <summary>A timing a completed base recorded ("seconds" = its wall time; 0 when the record has none).</summary>
+    public double Seconds(int index, string name = "seconds")
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(RecordPath(index)));
-        return doc.RootElement.TryGetProperty("seconds", out var s) && s.TryGetDouble(out double v) ? v : 0;
+        return doc.RootElement.TryGetProperty(name, out var s) && s.TryGetDouble(out double v) ? v : 0;
     }
 
     public string Read(int index, string kind) => File.ReadAllText(PartPath(index, kind), CsvWriter.Utf8);

@@ -30,6 +30,8 @@ public sealed record RunManifest
     public string Started { get; init; } = "";
     public double TotalSeconds { get; init; }
     public IReadOnlyDictionary<int, double> BaseSeconds { get; init; } = new Dictionary<int, double>();
+    /// <summary>Further per-base timings by name (e.g. novelty_seconds), written under "timings" beside base_seconds.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<int, double>> Timings { get; init; } = new Dictionary<string, IReadOnlyDictionary<int, double>>();
     /// <summary>Set on a merged folder: the run folders it was assembled from.</summary>
     public IReadOnlyList<string> MergedFrom { get; init; } = [];
 
@@ -98,6 +100,12 @@ public sealed record RunManifest
             w.WriteStartObject("base_seconds");
             foreach (var (i, s) in BaseSeconds.OrderBy(p => p.Key)) w.WriteNumber(i.ToString(CultureInfo.InvariantCulture), s);
             w.WriteEndObject();
+            foreach (var (name, values) in Timings.OrderBy(t => t.Key, StringComparer.Ordinal))
+            {
+                w.WriteStartObject(name);
+                foreach (var (i, s) in values.OrderBy(p => p.Key)) w.WriteNumber(i.ToString(CultureInfo.InvariantCulture), s);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
             w.WriteNumber("peak_working_set_bytes", Process.GetCurrentProcess().PeakWorkingSet64);
             w.WriteNumber("managed_heap_bytes", GC.GetTotalMemory(false));
@@ -138,21 +146,26 @@ public sealed record RunManifest
             foreach (int i in owned.Concat(completed))
                 if (i < 0 || i >= bases.Count) throw new UserInputException($"{path} lists base {i}, but the run has {bases.Count} bases");
             double total = 0;
-            var baseSeconds = new Dictionary<int, double>();
+            var perBase = new Dictionary<string, IReadOnlyDictionary<int, double>>(StringComparer.Ordinal);
             if (root.TryGetProperty("timings", out var t) && t.ValueKind == JsonValueKind.Object)
             {
                 if (t.TryGetProperty("total_seconds", out var ts) && ts.TryGetDouble(out double tv)) total = tv;
-                if (t.TryGetProperty("base_seconds", out var bs) && bs.ValueKind == JsonValueKind.Object)
-                    foreach (var p in bs.EnumerateObject())
-                        if (int.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && p.Value.TryGetDouble(out double s)) baseSeconds[i] = s;
+                foreach (var timing in t.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Object))
+                {
+                    var values = new Dictionary<int, double>();
+                    foreach (var p in timing.Value.EnumerateObject())
+                        if (int.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && p.Value.TryGetDouble(out double s)) values[i] = s;
+                    perBase[timing.Name] = values;
+                }
             }
+            var baseSeconds = perBase.Remove("base_seconds", out var b) ? b : new Dictionary<int, double>();
             return new RunManifest
             {
                 Command = Str("command"), Arguments = Pairs("arguments"),
                 Seed = root.TryGetProperty("seed", out var seed) && seed.TryGetInt64(out long sv) ? sv : 0,
                 Device = Str("device"), Screening = Str("screening"), Weights = Pairs("weights"), Bases = bases,
                 Shard = shard, Owned = owned, Completed = completed, State = Str("state"), Started = Str("started_utc"),
-                TotalSeconds = total, BaseSeconds = baseSeconds,
+                TotalSeconds = total, BaseSeconds = baseSeconds, Timings = perBase,
             };
         }
     }

@@ -80,6 +80,9 @@ public static class RunMerger
                 Shard = Shard.Whole, Owned = all, Completed = all, State = "complete",
                 Started = runs.Select(r => r.Manifest.Started).Where(s => s.Length > 0).Order(StringComparer.Ordinal).FirstOrDefault() ?? "",
                 TotalSeconds = runs.Sum(r => r.Manifest.TotalSeconds), BaseSeconds = seconds,
+                Timings = runs.SelectMany(r => r.Manifest.Timings.Keys).Distinct().ToDictionary(name => name, name =>
+                    (IReadOnlyDictionary<int, double>)all.Where(i => owner[i].Manifest.Timings.TryGetValue(name, out var v) && v.ContainsKey(i))
+                        .ToDictionary(i => i, i => owner[i].Manifest.Timings[name][i])),
                 MergedFrom = [.. runs.Select(r => $"{Path.GetFullPath(r.Dir)} (shard {r.Manifest.Shard})")],
             }).Write(Path.Combine(staging, RunManifest.File));
             if (Directory.Exists(outDir)) Directory.Delete(outDir);

@@ -23,3 +23,9 @@ public sealed record RunRequest(
 
 /// <summary>What a finished (or cancelled) run reports.</summary>
 public sealed record RunResult(bool Completed, int BasesDone, int BasesTotal, double Seconds);
+
+/// <summary>
+/// What one base produced: its part files (kind → text) and optional named timings of that base (e.g.
+/// novelty_seconds), which the completion record and manifest.json's timings keep beside base_seconds.
+/// </summary>
+public sealed record BaseParts(IReadOnlyDictionary<string, string> Files, IReadOnlyDictionary<string, double>? Timings = null);

@@ -14,7 +14,7 @@ namespace Kiago.Cli.Runs;
 public sealed class RunSession(RunLayout layout, TextWriter? notes)
 {
     /// <summary>Computes one base (by its index in the full list) and returns its parts, keyed by part kind.</summary>
-    public delegate IReadOnlyDictionary<string, string> BaseWork(int index, CancellationToken cancel);
+    public delegate BaseParts BaseWork(int index, CancellationToken cancel);
 
     public RunResult Run(RunRequest request, BaseWork work, CancellationToken cancel)
     {
@@ -24,6 +24,7 @@ public sealed class RunSession(RunLayout layout, TextWriter? notes)
         var parts = new PartStore(dir);
         var completed = new SortedSet<int>();
         var baseSeconds = new SortedDictionary<int, double>();
+        var timings = new SortedDictionary<string, SortedDictionary<int, double>>(StringComparer.Ordinal);
         double previousSeconds = 0;
         string started = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
         var owned = request.Owned;
@@ -44,6 +45,8 @@ public sealed class RunSession(RunLayout layout, TextWriter? notes)
                 }
                 completed.Add(i);
                 baseSeconds[i] = old.BaseSeconds.TryGetValue(i, out double s) ? s : parts.Seconds(i);
+                foreach (var (name, values) in old.Timings)
+                    if (values.TryGetValue(i, out double v)) Timing(timings, name)[i] = v;
             }
             previousSeconds = old.TotalSeconds;
             if (old.Started.Length > 0) started = old.Started;
@@ -57,6 +60,7 @@ public sealed class RunSession(RunLayout layout, TextWriter? notes)
         {
             Completed = [.. completed], State = state, TotalSeconds = previousSeconds + clock.Elapsed.TotalSeconds,
             BaseSeconds = new Dictionary<int, double>(baseSeconds),
+            Timings = timings.ToDictionary(t => t.Key, t => (IReadOnlyDictionary<int, double>)new Dictionary<int, double>(t.Value)),
         };
         Rebuild(layout, parts, dir, request.Bases, completed, request.Arguments);
         Snapshot("running").Write(manifestPath);
@@ -67,11 +71,12 @@ public sealed class RunSession(RunLayout layout, TextWriter? notes)
                 if (completed.Contains(i)) continue;
                 cancel.ThrowIfCancellationRequested();
                 var baseClock = Stopwatch.StartNew();
-                var texts = work(i, cancel);
+                var produced = work(i, cancel);
                 double seconds = baseClock.Elapsed.TotalSeconds;
-                parts.Write(i, request.Bases[i], texts, seconds);
+                parts.Write(i, request.Bases[i], produced, seconds);
                 completed.Add(i);
                 baseSeconds[i] = Math.Round(seconds, 3);
+                foreach (var (name, value) in produced.Timings ?? new Dictionary<string, double>()) Timing(timings, name)[i] = value;
                 Snapshot(completed.Count == owned.Count ? "complete" : "running").Write(manifestPath);
                 Rebuild(layout, parts, dir, request.Bases, completed, request.Arguments);
             }
@@ -84,6 +89,9 @@ public sealed class RunSession(RunLayout layout, TextWriter? notes)
         Snapshot("complete").Write(manifestPath);
         return new RunResult(true, completed.Count, owned.Count, clock.Elapsed.TotalSeconds);
     }
+
+    static SortedDictionary<int, double> Timing(SortedDictionary<string, SortedDictionary<int, double>> timings, string name) =>
+        timings.TryGetValue(name, out var t) ? t : timings[name] = new SortedDictionary<int, double>();
 
     /// <summary>The tables (and rendered outputs) of a folder from its completed parts, in base order.</summary>
     public static void Rebuild(RunLayout layout, PartStore parts, string dir, IReadOnlyList<string> bases, IEnumerable<int> completed,
