@@ -53,8 +53,11 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
         var baseSeconds = new SortedDictionary<int, double>();
         double previousSeconds = 0;
         string started = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
-        bool hadEntries = Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any(e => Path.GetFileName(e) != RunLock.FileName);
+        // the lock and the temporary files of an interrupted atomic write are not a run's outputs
+        bool hadEntries = Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir)
+            .Select(Path.GetFileName).Any(name => name != RunLock.FileName && !(name!.StartsWith('.') && name.EndsWith(".tmp")));
         using var runLock = RunLock.Acquire(dir);
+        RemoveStaleTemporaryFiles(dir);
         if (File.Exists(manifestPath))
         {
             if (!request.Resume)
@@ -65,11 +68,11 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
         }
         else if (request.Resume && hadEntries)
             throw new UserInputException($"--resume: {dir} has no {ManifestFile}, so there is nothing to resume");
-        Directory.CreateDirectory(Path.Combine(dir, PartsDir));
-
+        // the manifest comes first: from then on a kill at any moment leaves a folder that --resume finishes
         var manifest = new ManifestState(request, started, completed, baseSeconds, previousSeconds, screenName);
-        RebuildTables(dir, request.Bases.Count, completed, EnergyAboveHull is not null);
         manifest.Write(manifestPath, "running", clock.Elapsed.TotalSeconds);
+        Directory.CreateDirectory(Path.Combine(dir, PartsDir));
+        RebuildTables(dir, request.Bases.Count, completed, EnergyAboveHull is not null);
 
         var summaries = new List<BaseSummary>();
         designer.Progress = null;
@@ -113,6 +116,19 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
         AtomicFile.Write(Part(dir, index, "summary.csv"), w => w.Write(DesignTables.SummaryLine(outcome.Summary)));
         AtomicFile.Write(Part(dir, index, "summary.json"), w => w.Write(DesignTables.SummaryJson(outcome.Summary)));
         CompletionRecord.Write(PartRecord(dir, index), PartFiles(dir, index));
+    }
+
+    /// <summary>
+    /// Temporary files of atomic writes that a killed run left behind (.name.PID.GUID.tmp): this run holds the folder's
+    /// lock, so no other run is writing them.
+    /// </summary>
+    static void RemoveStaleTemporaryFiles(string dir)
+    {
+        foreach (var folder in new[] { dir, Path.Combine(dir, PartsDir) })
+        {
+            if (!Directory.Exists(folder)) continue;
+            foreach (var file in Directory.EnumerateFiles(folder, ".*.tmp")) File.Delete(file);
+        }
     }
 
     /// <summary>Drops from <paramref name="completed"/> every base whose parts do not match their record, saying which and why.</summary>

@@ -132,13 +132,15 @@ public sealed class FoundCaseTests : IDisposable
     [Fact]
     public void Every_screened_row_gives_one_output_row_a_quoted_empty_field_included()
     {
-        var input = cli.File("in.csv", "formula,note\nNaCl,a\n\"\",b\nKCl,c\n");
+        // a one-column CSV: the row `""` is a row with an empty formula, unlike a blank line (skipped)
+        var input = cli.File("in.csv", "formula\nNaCl\n\"\"\n\nKCl\n");
         var (code, _, err) = cli.Run("screen", "--in", input, "--out", cli.PathOf("v.csv"));
         Assert.Equal(ExitCodes.BadInput, code); // one row has no formula
         var lines = File.ReadAllLines(cli.PathOf("v.csv"));
         Assert.Equal(1 + 3, lines.Length);
         Assert.StartsWith("3,", lines[2]);
         Assert.Contains("empty formula", lines[2]);
+        Assert.StartsWith("5,KCl,ok", lines[3]);
         Assert.Contains("line 3", err);
     }
 

@@ -53,19 +53,37 @@ internal static class TestModels
     }
 
     /// <summary>Replaces the first <paramref name="find"/> in the payload by <paramref name="replace"/> (same length) and re-signs it.</summary>
-    static byte[] PatchPayload(byte[] bytes, byte[] find, byte[] replace)
+    static byte[] PatchPayload(byte[] bytes, byte[] find, byte[] replace) => MutatePayload(bytes, payload =>
     {
-        // the payload is the last field and runs to the end of the file; its SHA-256 sits in the header before it
-        for (int start = bytes.Length - 1; start > 32; start--)
+        int s = payload.IndexOf(find);
+        if (s < 0) throw new InvalidOperationException("pattern not found in the payload");
+        replace.CopyTo(payload[s..]);
+    });
+
+    /// <summary>
+    /// Changes the payload of a serialized .kgw in place and re-signs it (valid checksum), so a reader must cope with
+    /// a malformed payload on its own, not only through the checksum.
+    /// </summary>
+    public static byte[] MutatePayload(byte[] bytes, PayloadMutation mutate)
+    {
+        var (start, hashAt) = PayloadLocation(bytes);
+        mutate(bytes.AsSpan(start));
+        SHA256.HashData(bytes.AsSpan(start)).CopyTo(bytes, hashAt);
+        return bytes;
+    }
+
+    public delegate void PayloadMutation(Span<byte> payload);
+
+    /// <summary>
+    /// The payload is the last field and runs to the end of the file; its SHA-256 sits in the header before it (the
+    /// header is a few dozen bytes, so the search starts at the front).
+    /// </summary>
+    public static (int Start, int HashAt) PayloadLocation(byte[] bytes)
+    {
+        for (int start = 33; start < bytes.Length; start++)
         {
-            var hash = SHA256.HashData(bytes.AsSpan(start));
-            int at = bytes.AsSpan(0, start).IndexOf(hash);
-            if (at < 0) continue;
-            int s = bytes.AsSpan(start).IndexOf(find);
-            if (s < 0) throw new InvalidOperationException("pattern not found in the payload");
-            replace.CopyTo(bytes, start + s);
-            SHA256.HashData(bytes.AsSpan(start)).CopyTo(bytes, at);
-            return bytes;
+            int at = bytes.AsSpan(0, start).IndexOf(SHA256.HashData(bytes.AsSpan(start)));
+            if (at >= 0) return (start, at);
         }
         throw new InvalidOperationException("payload not found");
     }
