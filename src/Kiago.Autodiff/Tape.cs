@@ -71,15 +71,58 @@ public sealed partial class Tape : IDisposable
     /// walks the recorded ops in reverse and leaves the gradient in <see cref="Tensor.Grad"/> of every leaf that
     /// asked for it (null when no path reached it). Gradients meeting at a tensor are summed.
     /// </summary>
-    public void Backward(Tensor output, float seedScale = 1f)
+    public void Backward(Tensor output, float seedScale = 1f) => Backward([(output, seedScale)]);
+
+    /// <summary>
+    /// One reverse walk for several outputs: seeds d(output_i) = seedScale_i everywhere (the gradient of
+    /// Σ_i seedScale_i · Σ_b output_i[b]), so e.g. a mean and a spread computed from shared activations are
+    /// differentiated together with the shared part walked once. The same tensor listed twice gets both seeds.
+    /// </summary>
+    public void Backward(params ReadOnlySpan<(Tensor Output, float SeedScale)> outputs)
     {
-        if (!output.RequiresGrad)
-            throw new InvalidOperationException($"Backward: output {output.ShapeText} does not depend on any leaf that requires a gradient");
-        var seed = RentFloat(output.Length);
-        Backend.Fill(seed, seedScale, output.Length);
+        if (outputs.IsEmpty) throw new ArgumentException("Backward: no output given", nameof(outputs));
+        foreach (var (output, _) in outputs)
+            if (!output.RequiresGrad)
+                throw new InvalidOperationException($"Backward: output {output.ShapeText} does not depend on any leaf that requires a gradient");
+        foreach (var (output, seedScale) in outputs)
+        {
+            var seed = RentFloat(output.Length);
+            Backend.Fill(seed, seedScale, output.Length);
+            Seed(output, seed);
+        }
+        Walk();
+    }
+
+    /// <summary>
+    /// As <see cref="Backward(ReadOnlySpan{ValueTuple{Tensor, float}})"/> with a given d(output) per element
+    /// (the caller's buffers, read and not kept): the vector-Jacobian product of several outputs in one walk.
+    /// </summary>
+    public void BackwardFrom(params ReadOnlySpan<(Tensor Output, DeviceBuffer<float> Seed)> outputs)
+    {
+        if (outputs.IsEmpty) throw new ArgumentException("BackwardFrom: no output given", nameof(outputs));
+        foreach (var (output, given) in outputs)
+        {
+            if (!output.RequiresGrad)
+                throw new InvalidOperationException($"BackwardFrom: output {output.ShapeText} does not depend on any leaf that requires a gradient");
+            ShapeException.RequireLength("Tape.BackwardFrom", "seed", given, output.Length);
+        }
+        foreach (var (output, given) in outputs)
+        {
+            var seed = RentFloat(output.Length);
+            Backend.Copy(given, seed, output.Length);
+            Seed(output, seed);
+        }
+        Walk();
+    }
+
+    void Seed(Tensor output, DeviceBuffer<float> seed)
+    {
         if (output.Grad is null) output.Grad = seed;
         else { Backend.Axpy(1f, seed, output.Grad, output.Length); ReleaseFloat(seed); }
+    }
 
+    void Walk()
+    {
         for (int i = nodes.Count - 1; i >= 0; i--)
         {
             var node = nodes[i];

@@ -16,6 +16,7 @@ internal static class CommandCatalog
         yield return PredictCommand.Create();
         yield return InspectCommand.Create();
         yield return EvaluateModelCommand.Create();
+        yield return CalibrateCommand.Create();
         yield return BaselineCommand.Create();
         yield return ExperimentCommand.Create();
         yield return HullCommand.Create();

@@ -7,6 +7,7 @@ using Kiago.Kernels;
 using Kiago.Kernels.Ilgpu;
 using Kiago.Nets;
 using Kiago.Nets.Featurisers;
+using Kiago.Nets.Uncertainty;
 using Kiago.Nets.Weights;
 
 namespace Kiago.Cli;
@@ -16,7 +17,9 @@ namespace Kiago.Cli;
 /// and prints MAE, RMSE and R² against a target column. For a Tc model the regression figures are over the rows with
 /// target &gt; 0 (SuperCon positives, as KIAGO reports them) and the rows with target 0 give the rate of negatives
 /// predicted above <c>--negative-threshold</c> K. <c>--reference-column</c> compares with stored predictions (e.g.
-/// PyTorch's in training/splits/*.csv): the import-fidelity check at dataset scale.
+/// PyTorch's in training/splits/*.csv): the import-fidelity check at dataset scale. These figures are the flagship
+/// network's; when the model's .kgu sits beside it, the ensemble μ gets the same figures plus the coverage of
+/// μ ± σ (nominal 68 %) and μ ± f·σ (nominal 95 %) and Spearman(|error|, σ).
 /// </summary>
 internal static class EvaluateModelCommand
 {
@@ -71,8 +74,9 @@ internal static class EvaluateModelCommand
     internal static int Run(Settings s, IBackend backend, TextWriter output, TextWriter error)
     {
         var clock = Stopwatch.StartNew();
-        using (var net = ModelOptions.Load(s.Model, "--model", backend, expected: null))
+        using (var model = ModelOptions.LoadUncertain(s.Model, "--model", backend, expected: null, line => error.WriteLine($"kiago: note: {line}")))
         {
+            var net = model.Flagship;
             bool tc = net.Kind == ModelKind.TcResNet;
             string targetColumn = s.TargetColumn ?? (tc ? "tc_kelvin" : "formation_energy_ev_per_atom");
             HashSet<string>? keep = s.SplitFile is null ? null : ReadFormulaSet(s.SplitFile, s.FormulaColumn);
@@ -101,6 +105,33 @@ internal static class EvaluateModelCommand
                     $"rows with {targetColumn} = 0: n = {negatives.Count}, predicted > {s.NegativeThreshold:0.##} K: {above} " +
                     $"(rate {(negatives.Count > 0 ? (double)above / negatives.Count : double.NaN):0.####})"));
             }
+            double[]? mu = null, sigma = null;
+            if (model.HasUncertainty)
+            {
+                (mu, sigma) = model.Predict([.. rows.Select(r => r.Composition)], s.Batch);
+                var mm = RegressionMetrics.Of([.. positive.Select(i => mu[i])], [.. positive.Select(i => rows[i].Target)]);
+                var pm = positive.Select(i => mu[i]).ToList();
+                var ps = positive.Select(i => sigma[i]).ToList();
+                var pt = positive.Select(i => rows[i].Target).ToList();
+                var err = positive.Select(i => Math.Abs(mu[i] - rows[i].Target)).ToList();
+                var domain = model.DomainScores([.. positive.Select(i => rows[i].Composition)]);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"ensemble mu (flagship + {model.MemberCount} members, {Path.GetFileName(model.UncertaintyFilePath)}), {scope}: n = {mm.Count}, " +
+                    $"MAE = {mm.Mae:0.####} {net.OutputUnit}, RMSE = {mm.Rmse:0.####} {net.OutputUnit}, R² = {mm.R2:0.####}"));
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"sigma ({scope}): coverage of mu ± sigma = {UncertaintyMetrics.Coverage(pm, ps, pt):0.####} (nominal 0.68), " +
+                    $"of mu ± {model.Interval95Factor:0.###} sigma = {UncertaintyMetrics.Coverage(pm, ps, pt, model.Interval95Factor):0.####} (nominal 0.95); " +
+                    $"Spearman(|error|, sigma) = {UncertaintyMetrics.Spearman(err, ps):0.####}; median sigma = {UncertaintyMetrics.Quantile(ps, 0.5):0.####} {net.OutputUnit}; " +
+                    $"domain score median {UncertaintyMetrics.Quantile(domain, 0.5):0.###}, 95th percentile {UncertaintyMetrics.Quantile(domain, 0.95):0.###}"));
+                if (tc)
+                {
+                    var negatives = Enumerable.Range(0, rows.Count).Where(i => rows[i].Target == 0).ToList();
+                    int above = negatives.Count(i => mu[i] > s.NegativeThreshold);
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"ensemble mu, rows with {targetColumn} = 0: n = {negatives.Count}, predicted > {s.NegativeThreshold:0.##} K: {above} " +
+                        $"(rate {(negatives.Count > 0 ? (double)above / negatives.Count : double.NaN):0.####})"));
+                }
+            }
             if (s.ReferenceColumn is not null)
             {
                 var diff = rows.Select((r, i) => Math.Abs(predicted[i] - r.Reference!.Value)).ToList();
@@ -112,10 +143,16 @@ internal static class EvaluateModelCommand
                 AtomicFile.Write(s.Predictions, writer =>
                 {
                     var csv = new CsvWriter(writer);
-                    csv.WriteRecord("line", s.FormulaColumn, targetColumn, "predicted");
+                    if (mu is null) csv.WriteRecord("line", s.FormulaColumn, targetColumn, "predicted");
+                    else csv.WriteRecord("line", s.FormulaColumn, targetColumn, "predicted", "mu", "sigma");
                     for (int i = 0; i < rows.Count; i++)
-                        csv.WriteRecord(rows[i].Line.ToString(CultureInfo.InvariantCulture), rows[i].Formula,
-                            rows[i].Target.ToString("R", CultureInfo.InvariantCulture), predicted[i].ToString("R", CultureInfo.InvariantCulture));
+                    {
+                        var fields = new List<string> { rows[i].Line.ToString(CultureInfo.InvariantCulture), rows[i].Formula,
+                            rows[i].Target.ToString("R", CultureInfo.InvariantCulture), predicted[i].ToString("R", CultureInfo.InvariantCulture) };
+                        if (mu is not null)
+                            fields.AddRange([mu[i].ToString("R", CultureInfo.InvariantCulture), sigma![i].ToString("R", CultureInfo.InvariantCulture)]);
+                        csv.WriteRecord(fields);
+                    }
                 });
             }
             error.WriteLine($"kiago: evaluated {rows.Count} rows in {clock.Elapsed.TotalSeconds:0.00} s");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Kiago.Kernels;
 using Kiago.Nets;
+using Kiago.Nets.Uncertainty;
 using Kiago.Nets.Weights;
 
 namespace Kiago.Cli;
@@ -46,8 +47,29 @@ internal static class ModelOptions
         return model;
     }
 
+    /// <summary>
+    /// As <see cref="Load"/>, with the uncertainty file beside the model (x.kgw → x.kgu) when it is there: a missing
+    /// .kgu is one line to <paramref name="notice"/> (σ and domain empty); a corrupted one, or one calibrated for
+    /// another .kgw, is an input error naming the .kgu and the reason.
+    /// </summary>
+    public static UncertainModel LoadUncertain(string path, string option, IBackend backend, ModelKind? expected, Action<string>? notice)
+    {
+        if (Directory.Exists(path)) throw new UserInputException($"{option} {path}: is a folder, expected a .kgw file");
+        if (!File.Exists(path)) throw new UserInputException($"{option} {path}: file not found");
+        UncertainModel model;
+        try { model = UncertainModel.Load(path, backend, notice); }
+        catch (InputException e) { throw new UserInputException($"{option}: {e.Message}", e); }
+        if (expected is { } kind && model.Kind != kind)
+        {
+            model.Dispose();
+            throw new UserInputException($"{option} {path}: is {WithArticle(ModelKinds.Name(model.Kind))} model ({model.OutputName} in {model.OutputUnit}), " +
+                $"but {option} needs {WithArticle(ModelKinds.Name(kind))} model");
+        }
+        return model;
+    }
+
     /// <summary>"a tc-resnet", "an elemnet".</summary>
-    public static string WithArticle(string name) => ("aeiou".Contains(char.ToLowerInvariant(name[0])) ? "an " : "a ") + name;
+    public static string WithArticle(string name) => ModelKinds.TryParse(name, out var kind) ? ModelKinds.NameWithArticle(kind) : "a " + name;
 }
 
 /// <summary>

@@ -5,13 +5,15 @@ using Kiago.Cli.IO;
 using Kiago.Kernels;
 using Kiago.Nets;
 using Kiago.Nets.Featurisers;
+using Kiago.Nets.Uncertainty;
 using Kiago.Nets.Weights;
 
 namespace Kiago.Cli;
 
 /// <summary>
 /// <c>kiago predict FORMULA... | --in file.csv [--formula-column C] [--tc-model F] [--ef-model F] [--out file.csv] [--batch N]</c>:
-/// Tc (K) and Ef (eV/atom) per formula, computed in batches.
+/// Tc (K) and Ef (eV/atom) per formula, computed in batches, each with its calibrated σ (68 % half-width) and domain
+/// score when the model's .kgu sits beside it (empty columns and a one-line note otherwise).
 /// </summary>
 internal static class PredictCommand
 {
@@ -58,30 +60,29 @@ internal static class PredictCommand
         CheckModel(request.EfModel, request.EfExplicit, ModelOptions.EfOption, "a formation-energy predictor (ElemNet)");
 
         using var backend = request.CreateBackend();
-        using var tcModel = request.TcModel is null ? null : ModelOptions.Load(request.TcModel, ModelOptions.TcOption, backend, ModelKind.TcResNet);
-        using var efModel = request.EfModel is null ? null : ModelOptions.Load(request.EfModel, ModelOptions.EfOption, backend, ModelKind.ElemNet);
-        var tc = new float[rows.Count];
-        var ef = new float[rows.Count];
-        Predict(rows, tcModel, tc, request.Batch, backend, stderr);
-        Predict(rows, efModel, ef, request.Batch, backend, stderr);
+        using var tcModel = request.TcModel is null ? null
+            : ModelOptions.LoadUncertain(request.TcModel, ModelOptions.TcOption, backend, ModelKind.TcResNet, Notice(stderr));
+        using var efModel = request.EfModel is null ? null
+            : ModelOptions.LoadUncertain(request.EfModel, ModelOptions.EfOption, backend, ModelKind.ElemNet, Notice(stderr));
+        var tc = Predict(rows, tcModel, request.Batch, stderr);
+        var ef = Predict(rows, efModel, request.Batch, stderr);
 
         void Write(TextWriter w)
         {
             var csv = new CsvWriter(w);
             var header = new List<string> { "formula" };
-            if (tcModel is not null) header.Add($"{tcModel.OutputName}_{Unit(tcModel.OutputUnit)}");
-            if (efModel is not null) header.Add($"{efModel.OutputName}_{Unit(efModel.OutputUnit)}");
+            foreach (var m in new[] { tcModel, efModel })
+                if (m is not null)
+                    header.AddRange([$"{m.OutputName}_{Unit(m.OutputUnit)}", $"{m.OutputName}_sigma_{Unit(m.OutputUnit)}", $"{m.OutputName}_domain"]);
             if (efModel is not null) header.Add("ef_ignored_elements");
             csv.WriteRecord(header);
             for (int i = 0; i < rows.Count; i++)
             {
                 var fields = new List<string> { rows[i].Formula };
-                if (tcModel is not null) fields.Add(tc[i].ToString("G7", CultureInfo.InvariantCulture));
+                foreach (var p in new[] { tc, ef })
+                    if (p is not null) fields.AddRange([Number(p.Mean[i]), Number(p.Sigma[i]), Number(p.Domain[i])]);
                 if (efModel is not null)
-                {
-                    fields.Add(ef[i].ToString("G7", CultureInfo.InvariantCulture));
                     fields.Add(string.Join(" ", Featuriser.DroppedElements(efModel.Kind, rows[i].Fractions).Select(z => Elements.ByZ(z).Symbol)));
-                }
                 csv.WriteRecord(fields);
             }
         }
@@ -102,7 +103,7 @@ internal static class PredictCommand
               $"'kiago convert model.onnx -o {path}', or pass {option} FILE, or skip it with {(option == "--tc-model" ? "--no-tc" : "--no-ef")}");
     }
 
-    internal sealed record Row(string Formula, float[] Fractions);
+    internal sealed record Row(string Formula, Composition Composition, float[] Fractions);
 
     static List<Row> ParseArguments(string[] formulas)
     {
@@ -140,15 +141,25 @@ internal static class PredictCommand
     {
         var fractions = new float[Featuriser.CompositionColumns];
         c.WriteFractions(fractions);
-        return new Row(formula, fractions);
+        return new Row(formula, c, fractions);
     }
 
-    static void Predict(List<Row> rows, GraphModel? model, float[] into, int batchSize, IBackend backend, TextWriter stderr)
+    static Action<string> Notice(TextWriter stderr) => line => stderr.WriteLine($"kiago: note: {line}");
+
+    /// <summary>Empty for NaN (no uncertainty data), else the shortest round-trip float text.</summary>
+    static string Number(float v) => float.IsNaN(v) ? "" : v.ToString("G7", CultureInfo.InvariantCulture);
+
+    sealed record Predictions(float[] Mean, float[] Sigma, float[] Domain);
+
+    static Predictions? Predict(List<Row> rows, UncertainModel? model, int batchSize, TextWriter stderr)
     {
-        if (model is null) return;
+        if (model is null) return null;
+        var result = new Predictions(new float[rows.Count], new float[rows.Count], new float[rows.Count]);
+        var backend = model.Backend;
         int batch = Math.Min(batchSize, rows.Count);
         using var x = backend.Allocate<float>((long)batch * Featuriser.CompositionColumns);
         using var y = backend.Allocate<float>(batch);
+        using var s = backend.Allocate<float>(batch);
         var host = new float[batch * Featuriser.CompositionColumns];
         bool progress = rows.Count > batch;
         for (int start = 0; start < rows.Count; start += batch)
@@ -156,9 +167,13 @@ internal static class PredictCommand
             int n = Math.Min(batch, rows.Count - start);
             for (int i = 0; i < n; i++) rows[start + i].Fractions.CopyTo(host, i * Featuriser.CompositionColumns);
             backend.Upload<float>(host.AsSpan(0, n * Featuriser.CompositionColumns), x);
-            model.Forward(n, x, y);
-            backend.Download(y, into.AsSpan(start, n));
+            model.ForwardWithSigma(n, x, y, s);
+            backend.Download(y, result.Mean.AsSpan(start, n));
+            backend.Download(s, result.Sigma.AsSpan(start, n));
             if (progress) stderr.WriteLine($"{model.OutputName}: {start + n}/{rows.Count}");
         }
+        var domain = model.DomainScores([.. rows.Select(r => r.Composition)]);
+        for (int i = 0; i < rows.Count; i++) result.Domain[i] = (float)domain[i];
+        return result;
     }
 }

@@ -9,6 +9,7 @@ using Kiago.Design.CompositionMap;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
 using Kiago.Design.Models;
+using Kiago.Design.Novelty;
 using Kiago.Design.Optimiser;
 using Kiago.Design.Pipeline;
 using Kiago.Kernels;
@@ -41,7 +42,13 @@ internal sealed class DesignCommand
     readonly Option<int?> maxAtoms = new("--max-atoms") { Description = "Largest N of the integer-loss N-set {1..N} (default 199; hydride 14; paper 25/15)" };
     readonly Option<string[]> allow = new("--allow") { Description = "Only these elements may be optimised (comma-separated, repeatable)" };
     readonly Option<string[]> deny = new("--deny") { Description = "These elements may not appear (comma-separated, repeatable)" };
-    readonly Option<string[]> fix = new("--fix") { Description = "Fixed atom fraction El=frac (repeatable), e.g. H=0.4" };
+    readonly Option<string[]> fix = new("--fix") { Description = "Fixed atom fraction El=frac (repeatable): every final formula has it within its rounding, e.g. O=0.5" };
+    readonly Option<string[]> min = new("--min") { Description = "Floor El=frac (repeatable): El stays optimisable with x_El ≥ frac (the reference's fixed part; hydride: H=0.4)" };
+    readonly Option<string[]> max = new("--max") { Description = "Ceiling El=frac (repeatable): every final formula has n_El ≤ frac·n_total" };
+    readonly Option<string> presetOption = new("--preset") { Description = "published (the reference's formulas and screening) | practical (gcd-reduced formulas of ≤ --max-atoms atoms, default 30; pymatgen-common oxidation states; radioactive elements denied unless --allow'ed)", DefaultValueFactory = _ => "published" };
+    readonly Option<string?> oxStates = new("--ox-states") { Description = "Oxidation-state table of the screening and of the substituents: smact14 (published) | pymatgen-common (practical) | icsd" };
+    readonly Option<string?> known = new("--known") { Description = "CSV of known compositions (column 'formula', optional 'tc_kelvin') for the novelty columns; default: the built-in SuperCon + non-superconductor index" };
+    readonly Option<bool> novelOnly = new("--novel-only") { Description = "Drop candidates whose reduced formula is a known composition from candidates.csv (summaries still count every candidate)" };
     readonly Option<long> seed = new("--seed") { Description = "Seed of the initialiser streams", DefaultValueFactory = _ => 0 };
     readonly Option<string?> tcModel = WithDefault(ModelOptions.Tc("Tc predictor (.kgw, tc-resnet), or 'random' (untrained ResNet18, smoke runs only)"), ModelOptions.DefaultTcModel);
     readonly Option<string?> efModel = WithDefault(ModelOptions.Ef("Formation-energy predictor (.kgw, elemnet), or 'random'"), ModelOptions.DefaultEfModel);
@@ -67,10 +74,10 @@ internal sealed class DesignCommand
         {
             d.bases, d.basesFile, d.candidates, d.steps, d.lr, d.alpha, d.maxElements, d.maxAtoms, d.allow, d.deny,
             d.seed, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.quiet, d.json,
-            d.hullReference, d.hullFormulaColumn,
+            d.hullReference, d.hullFormulaColumn, d.max, d.presetOption, d.oxStates, d.known, d.novelOnly,
         };
         d.compute = ComputeOptions.AddTo(command);
-        if (preset != DesignPreset.Substitution) command.Options.Add(d.fix);
+        if (preset != DesignPreset.Substitution) { command.Options.Add(d.fix); command.Options.Add(d.min); }
         if (preset == DesignPreset.Substitution) { command.Options.Add(d.target); command.Options.Add(d.ox); }
         if (preset == DesignPreset.Normal) command.Options.Add(d.benchmark);
         command.SetAction(parse => d.Run(parse));
@@ -87,7 +94,13 @@ internal sealed class DesignCommand
             "paper" => true,
             var m => throw new UserInputException($"--mode must be published or paper, got '{m}'"),
         };
-        var settings = Settings(parse, paper, out var args);
+        bool practical = parse.GetValue(presetOption) switch
+        {
+            "published" => false,
+            "practical" => true,
+            var p => throw new UserInputException($"--preset must be published or practical, got '{p}'"),
+        };
+        var settings = Settings(parse, paper, practical, out var args, out var oxTable);
         var baseList = Bases(parse);
         // every base's constraints are checked before any compute
         foreach (var b in baseList)
@@ -113,12 +126,18 @@ internal sealed class DesignCommand
             args.Add(new("hull_formula_column", column));
         }
 
+        // the known-compositions list is read (and its bad rows reported) before any compute
+        var knownList = KnownListReader.Load(parse.GetValue(known), "--known", stderr);
+        args.Add(new("known", parse.GetValue(known) is { } knownPath ? $"{knownPath} ({knownList.Count} compositions)" : "built-in"));
+        if (parse.GetValue(novelOnly)) args.Add(new("novel_only", "true"));
+
         bool bench = preset == DesignPreset.Normal && parse.GetValue(benchmark);
         string? dir = parse.GetValue(outDir);
         if (!bench && dir is null) throw new UsageException("--out DIR is required (where candidates.csv and the other tables go)");
 
         using var backend = BackendFactory.Create(request, threads);
         var weights = new List<KeyValuePair<string, string>>();
+        weights.Add(new("known_compositions", knownList.Provenance));
         using var tc = LoadModel(parse.GetValue(tcModel)!, "--tc-model", ModelKind.TcResNet, backend, weights, out var card);
         using var ef = LoadModel(parse.GetValue(efModel)!, "--ef-model", ModelKind.ElemNet, backend, weights, out _);
         if (card?["element_frequencies"] is JsonArray freq && freq.Count == Elements.Count)
@@ -131,10 +150,14 @@ internal sealed class DesignCommand
         if (dir is not null) OutputOptions.PrepareFolder(dir); // after everything that can be refused, before any compute
         if (bench) return Benchmark(backend, tc, ef, settings, baseList[0], stdout, stderr);
 
-        var designer = new BaseDesigner(backend, tc, ef, new ChemistryScreen(preset == DesignPreset.Hydride), CompositionKernels.For(backend));
+        var screen = new ChemistryScreen(preset == DesignPreset.Hydride, oxTable, threads);
+        var designer = new BaseDesigner(backend, tc, ef, screen, CompositionKernels.For(backend))
+        {
+            Novelty = new NoveltySearch(knownList),
+        };
         var hull = hullReferences is null ? null : new PredictedHull(hullReferences, ef);
         var hullProgress = parse.GetValue(quiet) ? null : stderr;
-        var session = new DesignSession(designer, preset == DesignPreset.Hydride ? "hydride" : "standard", parse.GetValue(quiet) ? null : stderr)
+        var session = new DesignSession(designer, screen.Name, parse.GetValue(quiet) ? null : stderr)
         {
             EnergyAboveHull = hull is null ? null : rows => CandidateHullColumn.Compute(hull, rows, hullProgress),
             Warnings = stderr,
@@ -165,7 +188,7 @@ internal sealed class DesignCommand
 
     string CommandName => preset switch { DesignPreset.Substitution => "substitute", DesignPreset.Hydride => "hydride", _ => "optimise" };
 
-    DesignSettings Settings(ParseResult parse, bool paper, out List<KeyValuePair<string, string>> args)
+    DesignSettings Settings(ParseResult parse, bool paper, bool practical, out List<KeyValuePair<string, string>> args, out OxidationStateTable oxTable)
     {
         bool hydride = preset == DesignPreset.Hydride, substitution = preset == DesignPreset.Substitution;
         int n = parse.GetValue(candidates), s = parse.GetValue(steps), every = parse.GetValue(traceEvery);
@@ -177,18 +200,37 @@ internal sealed class DesignCommand
         float a = parse.GetValue(alpha);
         if (!float.IsFinite(a)) throw new UserInputException($"--alpha must be a finite number (got {a})");
         int k = parse.GetValue(maxElements) ?? (hydride ? 2 : paper ? 10 : 8);
-        int atoms = parse.GetValue(maxAtoms) ?? (hydride ? (paper ? 15 : 14) : paper ? 25 : 199);
-        var fixedParts = substitution ? new Dictionary<string, double>() : ParseFixes(parse.GetValue(fix) ?? []);
-        if (hydride && !fixedParts.ContainsKey("H")) fixedParts["H"] = 0.4;
+        int atoms = parse.GetValue(maxAtoms) ?? (hydride ? (paper ? 15 : 14) : paper ? 25 : practical ? 30 : 199);
+        var fixedParts = substitution ? new Dictionary<string, double>() : ParseFractions(parse.GetValue(fix) ?? [], "--fix");
+        var floors = substitution ? new Dictionary<string, double>() : ParseFractions(parse.GetValue(min) ?? [], "--min");
+        var ceilings = ParseFractions(parse.GetValue(max) ?? [], "--max");
+        // the hydride experiment's H ≥ 0.4 is the reference's floor, unless the user fixes or bounds H
+        if (hydride && !fixedParts.ContainsKey("H") && !floors.ContainsKey("H")) floors["H"] = 0.4;
+        oxTable = parse.GetValue(oxStates) is { } table ? ParseTable(table) : practical ? OxidationStateTable.PymatgenCommon : OxidationStateTable.Smact14;
+        var allowList = Split(parse.GetValue(allow)) is { Count: > 0 } al ? al : null;
+        var denyList = Split(parse.GetValue(deny));
+        if (practical)
+            foreach (var symbol in DesignConstraints.Radioactive)
+                if (!(allowList?.Contains(symbol, StringComparer.Ordinal) ?? false) && !denyList.Contains(symbol, StringComparer.Ordinal)
+                    && !fixedParts.ContainsKey(symbol) && !floors.ContainsKey(symbol)
+                    && DesignConstraints.ElemNetZ.Contains(Elements.Get(symbol).Z))
+                    denyList.Add(symbol);
         var constraints = new DesignConstraints
         {
-            Allow = Split(parse.GetValue(allow)) is { Count: > 0 } al ? al : null,
-            Deny = Split(parse.GetValue(deny)),
+            Allow = allowList,
+            Deny = denyList,
             Fixed = fixedParts,
+            Minimum = floors,
+            Maximum = ceilings,
             MaxElements = k,
             MinAtoms = substitution ? 4 : 1,
             MaxAtoms = atoms,
+            OxidationStates = oxTable,
         };
+        // the N-set bound is a bound on the printed formula in the practical preset, in paper mode (N ≤ 25 must mean
+        // ≤ 25 atoms) and whenever --max-atoms is given; the published default keeps the reference's plain rounding
+        bool bounded = practical || paper || parse.GetValue(maxAtoms) is not null;
+        var formulaRules = new FormulaRules { Reduce = practical, MaxAtoms = bounded && !substitution ? atoms : null };
         InitialiserOptions init = substitution ? new RandomInitialiser() : hydride ? ReferenceInitialiser.Hydride : new ReferenceInitialiser();
         var optimiser = new OptimiserOptions
         {
@@ -201,7 +243,7 @@ internal sealed class DesignCommand
             new("mode", paper ? "paper" : "published"), new("candidates", I(n)), new("steps", I(s)), new("lr", F(rate)), new("alpha", F(a)),
             new("max_elements", I(k)), new("n_set", $"{constraints.MinAtoms}..{atoms}"),
             new("allow", string.Join(",", constraints.Allow ?? [])), new("deny", string.Join(",", constraints.Deny)),
-            new("fix", string.Join(",", fixedParts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={F(kv.Value)}"))),
+            new("fix", Pairs(fixedParts)),
             new("seed", parse.GetValue(seed).ToString(CultureInfo.InvariantCulture)), new("device", compute.DeviceText(parse)),
             new("tc_model", parse.GetValue(tcModel)!), new("ef_model", parse.GetValue(efModel)!),
             new("integer_loss", paper ? "absolute, beta=1" : "squared, ramp W=1e5"), new("initialiser", init.ToString()),
@@ -209,12 +251,37 @@ internal sealed class DesignCommand
             new("bases", string.Join(" ", parse.GetValue(bases) ?? [])), new("bases_file", parse.GetValue(basesFile) ?? ""),
             new("target", parse.GetValue(target) ?? ""), new("ox", parse.GetValue(ox)?.ToString(CultureInfo.InvariantCulture) ?? ""),
         ];
+        // recorded only when they differ from the published defaults, so earlier manifests (and --resume) still match
+        if (floors.Count > 0) args.Add(new("min", Pairs(floors)));
+        if (ceilings.Count > 0) args.Add(new("max", Pairs(ceilings)));
+        if (practical) args.Add(new("preset", "practical"));
+        if (oxTable != OxidationStateTable.Smact14) args.Add(new("ox_states", TableName(oxTable)));
+        if (formulaRules.MaxAtoms is { } bound) args.Add(new("formula_max_atoms", I(bound)));
         return new DesignSettings
         {
             Candidates = n, Seed = parse.GetValue(seed), Optimiser = optimiser, Initialiser = init, Constraints = constraints,
             Distance = paper ? IntegerDistance.Absolute : IntegerDistance.Squared,
+            Formula = formulaRules, NovelOnly = parse.GetValue(novelOnly),
         };
     }
+
+    static string Pairs(Dictionary<string, double> parts) =>
+        string.Join(",", parts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={F(kv.Value)}"));
+
+    internal static OxidationStateTable ParseTable(string name) => name switch
+    {
+        "smact14" => OxidationStateTable.Smact14,
+        "pymatgen-common" => OxidationStateTable.PymatgenCommon,
+        "icsd" => OxidationStateTable.PymatgenIcsd,
+        _ => throw new UserInputException($"--ox-states must be smact14, pymatgen-common or icsd, got '{name}'"),
+    };
+
+    internal static string TableName(OxidationStateTable table) => table switch
+    {
+        OxidationStateTable.PymatgenCommon => "pymatgen-common",
+        OxidationStateTable.PymatgenIcsd => "icsd",
+        _ => "smact14",
+    };
 
     IReadOnlyList<DesignBase> Bases(ParseResult parse)
     {
@@ -279,16 +346,16 @@ internal sealed class DesignCommand
         return option;
     }
 
-    static Dictionary<string, double> ParseFixes(string[] values)
+    static Dictionary<string, double> ParseFractions(string[] values, string option)
     {
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var item in Split(values))
         {
             int eq = item.IndexOf('=');
             if (eq <= 0 || !double.TryParse(item[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
-                throw new UserInputException($"--fix: '{item}' is not El=fraction (e.g. H=0.4)");
+                throw new UserInputException($"{option}: '{item}' is not El=fraction (e.g. O=0.5)");
             var el = item[..eq].Trim();
-            if (!result.TryAdd(el, v)) throw new UserInputException($"--fix: {el} is fixed twice");
+            if (!result.TryAdd(el, v)) throw new UserInputException($"{option}: {el} is given twice");
         }
         return result;
     }

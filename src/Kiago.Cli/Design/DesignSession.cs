@@ -51,6 +51,7 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
         string manifestPath = Path.Combine(dir, ManifestFile);
         var completed = new SortedSet<int>();
         var baseSeconds = new SortedDictionary<int, double>();
+        var noveltySeconds = new SortedDictionary<int, double>();
         double previousSeconds = 0;
         string started = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
         // the lock and the temporary files of an interrupted atomic write are not a run's outputs
@@ -63,13 +64,13 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
             if (!request.Resume)
                 throw new UserInputException($"--out {dir}: the folder already holds a run ({ManifestFile}{PreviousRun(manifestPath)}); " +
                     "add --resume to finish it or choose another folder");
-            ReadManifest(manifestPath, request, completed, baseSeconds, ref previousSeconds, ref started);
+            ReadManifest(manifestPath, request, completed, baseSeconds, noveltySeconds, ref previousSeconds, ref started);
             VerifyCompletedParts(dir, request, completed, baseSeconds);
         }
         else if (request.Resume && hadEntries)
             throw new UserInputException($"--resume: {dir} has no {ManifestFile}, so there is nothing to resume");
         // the manifest comes first: from then on a kill at any moment leaves a folder that --resume finishes
-        var manifest = new ManifestState(request, started, completed, baseSeconds, previousSeconds, screenName);
+        var manifest = new ManifestState(request, started, completed, baseSeconds, noveltySeconds, previousSeconds, screenName);
         manifest.Write(manifestPath, "running", clock.Elapsed.TotalSeconds);
         Directory.CreateDirectory(Path.Combine(dir, PartsDir));
         RebuildTables(dir, request.Bases.Count, completed, EnergyAboveHull is not null);
@@ -87,7 +88,8 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
                 var reporter = new ProgressReporter(progress, i, request.Bases.Count, b.Name, request.Settings.Candidates);
                 designer.Progress = reporter.Report;
                 var outcome = designer.Run(request.Settings, b, i, cancel);
-                reporter.Done(outcome.Summary);
+                reporter.Done(outcome.Summary, outcome.NoveltySeconds);
+                noveltySeconds[i] = outcome.NoveltySeconds;
                 WriteParts(dir, i, outcome, EnergyAboveHull?.Invoke(outcome.Rows));
                 completed.Add(i);
                 baseSeconds[i] = baseClock.Elapsed.TotalSeconds;
@@ -199,7 +201,7 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
     }
 
     static void ReadManifest(string path, DesignRunRequest request, SortedSet<int> completed,
-        SortedDictionary<int, double> baseSeconds, ref double previousSeconds, ref string started)
+        SortedDictionary<int, double> baseSeconds, SortedDictionary<int, double> noveltySeconds, ref double previousSeconds, ref string started)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
@@ -229,6 +231,8 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
                 if (t.TryGetProperty("total_seconds", out var ts)) previousSeconds = ts.GetDouble();
                 if (t.TryGetProperty("base_seconds", out var bs))
                     foreach (var p in bs.EnumerateObject()) baseSeconds[int.Parse(p.Name, CultureInfo.InvariantCulture)] = p.Value.GetDouble();
+                if (t.TryGetProperty("novelty_seconds", out var ns))
+                    foreach (var p in ns.EnumerateObject()) noveltySeconds[int.Parse(p.Name, CultureInfo.InvariantCulture)] = p.Value.GetDouble();
             }
             if (root.TryGetProperty("started_utc", out var s) && s.GetString() is { } st) started = st;
         }
@@ -241,7 +245,7 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
 
     /// <summary>manifest.json: provenance (version, arguments, seed, weights, device), progress state and timings.</summary>
     sealed class ManifestState(DesignRunRequest request, string started, SortedSet<int> completed,
-        SortedDictionary<int, double> baseSeconds, double previousSeconds, string screenName)
+        SortedDictionary<int, double> baseSeconds, SortedDictionary<int, double> noveltySeconds, double previousSeconds, string screenName)
     {
         public void Write(string path, string state, double sessionSeconds)
         {
@@ -276,6 +280,10 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
                 w.WriteNumber("total_seconds", previousSeconds + sessionSeconds);
                 w.WriteStartObject("base_seconds");
                 foreach (var (i, s) in baseSeconds) w.WriteNumber(i.ToString(CultureInfo.InvariantCulture), s);
+                w.WriteEndObject();
+                // the nearest-known-composition search inside each base's time (issue 12: ≤ 5 % of the wall time)
+                w.WriteStartObject("novelty_seconds");
+                foreach (var (i, s) in noveltySeconds) w.WriteNumber(i.ToString(CultureInfo.InvariantCulture), s);
                 w.WriteEndObject();
                 w.WriteEndObject();
                 w.WriteNumber("peak_working_set_bytes", Process.GetCurrentProcess().PeakWorkingSet64);

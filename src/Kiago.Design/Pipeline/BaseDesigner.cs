@@ -5,6 +5,7 @@ using Kiago.Chemistry;
 using Kiago.Design.CompositionMap;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
+using Kiago.Design.Novelty;
 using Kiago.Design.Optimiser;
 using Kiago.Kernels;
 using Kiago.Nets;
@@ -12,7 +13,13 @@ using Kiago.Nets;
 namespace Kiago.Design.Pipeline;
 
 /// <summary>Everything one base produces.</summary>
-public sealed record BaseOutcome(BaseSummary Summary, IReadOnlyList<CandidateRow> Rows, IReadOnlyList<TracePoint> Trace);
+public sealed record BaseOutcome(BaseSummary Summary, IReadOnlyList<CandidateRow> Rows, IReadOnlyList<TracePoint> Trace)
+{
+    /// <summary>Wall time of the novelty search (nearest known composition) for this base, in seconds.</summary>
+    public double NoveltySeconds { get; init; }
+    /// <summary>Wall time of the whole base, in seconds.</summary>
+    public double TotalSeconds { get; init; }
+}
 
 /// <summary>
 /// One base, end to end: initialise → optimise → round at N* (substitution: <see cref="SubstitutionFormula"/>) → predict on the rounded formula → screen → summarise.
@@ -24,6 +31,9 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
     const int E = CompositionSpec.Elements;
 
     public Action<TracePoint, int, int>? Progress { get; set; }
+
+    /// <summary>The known-compositions search behind the novelty columns; null leaves them empty.</summary>
+    public NoveltySearch? Novelty { get; init; }
 
     /// <summary>Checks a base's constraints (no compute); throws <see cref="ConstraintException"/>.</summary>
     public static ResolvedConstraints Check(DesignSettings settings, DesignBase b) => settings.ConstraintsFor(b).Resolve(b.Composition);
@@ -54,6 +64,8 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         // own prediction in the same call
         var formulas = new Composition?[batch];
         var texts = new string[batch];
+        var usedN = (int[])result.FinalN.Clone();
+        var failures = new string?[batch];
         var rounded = new float[(batch + 1) * E];
         var substitution = SubstitutionParts(b, resolved);
         for (int c = 0; c < batch; c++)
@@ -64,12 +76,15 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
             {
                 formulas[c] = SubstitutionAt(x, result.FinalN[c], sub.Remaining, sub.Val, settings.SubstitutionScaling);
                 texts[c] = formulas[c]?.ToFormulaString() ?? "";
+                if (formulas[c] is null) failures[c] = "no substituent left to take the target's place";
             }
             else
             {
-                var f = RoundAt(x, result.FinalN[c]);
-                formulas[c] = f?.ToComposition();
-                texts[c] = f?.ToString() ?? "";
+                var built = FormulaBuilder.Build(x, result.FinalN[c], resolved.NSet, resolved, settings.Formula);
+                formulas[c] = built.Formula?.ToComposition();
+                texts[c] = built.Formula?.ToString() ?? "";
+                usedN[c] = built.N;
+                failures[c] = built.Failure;
             }
             formulas[c]?.WriteFractions(rounded.AsSpan(c * E, E));
         }
@@ -86,6 +101,10 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         foreach (int c in order)
             if (formulas[c] is { } f && distinct.TryAdd(texts[c], toScreen.Count)) toScreen.Add(f);
         var verdicts = screen.ScreenMany(toScreen);
+        // novelty: one nearest-neighbour query per distinct formula, timed (issue 12: ≤ 5 % of a run's wall time)
+        var noveltyClock = Stopwatch.StartNew();
+        var novelty = Novelty?.QueryMany(toScreen) ?? [];
+        double noveltySeconds = Novelty is null ? 0 : noveltyClock.Elapsed.TotalSeconds;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var rows = new List<CandidateRow>(batch);
         for (int rank = 0; rank < batch; rank++)
@@ -97,7 +116,7 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
             var reasons = new List<string>();
             bool valid = false, neutral = false, eneg = false;
             if (result.Flags[c] != 0) reasons.Add("degenerate: the optimisable part summed to zero");
-            else if (formula is null) reasons.Add(b.Substitution is null ? "every element rounds to zero" : "no substituent left to take the target's place");
+            else if (formula is null) reasons.Add(failures[c] ?? "no integer formula");
             else
             {
                 var verdict = verdicts[distinct[text]];
@@ -110,13 +129,19 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
             bool all = formula is not null && valid && neutral && eneg && efNeg && substitutionOk;
             rows.Add(new CandidateRow(baseIndex, b.Name, rank + 1, c, result.Flags[c] != 0,
                 FractionFormula(result.Stage1X.AsSpan(c * E, E)), FractionFormula(result.FinalX.AsSpan(c * E, E)),
-                text, result.FinalN[c], formula?.Count ?? 0, result.FinalIntegerLoss[c],
+                text, usedN[c], formula?.Count ?? 0, result.FinalIntegerLoss[c],
                 result.Flags[c] != 0 ? double.NaN : result.FinalTc[c], result.Flags[c] != 0 ? double.NaN : result.FinalEf[c],
                 formula is null ? double.NaN : tcRounded[c], formula is null ? double.NaN : efRounded[c],
-                unique, valid, neutral, eneg, efNeg, all, string.Join("; ", reasons)));
+                unique, valid, neutral, eneg, efNeg, all, string.Join("; ", reasons))
+            {
+                FormulaAtoms = formula?.TotalAtoms ?? 0,
+                Novelty = formula is not null && Novelty is not null ? novelty[distinct[text]] : NoveltyVerdict.None,
+            });
         }
         var summary = Summarise(baseIndex, b, resolved, baseTc, baseEf, rows, result, clock.Elapsed.TotalSeconds);
-        return new BaseOutcome(summary, rows, result.Trace);
+        // --novel-only: the summary describes every candidate; only the written rows drop the known compositions
+        IReadOnlyList<CandidateRow> written = settings.NovelOnly ? rows.Where(r => !r.Novelty.Known).ToList() : rows;
+        return new BaseOutcome(summary, written, result.Trace) { NoveltySeconds = noveltySeconds, TotalSeconds = clock.Elapsed.TotalSeconds };
     }
 
     /// <summary>round(x·N) half-to-even per element (x in float32, product in double); null when all round to 0.</summary>

@@ -301,8 +301,8 @@ public static class WeightFile
         // the featuriser feeds the model its kind's layout; a file claiming other input elements was made for another input
         var layout = Featuriser.Layout(kind).Accepted;
         if (!elements.SequenceEqual(layout))
-            throw new WeightFileException(file, $"input_elements lists {elements.Length} elements, but {(kind == ModelKind.ElemNet ? "an" : "a")} " +
-                $"{ModelKinds.Name(kind)} model's input takes the {layout.Count} elements of its layout (first difference at position " +
+            throw new WeightFileException(file, $"input_elements lists {elements.Length} elements, but {ModelKinds.NameWithArticle(kind)} " +
+                $"model's input takes the {layout.Count} elements of its layout (first difference at position " +
                 $"{elements.Zip(layout).TakeWhile(p => p.First == p.Second).Count() + 1})");
         foreach (var t in tensors.Values)
             if (FirstNonFinite(t.Data) is int bad)

@@ -437,6 +437,84 @@ public abstract class BackendOpTests : IDisposable
                 (x, y) => Backend.RowSum(batch, columns, x, y), tolerance: 1e-5 * columns);
     }
 
+    // ---- the uncertainty head (tape ops only; the multi-output backward) ---------------------------------------
+
+    /// <summary>
+    /// Ensemble head on K+1 stacked outputs: y = [μ (N), σ (N)], μ = Σ w_j m_j, σ = q·(mean_j |m_j − μ| + β),
+    /// recorded on a tape from existing ops; the backward seeds μ and σ with their halves of dy in one walk
+    /// (<see cref="Kiago.Autodiff.Tape.BackwardFrom"/>), checked against finite differences of the double reference.
+    /// </summary>
+    [Fact]
+    public void EnsembleHead_mean_and_sigma_and_their_joint_backward()
+    {
+        const int batch = 4, outputs = 5;
+        var head = new Kiago.Nets.Uncertainty.UncertaintyHead([0.4f, 0.15f, 0.15f, 0.15f, 0.15f], 1.7f, 0.3f, 2.1f);
+        using var ensemble = new Kiago.Nets.Uncertainty.EnsembleHead(Backend, head);
+        var columnIndex = Enumerable.Range(0, outputs).Select(j =>
+        {
+            var b = Backend.Allocate<int>(1);
+            Backend.Upload<int>([j], b);
+            return b;
+        }).ToArray();
+        double[] Reference(double[] m)
+        {
+            var y = new double[2 * batch];
+            for (int b = 0; b < batch; b++)
+            {
+                double mu = 0, mad = 0;
+                for (int j = 0; j < outputs; j++) mu += head.MeanWeights[j] * m[b * outputs + j];
+                for (int j = 0; j < outputs; j++) mad += Math.Abs(m[b * outputs + j] - mu) / outputs;
+                y[b] = mu;
+                y[batch + b] = head.SigmaScale * (mad + head.SigmaFloor);
+            }
+            return y;
+        }
+        (Kiago.Autodiff.Tensor Mean, Kiago.Autodiff.Tensor Sigma, Kiago.Autodiff.Tensor Leaf) Record(Kiago.Autodiff.Tape tape, DeviceBuffer<float> x)
+        {
+            var leaf = tape.Leaf(x, [batch, outputs], requiresGrad: true);
+            var split = new List<Kiago.Autodiff.Tensor>();
+            for (int j = 0; j < outputs; j++) split.Add(tape.Reshape(tape.GatherColumns(leaf, columnIndex[j], 1), batch));
+            var (mu, sigma) = ensemble.Run(tape, split);
+            return (mu, sigma, leaf);
+        }
+        try
+        {
+            // spread-out outputs so no |m_j − μ| sits at the kink within the finite-difference step
+            CheckOp("EnsembleHead", Random(batch * outputs, 95, scale: 3), 2 * batch, Reference,
+                (x, y) =>
+                {
+                    using var tape = new Kiago.Autodiff.Tape(Backend);
+                    var (mu, sigma, _) = Record(tape, x);
+                    var all = new float[2 * batch];
+                    using (var part = Backend.Allocate<float>(batch))
+                    {
+                        Backend.Copy(mu.Buffer, part, batch);
+                        Backend.Download<float>(part, all.AsSpan(0, batch));
+                        Backend.Copy(sigma.Buffer, part, batch);
+                        Backend.Download<float>(part, all.AsSpan(batch, batch));
+                    }
+                    Backend.Upload<float>(all, y);
+                },
+                (x, y, dy, dx) =>
+                {
+                    using var tape = new Kiago.Autodiff.Tape(Backend);
+                    var (mu, sigma, leaf) = Record(tape, x);
+                    var dyHost = new float[2 * batch];
+                    Backend.Download<float>(dy, dyHost);
+                    using var dMu = Backend.Allocate<float>(batch);
+                    using var dSigma = Backend.Allocate<float>(batch);
+                    Backend.Upload<float>(dyHost.AsSpan(0, batch), dMu);
+                    Backend.Upload<float>(dyHost.AsSpan(batch, batch), dSigma);
+                    tape.BackwardFrom((mu, dMu), (sigma, dSigma));
+                    Backend.Copy(leaf.Grad!, dx, batch * outputs);
+                });
+        }
+        finally
+        {
+            foreach (var c in columnIndex) c.Dispose();
+        }
+    }
+
     // ---- Adam ------------------------------------------------------------------------------------------------
 
     [Fact]

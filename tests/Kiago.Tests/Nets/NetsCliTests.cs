@@ -44,10 +44,12 @@ public sealed class NetsCliTests : IDisposable
         var (code, _, error) = Run("predict", "--in", csv, "--formula-column", "composition", "--tc-model", tc, "--ef-model", ef, "--out", outCsv, "--batch", "1");
         Assert.True(code == ExitCodes.Ok, error);
         var lines = File.ReadAllLines(outCsv);
-        Assert.Equal("formula,tc_K,ef_eV_per_atom,ef_ignored_elements", lines[0]);
+        Assert.Equal("formula,tc_K,tc_sigma_K,tc_domain,ef_eV_per_atom,ef_sigma_eV_per_atom,ef_domain,ef_ignored_elements", lines[0]);
         Assert.StartsWith("MgB2,", lines[1]);
+        Assert.Matches(@"^MgB2,[-0-9.eE]+,,,[-0-9.eE]+,,,$", lines[1]); // no .kgu beside the models: σ and domain empty
         Assert.EndsWith(",He", lines[2]);
         Assert.Contains("tc: 2/2", error); // progress on stderr when batched
+        Assert.Contains("tc.kgw: no uncertainty data (tc.kgu not found beside it)", error);
 
         var (icode, inspect, _) = Run("inspect", tc);
         Assert.Equal(ExitCodes.Ok, icode);

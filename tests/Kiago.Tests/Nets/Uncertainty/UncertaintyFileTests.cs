@@ -1,0 +1,246 @@
+using Kiago.Chemistry;
+using Kiago.Kernels.Cpu;
+using Kiago.Nets.Uncertainty;
+using Kiago.Nets.Weights;
+
+namespace Kiago.Tests.Nets.Uncertainty;
+
+/// <summary>.kgu round trip, the loader's refusals (checksum of the flagship, corruption, missing given path), the old-.kgw notice, domain scores.</summary>
+public sealed class UncertaintyFileTests : IDisposable
+{
+    readonly string dir = Path.Combine(Path.GetTempPath(), $"kiago-kgu-{Environment.ProcessId}-{Guid.NewGuid():N}");
+    readonly CpuBackend backend = new(threads: 1);
+
+    public UncertaintyFileTests() => Directory.CreateDirectory(dir);
+
+    public void Dispose()
+    {
+        backend.Dispose();
+        Directory.Delete(dir, recursive: true);
+    }
+
+    string WriteFlagship(int seed = 1)
+    {
+        string path = Path.Combine(dir, "ef.kgw");
+        WeightFile.Write(path, RandomMembers.Mlp(ModelKind.ElemNet, seed));
+        return path;
+    }
+
+    [Fact]
+    public void Round_trip_keeps_members_head_domain_and_card()
+    {
+        string kgw = WriteFlagship();
+        var data = RandomMembers.Data(ModelKind.ElemNet, UncertaintyFile.FileSha256(kgw));
+        UncertaintyFile.Write(UncertaintyFile.SiblingOf(kgw), data);
+        var back = UncertaintyFile.Read(UncertaintyFile.SiblingOf(kgw), UncertaintyFile.FileSha256(kgw));
+        Assert.Equal(data.BaseSha256, back.BaseSha256);
+        Assert.Equal(data.Members.Count, back.Members.Count);
+        Assert.Equal(data.Head.MeanWeights, back.Head.MeanWeights);
+        Assert.Equal((data.Head.SigmaScale, data.Head.SigmaFloor, data.Head.Interval95Factor), (back.Head.SigmaScale, back.Head.SigmaFloor, back.Head.Interval95Factor));
+        Assert.Equal(data.Domain.Offsets, back.Domain.Offsets);
+        Assert.Equal(data.Domain.Elements, back.Domain.Elements);
+        Assert.Equal(data.Domain.Fractions, back.Domain.Fractions);
+        Assert.Equal(data.CardJson, back.CardJson);
+        for (int k = 0; k < data.Members.Count; k++)
+            Assert.Equal(data.Members[k].Graph.Tensors["w0"].Data, back.Members[k].Graph.Tensors["w0"].Data);
+
+        using var model = UncertainModel.Load(kgw, backend);
+        Assert.True(model.HasUncertainty);
+        Assert.Equal(3, model.MemberCount);
+        Assert.Equal("test: calibrated 68 % half-width", model.SigmaMeaning);
+        Assert.Equal(2.2, model.Interval95Factor, 5);
+    }
+
+    [Fact]
+    public void An_old_kgw_alone_loads_with_one_notice()
+    {
+        string kgw = WriteFlagship();
+        var notices = new List<string>();
+        using var model = UncertainModel.Load(kgw, backend, notices.Add);
+        Assert.False(model.HasUncertainty);
+        Assert.Equal("", model.SigmaMeaning);
+        var line = Assert.Single(notices);
+        Assert.Contains("ef.kgu", line);
+        Assert.Contains("no uncertainty data", line);
+    }
+
+    [Fact]
+    public void A_kgu_calibrated_for_another_flagship_is_refused_with_file_and_reason()
+    {
+        string kgw = WriteFlagship(1);
+        string kgu = UncertaintyFile.SiblingOf(kgw);
+        UncertaintyFile.Write(kgu, RandomMembers.Data(ModelKind.ElemNet, UncertaintyFile.FileSha256(kgw)));
+        WeightFile.Write(kgw, RandomMembers.Mlp(ModelKind.ElemNet, 2)); // the flagship is replaced
+        var e = Assert.Throws<WeightFileException>(() => UncertainModel.Load(kgw, backend));
+        Assert.Equal(kgu, e.File);
+        Assert.Contains("checksum mismatch", e.Message);
+        Assert.Contains("recalibrate", e.Message);
+    }
+
+    [Fact]
+    public void A_corrupted_or_missing_kgu_is_refused()
+    {
+        string kgw = WriteFlagship();
+        string kgu = UncertaintyFile.SiblingOf(kgw);
+        UncertaintyFile.Write(kgu, RandomMembers.Data(ModelKind.ElemNet, UncertaintyFile.FileSha256(kgw)));
+        var bytes = File.ReadAllBytes(kgu);
+        bytes[bytes.Length / 2] ^= 0x40;
+        File.WriteAllBytes(kgu, bytes);
+        var e = Assert.Throws<WeightFileException>(() => UncertainModel.Load(kgw, backend));
+        Assert.Equal(kgu, e.File);
+        Assert.Contains("checksum mismatch: the payload is corrupted", e.Message);
+
+        string missing = Path.Combine(dir, "nope.kgu");
+        var m = Assert.Throws<WeightFileException>(() => UncertainModel.Load(kgw, backend, uncertaintyPath: missing));
+        Assert.Contains("file not found", m.Message);
+
+        File.WriteAllBytes(kgu, File.ReadAllBytes(kgw)); // a .kgw where the .kgu should be
+        var f = Assert.Throws<WeightFileException>(() => UncertainModel.Load(kgw, backend));
+        Assert.Contains("not a Kiago uncertainty file", f.Message);
+    }
+
+    [Fact]
+    public void Members_of_another_kind_are_refused()
+    {
+        string kgw = WriteFlagship();
+        var data = RandomMembers.Data(ModelKind.TcResNet, UncertaintyFile.FileSha256(kgw));
+        UncertaintyFile.Write(UncertaintyFile.SiblingOf(kgw), data);
+        var e = Assert.Throws<WeightFileException>(() => UncertainModel.Load(kgw, backend));
+        Assert.Contains("member 0 is a tc-resnet model", e.Message);
+    }
+
+    [Fact]
+    public void Domain_score_is_zero_on_training_compositions_and_largest_for_unseen_elements()
+    {
+        string kgw = WriteFlagship();
+        UncertaintyFile.Write(UncertaintyFile.SiblingOf(kgw), RandomMembers.Data(ModelKind.ElemNet, UncertaintyFile.FileSha256(kgw)));
+        using var model = UncertainModel.Load(kgw, backend);
+        var scores = model.DomainScores([.. new[] { "NaCl", "Og", "Na1Cl1.1", "KBr" }.Select(Composition.Parse)]);
+        Assert.Equal(0, scores[0], 6);
+        Assert.Equal(2 / 0.25, scores[1], 4);                 // nothing shared: L1 = 2
+        // Na1Cl1.1 vs NaCl: fractions 0.476/0.524 vs 0.5/0.5 → L1 = 0.0476
+        Assert.Equal(2 * (0.5 - 1 / 2.1) / 0.25, scores[2], 4);
+        Assert.Equal(2 * 0.5 / 0.25, scores[3], 4);           // KBr shares K (0.5) with KCl: L1 = 1
+    }
+}
+
+/// <summary>Split-conformal calibration on synthetic ensembles whose spread is an honest error scale.</summary>
+public sealed class CalibrationTests
+{
+    static (List<double[]> Outputs, List<double> Target) Synthetic(int n, int seed)
+    {
+        var rng = new Random(seed);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+        var outputs = new List<double[]>();
+        var target = new List<double>();
+        for (int i = 0; i < n; i++)
+        {
+            double truth = 10 * rng.NextDouble(), scale = 0.2 + 3 * rng.NextDouble();
+            // five models: truth + shared error + own error, all with this row's scale
+            double shared = scale * Normal();
+            outputs.Add([.. Enumerable.Range(0, 5).Select(_ => truth + shared + scale * Normal())]);
+            target.Add(truth);
+        }
+        return (outputs, target);
+    }
+
+    [Fact]
+    public void Intervals_fitted_on_one_half_cover_the_other_at_nominal_rates()
+    {
+        var (fitOut, fitTarget) = Synthetic(4000, 1);
+        var (testOut, testTarget) = Synthetic(4000, 2);
+        var result = Calibration.Fit(fitOut, fitTarget);
+        var head = result.Head;
+        var mu = testOut.Select(o => o.Select((v, j) => head.MeanWeights[j] * v).Sum()).ToList();
+        var sigma = testOut.Select((o, i) => head.SigmaScale * (o.Average(v => Math.Abs(v - mu[i])) + head.SigmaFloor)).Select(v => (double)v).ToList();
+        Assert.InRange(UncertaintyMetrics.Coverage(mu, sigma, testTarget), 0.65, 0.71);
+        Assert.InRange(UncertaintyMetrics.Coverage(mu, sigma, testTarget, head.Interval95Factor), 0.935, 0.965);
+        var err = testTarget.Select((t, i) => Math.Abs(t - mu[i])).ToList();
+        Assert.True(UncertaintyMetrics.Spearman(err, sigma) > 0.3, $"Spearman {UncertaintyMetrics.Spearman(err, sigma)}");
+        Assert.Equal(5, head.MeanWeights.Length);
+        Assert.Equal(1, head.MeanWeights.Sum(), 4);
+    }
+
+    [Fact]
+    public void Spearman_handles_ties_and_perfect_orders()
+    {
+        Assert.Equal(1, UncertaintyMetrics.Spearman([1, 2, 3, 4], [10, 20, 30, 40]), 10);
+        Assert.Equal(-1, UncertaintyMetrics.Spearman([1, 2, 3, 4], [4, 3, 2, 1]), 10);
+        Assert.Equal(0.9486832980505138, UncertaintyMetrics.Spearman([1, 2, 2, 3], [1, 2, 3, 4]), 10);
+        Assert.Equal(3, UncertaintyMetrics.ConformalQuantile([5, 1, 3, 2, 4], 0.5)); // ⌈6·0.5⌉ = 3rd smallest
+    }
+}
+
+/// <summary>`kiago calibrate`, `predict` and `evaluate-model` with a .kgu on random-weight members (in process).</summary>
+public sealed class UncertaintyCliTests : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("kiago-kgu-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var root = new System.CommandLine.RootCommand("test");
+        foreach (var c in Kiago.Cli.CommandCatalog.All()) root.Subcommands.Add(c);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Kiago.Cli.CliRunner.Run(root, args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void Calibrate_then_predict_and_evaluate_report_sigma_domain_and_coverage()
+    {
+        string kgw = Path.Combine(dir, "ef.kgw");
+        WeightFile.Write(kgw, RandomMembers.Mlp(ModelKind.ElemNet, 1));
+        var members = Enumerable.Range(0, 3).Select(k =>
+        {
+            string path = Path.Combine(dir, $"m{k}.kgw");
+            WeightFile.Write(path, RandomMembers.Mlp(ModelKind.ElemNet, 10 + k, outputScale: 1.2f));
+            return path;
+        }).ToArray();
+        // "validation" targets: the flagship's own output plus noise, so the calibration has something to fit
+        var formulas = new List<string>();
+        var rng = new Random(3);
+        string[] a = ["Li", "Na", "K", "Mg", "Ca", "Al", "Fe", "Cu", "Zn", "Ti"], b = ["O", "F", "Cl", "S", "N", "B", "C", "P", "Se", "Br"];
+        for (int i = 0; i < 60; i++) formulas.Add($"{a[rng.Next(a.Length)]}{1 + rng.Next(3)}{b[rng.Next(b.Length)]}{1 + rng.Next(4)}");
+        using (var backend = new CpuBackend(1))
+        using (var net = new Kiago.Nets.GraphModel(WeightFile.Read(kgw), backend))
+        {
+            var p = Kiago.Design.Experiments.ModelPredictions.Predict(net, [.. formulas.Select(Composition.Parse)]);
+            File.WriteAllLines(Path.Combine(dir, "valid.csv"), ["formula,formation_energy_ev_per_atom",
+                .. formulas.Select((f, i) => $"{f},{(p[i] + 0.3 * (rng.NextDouble() - 0.5)).ToString(System.Globalization.CultureInfo.InvariantCulture)}")]);
+        }
+        // training compositions near the validation ones (same element pairs, other amounts), so Og is far by comparison
+        File.WriteAllLines(Path.Combine(dir, "train.csv"), ["formula", "NaCl", .. a.SelectMany(x => b.Select(y => $"{x}2{y}3"))]);
+
+        var (code, output, error) = Run(["calibrate", "--model", kgw, "--members", .. members, "--valid", Path.Combine(dir, "valid.csv"),
+            "--train-compositions", Path.Combine(dir, "train.csv")]);
+        Assert.True(code == 0, error);
+        Assert.Contains("3 members", output);
+        Assert.True(File.Exists(Path.Combine(dir, "ef.kgu")));
+
+        (code, output, error) = Run("predict", "NaCl", "Og", "--no-tc", "--ef-model", kgw);
+        Assert.True(code == 0, error);
+        var lines = output.Trim().Split('\n');
+        Assert.Equal("formula,ef_eV_per_atom,ef_sigma_eV_per_atom,ef_domain,ef_ignored_elements", lines[0].Trim());
+        var nacl = lines[1].Trim().Split(',');
+        var og = lines[2].Trim().Split(',');
+        Assert.True(float.Parse(nacl[2], System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.Equal(0, float.Parse(nacl[3], System.Globalization.CultureInfo.InvariantCulture)); // NaCl is a training composition
+        Assert.True(float.Parse(og[3], System.Globalization.CultureInfo.InvariantCulture) > 1, $"Og domain {og[3]}");
+        Assert.Equal("Og", og[4]);
+
+        (code, output, error) = Run("evaluate-model", "--model", kgw, "--data", Path.Combine(dir, "valid.csv"), "--device", "cpu");
+        Assert.True(code == 0, error);
+        Assert.Contains("ensemble mu (flagship + 3 members, ef.kgu)", output);
+        Assert.Matches(@"coverage of mu ± sigma = 0\.\d+ \(nominal 0\.68\)", output);
+        Assert.Contains("Spearman(|error|, sigma) = ", output);
+
+        // the flagship replaced: the .kgu is refused, exit 2, file and reason named
+        WeightFile.Write(kgw, RandomMembers.Mlp(ModelKind.ElemNet, 99));
+        (code, _, error) = Run("predict", "NaCl", "--no-tc", "--ef-model", kgw);
+        Assert.Equal(2, code);
+        Assert.Contains("ef.kgu: checksum mismatch", error);
+    }
+}
