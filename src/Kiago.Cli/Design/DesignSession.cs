@@ -21,8 +21,8 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
     /// </summary>
     public Func<IReadOnlyList<CandidateRow>, IReadOnlyList<double>>? EnergyAboveHull { get; init; }
 
-    /// <summary>Where warnings go even without progress (a resumed base that is computed again, and why).</summary>
-    public TextWriter? Notes { get; init; }
+    /// <summary>Where warnings go (a reused part that does not verify), even when progress is off.</summary>
+    public TextWriter? Warnings { get; init; }
 
     public SessionResult Run(DesignRunRequest request, CancellationToken cancel)
     {
@@ -30,7 +30,7 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
             request.OutDir, request.Resume, request.Device, request.Weights, screenName, request.Shard ?? Shard.Whole);
         var summaries = new List<BaseSummary>();
         designer.Progress = null;
-        var session = new RunSession(DesignLayout.For(EnergyAboveHull is not null), Notes ?? progress);
+        var session = new RunSession(DesignLayout.For(EnergyAboveHull is not null), Warnings ?? progress);
         var result = session.Run(run, (i, token) =>
         {
             var b = request.Bases[i];

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Kiago.Cli.IO;
@@ -8,9 +7,10 @@ namespace Kiago.Cli.Runs;
 
 /// <summary>
 /// The per-base part files of a run folder (.parts/base-NNNN.KIND) and their completion records
-/// (.parts/base-NNNN.done): each part is written atomically, then the record listing every part's length and SHA-256
-/// (and the base's wall time) is written atomically after them. A base counts as complete only when its record exists
-/// and every part matches it, so a truncated, edited or missing part is found before it is reused or merged.
+/// (.parts/base-NNNN.done.json, <see cref="CompletionRecord"/>): the parts are written atomically, then the record
+/// listing every part's size, rows and SHA-256 (plus the base's name and wall time) is written atomically after them.
+/// A base counts as complete only when its record exists and every part matches it, so a truncated, edited or missing
+/// part is found before it is reused (--resume) or merged.
 /// </summary>
 public sealed class PartStore(string runDir)
 {
@@ -20,71 +20,39 @@ public sealed class PartStore(string runDir)
 
     public string PartPath(int index, string kind) => Path.Combine(Dir, $"base-{index:D4}.{kind}");
 
-    string RecordPath(int index) => Path.Combine(Dir, $"base-{index:D4}.done");
+    public string RecordPath(int index) => PartPath(index, "done.json");
 
     /// <summary>Writes a base's parts, then its completion record.</summary>
     public void Write(int index, string name, BaseParts produced, double seconds)
     {
-        var parts = produced.Files;
         Directory.CreateDirectory(Dir);
-        foreach (var (kind, text) in parts) AtomicFile.Write(PartPath(index, kind), w => w.Write(text));
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        File.Delete(RecordPath(index)); // a stale record of an earlier attempt must never vouch for new parts
+        var kinds = produced.Files.Keys.Order(StringComparer.Ordinal).ToList();
+        foreach (var kind in kinds) AtomicFile.Write(PartPath(index, kind), w => w.Write(produced.Files[kind]));
+        CompletionRecord.Write(RecordPath(index), kinds.Select(k => PartPath(index, k)), w =>
         {
-            w.WriteStartObject();
             w.WriteNumber("base_index", index);
             w.WriteString("base", name);
             w.WriteNumber("seconds", Math.Round(seconds, 3));
             foreach (var (timing, value) in (produced.Timings ?? new Dictionary<string, double>()).OrderBy(t => t.Key, StringComparer.Ordinal))
                 w.WriteNumber(timing, value);
-            w.WriteStartObject("parts");
-            foreach (var (kind, text) in parts.OrderBy(p => p.Key, StringComparer.Ordinal))
-            {
-                var bytes = CsvWriter.Utf8.GetBytes(text);
-                w.WriteStartObject(kind);
-                w.WriteNumber("bytes", bytes.Length);
-                w.WriteString("sha256", Convert.ToHexStringLower(SHA256.HashData(bytes)));
-                w.WriteEndObject();
-            }
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        AtomicFile.Write(RecordPath(index), stream.ToArray());
+        });
     }
 
     /// <summary>
-    /// Checks base <paramref name="index"/>: its record exists, names <paramref name="name"/>, lists every kind in
-    /// <paramref name="kinds"/>, and every listed part has the recorded length and SHA-256. Returns null when it
-    /// verifies, else the reason (naming the file).
+    /// Null when base <paramref name="index"/> is complete: its record is for <paramref name="name"/> and every part in
+    /// <paramref name="kinds"/> matches it; else the reason, naming the record or the part.
     /// </summary>
     public string? Verify(int index, string name, IEnumerable<string> kinds)
     {
-        string record = RecordPath(index);
-        if (!File.Exists(record)) return $"{record} is missing (the base never finished)";
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(record)); }
-        catch (JsonException e) { return $"{record} is not valid JSON ({e.Message})"; }
-        using (doc)
+        if (CompletionRecord.Verify(RecordPath(index), kinds.Select(k => PartPath(index, k))) is { } problem) return problem;
+        try
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("parts", out var parts) || parts.ValueKind != JsonValueKind.Object)
-                return $"{record} has no 'parts' object";
-            if (!root.TryGetProperty("base", out var b) || b.ValueKind != JsonValueKind.String || b.GetString() != name)
-                return $"{record} is for another base (expected {name})";
-            foreach (var kind in kinds)
-            {
-                if (!parts.TryGetProperty(kind, out var entry)
-                    || !entry.TryGetProperty("bytes", out var bytesElement) || !bytesElement.TryGetInt64(out long length)
-                    || !entry.TryGetProperty("sha256", out var shaElement) || shaElement.ValueKind != JsonValueKind.String)
-                    return $"{record} does not list the part '{kind}'";
-                string path = PartPath(index, kind);
-                if (!File.Exists(path)) return $"{path} is missing";
-                var content = File.ReadAllBytes(path);
-                if (content.Length != length) return $"{path} has {content.Length} bytes, its completion record says {length}";
-                if (Convert.ToHexStringLower(SHA256.HashData(content)) != shaElement.GetString())
-                    return $"{path} does not match the SHA-256 in its completion record";
-            }
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(RecordPath(index)));
+            if (doc.RootElement.TryGetProperty("base", out var b) && b.ValueKind == JsonValueKind.String && b.GetString() != name)
+                return $"{RecordPath(index)}: the record is for base {b.GetString()}, not {name}";
         }
+        catch (Exception e) when (e is JsonException or IOException) { return $"{RecordPath(index)}: unreadable ({e.Message})"; }
         return null;
     }
 
@@ -102,7 +70,7 @@ public sealed class PartStore(string runDir)
     {
         Directory.CreateDirectory(target.Dir);
         foreach (var kind in kinds) CopyAtomically(PartPath(index, kind), target.PartPath(index, kind));
-        CopyAtomically(RecordPath(index), target.RecordPath(index));
+        CopyAtomically(RecordPath(index), target.RecordPath(index)); // last: it vouches for the parts copied before it
     }
 
     static void CopyAtomically(string from, string to) => AtomicFile.Write(to, File.ReadAllBytes(from));

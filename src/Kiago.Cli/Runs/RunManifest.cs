@@ -92,6 +92,8 @@ public sealed record RunManifest
                 w.WriteEndArray();
             }
             w.WriteString("state", State);
+            w.WriteNumber("pid", Environment.ProcessId);
+            w.WriteString("host", Environment.MachineName);
             w.WriteString("started_utc", Started);
             w.WriteString("updated_utc", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
             w.WriteString("machine", Machine());
@@ -114,14 +116,34 @@ public sealed record RunManifest
         AtomicFile.Write(path, tw => tw.Write(Encoding.UTF8.GetString(stream.ToArray()) + "\n"));
     }
 
-    /// <summary>Reads a manifest; anything malformed is a user error naming the file and the field.</summary>
-    public static RunManifest Read(string path)
+    /// <summary>", state running, written by PID 123 on host h" for the refusal message; empty when unreadable.</summary>
+    public static string PreviousRun(string manifestPath)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(System.IO.File.ReadAllBytes(manifestPath));
+            var root = doc.RootElement;
+            string state = root.TryGetProperty("state", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "?";
+            string who = root.TryGetProperty("pid", out var p) && p.TryGetInt64(out long pid) && root.TryGetProperty("host", out var h)
+                ? $", written by PID {pid} on host {h}" : "";
+            // the caller holds the folder's lock, so a run the manifest calls running is no longer running
+            return $", state {state}{who}{(state == "running" ? ", which stopped without finishing" : "")}";
+        }
+        catch (Exception e) when (e is JsonException or IOException or InvalidOperationException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>Reads a manifest; anything malformed is a user error naming the file (after <paramref name="context"/>).</summary>
+    public static RunManifest Read(string path, string context = "")
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(System.IO.File.ReadAllBytes(path)); }
-        catch (JsonException e) { throw new UserInputException($"{path} is not valid JSON ({e.Message})"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UserInputException($"{path}: cannot read: {e.Message}"); }
+        catch (JsonException e) { throw new UserInputException($"{context}{path} is not valid JSON ({e.Message})"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UserInputException($"{context}{path}: cannot read: {e.Message}"); }
         using (doc)
+        try
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new UserInputException($"{path}: not a run manifest (no JSON object)");
@@ -167,6 +189,11 @@ public sealed record RunManifest
                 Shard = shard, Owned = owned, Completed = completed, State = Str("state"), Started = Str("started_utc"),
                 TotalSeconds = total, BaseSeconds = baseSeconds, Timings = perBase,
             };
+        }
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException or OverflowException)
+        {
+            // valid JSON of the wrong shape (a value of the wrong type, a missing key): the manifest was edited or damaged
+            throw new UserInputException($"{context}{path} is not a Kiago run manifest ({e.Message})", e);
         }
     }
 

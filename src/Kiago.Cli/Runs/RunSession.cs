@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Kiago.Cli.IO;
 
 namespace Kiago.Cli.Runs;
 
@@ -30,17 +31,23 @@ public sealed class RunSession(RunLayout layout, TextWriter? notes)
         var owned = request.Owned;
         if (owned.Count == 0)
             throw new UserInputException($"--shard {request.Shard}: this shard has no base to run (the list has {request.Bases.Count}); use at most {request.Bases.Count} shards");
+        // the lock and the temporary files of an interrupted atomic write are not a run's outputs
+        bool hadEntries = Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir)
+            .Select(Path.GetFileName).Any(name => name != RunLock.FileName && !(name!.StartsWith('.') && name.EndsWith(".tmp")));
+        using var runLock = RunLock.Acquire(dir);
+        RemoveStaleTemporaryFiles(dir);
         if (File.Exists(manifestPath))
         {
             if (!request.Resume)
-                throw new UserInputException($"--out {dir}: the folder already holds a run ({RunManifest.File}); add --resume to finish it or choose another folder");
-            var old = RunManifest.Read(manifestPath);
+                throw new UserInputException($"--out {dir}: the folder already holds a run ({RunManifest.File}{RunManifest.PreviousRun(manifestPath)}); " +
+                    "add --resume to finish it or choose another folder");
+            var old = RunManifest.Read(manifestPath, "--resume: ");
             CheckSameRun(manifestPath, old, request);
             foreach (int i in old.Completed)
             {
                 if (parts.Verify(i, request.Bases[i], layout.PartKinds) is { } problem)
                 {
-                    notes?.WriteLine($"kiago: --resume: base {i} ({request.Bases[i]}) is computed again: {problem}");
+                    notes?.WriteLine($"kiago: warning: --resume: base {i + 1} ({request.Bases[i]}) is listed as complete, but {problem}; computing it again");
                     continue;
                 }
                 completed.Add(i);
@@ -51,9 +58,8 @@ public sealed class RunSession(RunLayout layout, TextWriter? notes)
             previousSeconds = old.TotalSeconds;
             if (old.Started.Length > 0) started = old.Started;
         }
-        else if (request.Resume && Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+        else if (request.Resume && hadEntries)
             throw new UserInputException($"--resume: {dir} has no {RunManifest.File}, so there is nothing to resume");
-        Directory.CreateDirectory(parts.Dir);
 
         var manifest = RunManifest.For(request, started);
         RunManifest Snapshot(string state) => manifest with
@@ -62,8 +68,10 @@ public sealed class RunSession(RunLayout layout, TextWriter? notes)
             BaseSeconds = new Dictionary<int, double>(baseSeconds),
             Timings = timings.ToDictionary(t => t.Key, t => (IReadOnlyDictionary<int, double>)new Dictionary<int, double>(t.Value)),
         };
-        Rebuild(layout, parts, dir, request.Bases, completed, request.Arguments);
+        // the manifest comes first: from then on a kill at any moment leaves a folder that --resume finishes
         Snapshot("running").Write(manifestPath);
+        Directory.CreateDirectory(parts.Dir);
+        Rebuild(layout, parts, dir, request.Bases, completed, request.Arguments);
         try
         {
             foreach (int i in owned)
@@ -88,6 +96,20 @@ public sealed class RunSession(RunLayout layout, TextWriter? notes)
         }
         Snapshot("complete").Write(manifestPath);
         return new RunResult(true, completed.Count, owned.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Temporary files of atomic writes that a killed run left behind (.name.PID.GUID.tmp): this run holds the folder's
+    /// lock, so no other run is writing them.
+    /// </summary>
+    static void RemoveStaleTemporaryFiles(string dir)
+    {
+        foreach (var folder in new[] { dir, Path.Combine(dir, PartStore.Folder) }.Concat(
+                     Directory.Exists(dir) ? Directory.EnumerateDirectories(dir).Where(d => !Path.GetFileName(d).StartsWith('.')) : []))
+        {
+            if (!Directory.Exists(folder)) continue;
+            foreach (var file in Directory.EnumerateFiles(folder, ".*.tmp")) File.Delete(file);
+        }
     }
 
     static SortedDictionary<int, double> Timing(SortedDictionary<string, SortedDictionary<int, double>> timings, string name) =>

@@ -109,7 +109,7 @@ public sealed class ExperimentShardResumeTests : IDisposable
             process.BeginErrorReadLine();
             process.BeginOutputReadLine();
             var clock = Stopwatch.StartNew();
-            string firstRecord = Path.Combine(killed, ".parts", "base-0000.done");
+            string firstRecord = Path.Combine(killed, ".parts", "base-0000.done.json");
             while (!File.Exists(firstRecord) && !process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(120)) Thread.Sleep(5);
             Assert.False(process.HasExited, "the run ended before it could be killed");
             process.Kill(entireProcessTree: true);

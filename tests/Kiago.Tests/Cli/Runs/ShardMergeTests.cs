@@ -131,10 +131,10 @@ public sealed class ShardMergeTests : IDisposable
         string part = Path.Combine(s1, ".parts", "base-0003.candidates.csv");
         var bytes = File.ReadAllBytes(part);
         File.WriteAllBytes(part, bytes[..(bytes.Length / 2)]);
-        Refused($"{s1} (shard 1/2): base 3 (Nb3Sn): {part} has {bytes.Length / 2} bytes, its completion record says {bytes.Length}", s0, s1);
+        Refused($"{s1} (shard 1/2): base 3 (Nb3Sn): {part}: {bytes.Length / 2} bytes, its completion record says {bytes.Length}", s0, s1);
         File.WriteAllBytes(part, bytes);
-        File.Delete(Path.Combine(s1, ".parts", "base-0001.done"));
-        Refused("base-0001.done is missing (the base never finished)", s0, s1);
+        File.Delete(Path.Combine(s1, ".parts", "base-0001.done.json"));
+        Refused("base-0001.done.json: missing (the parts were never recorded as complete)", s0, s1);
         var manifest = Path.Combine(s0, "manifest.json");
         File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"state\": \"complete\"", "\"state\": \"running\""));
         Refused($"{s0} (shard 0/2) is not complete (state running)", s0, s1);
@@ -158,7 +158,8 @@ public sealed class ShardMergeTests : IDisposable
         File.WriteAllBytes(part, File.ReadAllBytes(part)[..10]);
         var (code, _, err) = cli.Run(Optimise(damaged, "--resume"));
         Assert.True(code == ExitCodes.Ok, err);
-        Assert.Contains("base 2 (LaFeAsO) is computed again", err);
+        Assert.Contains("base 3 (LaFeAsO) is listed as complete, but", err);
+        Assert.Contains("base-0002.candidates.csv", err);
         AssertSameTables(whole, damaged, DesignTables);
 
         // a shard resumes only as the same shard
