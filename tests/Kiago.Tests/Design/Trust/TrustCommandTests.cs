@@ -32,6 +32,10 @@ public sealed class TrustCommandTests : IDisposable
     [InlineData("--max: 'Cu' is not El=fraction", "--max", "Cu")]
     [InlineData("--preset must be published or practical, got 'nice'", "--preset", "nice")]
     [InlineData("--ox-states must be smact14, pymatgen-common or icsd, got 'x'", "--ox-states", "x")]
+    [InlineData("--kappa must be a finite number ≥ 0 (got -1)", "--kappa", "-1")]
+    [InlineData("--kappa must be a finite number ≥ 0 (got NaN)", "--kappa", "NaN")]
+    [InlineData("--kappa must be a finite number ≥ 0 (got ", "--kappa", "Infinity")]
+    [InlineData("neither --tc-model random nor --ef-model random has uncertainty data", "--kappa", "1")]
     public void Contradictory_or_impossible_options_are_refused_before_compute(string message, params string[] extra)
     {
         var (code, _, err) = cli.Run(["optimise", "--base", "YBa2Cu3O7", "--out", cli.PathOf("never"), .. Tiny(extra)]);
