@@ -101,6 +101,20 @@ public sealed class TrustCommandTests : IDisposable
         Assert.Contains("kiago (pymatgen-common", manifest);
     }
 
+    [Theory]
+    [InlineData("25", "--mode", "paper")]
+    [InlineData("12", "--max-atoms", "12")]
+    public void Paper_mode_and_an_explicit_max_atoms_bound_the_printed_formula_in_every_row(string bound, params string[] extra)
+    {
+        string dir = cli.PathOf("bound" + bound);
+        var (code, _, err) = cli.Run(["optimise", "--base", "YBa2Cu3O7", "--out", dir, .. TinyN(64, extra)]);
+        Assert.True(code == ExitCodes.Ok, err);
+        var rows = Csv(Path.Combine(dir, "candidates.csv")).Where(r => r["formula"].Length > 0).ToList();
+        Assert.NotEmpty(rows);
+        foreach (var r in rows)
+            Assert.True(Composition.Parse(r["formula"]).TotalAtoms <= int.Parse(bound), $"{r["formula"]} has more than {bound} atoms");
+    }
+
     internal static List<Dictionary<string, string>> Csv(string path)
     {
         using var reader = Kiago.Cli.IO.CsvReader.Open(path);
