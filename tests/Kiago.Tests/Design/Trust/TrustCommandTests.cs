@@ -115,6 +115,31 @@ public sealed class TrustCommandTests : IDisposable
             Assert.True(Composition.Parse(r["formula"]).TotalAtoms <= int.Parse(bound), $"{r["formula"]} has more than {bound} atoms");
     }
 
+    [Fact]
+    public void Baseline_ces_fills_the_novelty_columns_on_every_row_and_novel_only_drops_every_known_row()
+    {
+        var known = cli.File("ces-known.csv", "formula,tc_kelvin\nLaFeAsO,26\nLaCoAsO,\n");
+        string all = cli.PathOf("ces-all"), novel = cli.PathOf("ces-novel");
+        var (code, _, err) = cli.Run(["baseline", "ces", "--base", "LaFeAsO", "--samples", "64", "--known", known, "--out", all, "--device", "cpu"]);
+        Assert.True(code == ExitCodes.Ok, err);
+        var rows = Csv(Path.Combine(all, "candidates.csv"));
+        Assert.Equal(64, rows.Count);
+        var list = KnownCompositions.FromEntries([("LaFeAsO", Composition.Parse("LaFeAsO"), 26), ("LaCoAsO", Composition.Parse("LaCoAsO"), double.NaN)], "t");
+        var search = new NoveltySearch(list);
+        foreach (var r in rows)
+        {
+            var v = search.Query(Composition.Parse(r["formula"]));
+            Assert.Equal(v.Known ? "true" : "false", r["known"]);
+            Assert.Equal(v.NearestFormula, r["nearest_known"]);
+            Assert.Equal((float)v.Distance, float.Parse(r["nearest_known_distance"], System.Globalization.CultureInfo.InvariantCulture), 5);
+        }
+        (code, _, err) = cli.Run(["baseline", "ces", "--base", "LaFeAsO", "--samples", "64", "--known", known, "--novel-only", "--out", novel, "--device", "cpu"]);
+        Assert.True(code == ExitCodes.Ok, err);
+        var kept = Csv(Path.Combine(novel, "candidates.csv"));
+        Assert.All(kept, r => Assert.Equal("false", r["known"]));
+        Assert.Equal(rows.Count(r => r["known"] == "false"), kept.Count);
+    }
+
     internal static List<Dictionary<string, string>> Csv(string path)
     {
         using var reader = Kiago.Cli.IO.CsvReader.Open(path);
