@@ -70,6 +70,8 @@ internal static class CliRunner
         catch (Exception e)
         {
             config.Error.WriteLine($"kiago: internal error (a defect, please report it): {e.GetType().Name}: {OneLine(e.Message)}");
+            // for the report: KIAGO_STACK_TRACE=1 adds the stack trace a user otherwise never sees
+            if (Environment.GetEnvironmentVariable("KIAGO_STACK_TRACE") == "1") config.Error.WriteLine(e.ToString());
             return ExitCodes.Failure;
         }
     }

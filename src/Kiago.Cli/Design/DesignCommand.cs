@@ -15,6 +15,7 @@ using Kiago.Design.Pipeline;
 using Kiago.Kernels;
 using Kiago.Kernels.Ilgpu;
 using Kiago.Nets;
+using Kiago.Nets.Featurisers;
 using Kiago.Nets.Weights;
 using Kiago.Nets.Uncertainty;
 
@@ -107,8 +108,12 @@ internal sealed class DesignCommand
         foreach (var b in baseList)
         {
             try { BaseDesigner.Check(settings, b); }
-            catch (ConstraintException e) { throw new UserInputException($"base {b.Name}: {e.Message}"); }
+            catch (ConstraintException e) { throw new UserInputException($"base {b.Name}: {e.Message}", e); }
         }
+        if (settings.Optimiser.Alpha < 0)
+            stderr.WriteLine($"kiago: note: --alpha {F(settings.Optimiser.Alpha)} is negative: the loss −Tc + α·Ef then rewards a high " +
+                "(less stable) formation energy; the paper uses α = 4");
+        WarnAboutUnseenElements(baseList, stderr);
         var request = compute.Request(parse);
         int threads = compute.ThreadCount(parse);
 
@@ -159,7 +164,7 @@ internal sealed class DesignCommand
         if (dir is not null) OutputOptions.PrepareFolder(dir); // after everything that can be refused, before any compute
         if (bench) return Benchmark(backend, tc, ef, settings, baseList[0], stdout, stderr);
 
-        var screen = new ChemistryScreen(preset == DesignPreset.Hydride, oxTable);
+        var screen = new ChemistryScreen(preset == DesignPreset.Hydride, oxTable, threads);
         var designer = new BaseDesigner(backend, tc, ef, screen, CompositionKernels.For(backend))
         {
             Novelty = new NoveltySearch(knownList),
@@ -170,6 +175,7 @@ internal sealed class DesignCommand
         var session = new DesignSession(designer, screen.Name, parse.GetValue(quiet) ? null : stderr)
         {
             EnergyAboveHull = hull is null ? null : rows => CandidateHullColumn.Compute(hull, rows, hullProgress),
+            Warnings = stderr,
         };
         var runRequest = new DesignRunRequest(CommandName, args, baseList, settings, dir!, parse.GetValue(resume), backend.DeviceName, weights);
         using var cts = new CancellationTokenSource();
@@ -313,6 +319,15 @@ internal sealed class DesignCommand
                 substitution ? new SubstitutionTarget(t!, parse.GetValue(ox)) : null));
         if (parse.GetValue(basesFile) is { } file) list.AddRange(BaseListReader.Read(file, substitution));
         if (list.Count == 0) throw new UsageException("no base material: give --base FORMULA or --bases FILE");
+        // the same base twice would run twice with different streams (the stream depends on the base's index)
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < list.Count; i++)
+        {
+            var b = list[i];
+            string key = $"{b.Composition.Normalise().ToCanonicalString()}|{b.Substitution?.Element}|{b.Substitution?.OxidationState}";
+            if (!seen.TryAdd(key, i))
+                throw new UserInputException($"base {i + 1} ({b.Name}) repeats base {seen[key] + 1} ({list[seen[key]].Name}); give each base once");
+        }
         return list;
     }
 
@@ -349,6 +364,21 @@ internal sealed class DesignCommand
     {
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    /// <summary>A base element outside ElemNet's 86 inputs (e.g. Po, Am) is dropped before the Ef model: say so, per base.</summary>
+    static void WarnAboutUnseenElements(IReadOnlyList<DesignBase> baseList, TextWriter stderr)
+    {
+        var fractions = new float[Featuriser.CompositionColumns];
+        foreach (var b in baseList)
+        {
+            Array.Clear(fractions);
+            b.Composition.WriteFractions(fractions);
+            var unseen = Featuriser.DroppedElements(ModelKind.ElemNet, fractions);
+            if (unseen.Count > 0)
+                stderr.WriteLine($"kiago: warning: base {b.Name}: the Ef model (elemnet) cannot see {string.Join(", ", unseen.Select(z => Elements.ByZ(z).Symbol))}; " +
+                    "they are dropped from its input, so Ef (and the Ef < 0 screen) ignores them");
+        }
     }
 
     static Option<string?> WithDefault(Option<string?> option, string value)

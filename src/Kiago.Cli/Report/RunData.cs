@@ -45,6 +45,14 @@ public sealed class RunData
     {
         if (!System.IO.Directory.Exists(directory))
             throw new UserInputException($"{directory}: no such run directory");
+        if (!new[] { "candidates.csv", "summary.csv", "traces.csv" }.Any(f => File.Exists(Path.Combine(directory, f))))
+        {
+            // refuse rather than write report.md into a folder that is not a run (the user's home, a source tree)
+            string hint = File.Exists(Path.Combine(directory, "kiago", "candidates.csv"))
+                ? $"; it looks like a kiago experiment: report on {Path.Combine(directory, "kiago")} or {Path.Combine(directory, "ces")}" : "";
+            throw new UserInputException($"{directory}: not a run folder (no candidates.csv, summary.csv or traces.csv; " +
+                $"give the --out folder of kiago optimise, substitute, hydride or baseline ces){hint}");
+        }
         var notes = new List<string>();
         var candidates = ReadTable(directory, "candidates.csv", notes, "the Tc–Ef scatter, element frequencies and top-candidate table",
             (t, r) => new ReportCandidate(t.Text(r, "base"), t.Text(r, "formula"), t.Number(r, "tc_rounded"), t.Number(r, "ef_rounded"),

@@ -45,7 +45,10 @@ public sealed record DesignConstraints
     public ResolvedConstraints Resolve(Composition baseComposition)
     {
         const int E = Elements.Count;
-        if (MaxElements < 1) throw new ConstraintException($"--max-elements must be ≥ 1 (got {MaxElements})");
+        // the reference applies the top-k mask only for k > 1, so k = 1 would silently mean "no limit": refused instead
+        if (MaxElements < 2)
+            throw new ConstraintException($"--max-elements must be ≥ 2 (got {MaxElements}): the element limit is applied as in the " +
+                "reference, which keeps the k largest elements only for k ≥ 2 (one element is no compound)");
         if (MinAtoms < 1) throw new ConstraintException($"the smallest formula size must be ≥ 1 (got {MinAtoms})");
         if (MaxAtoms < MinAtoms) throw new ConstraintException($"--max-atoms {MaxAtoms} is below the smallest formula size {MinAtoms}: the N-set is empty");
 

@@ -20,7 +20,8 @@ public interface ICandidateScreen
 public sealed record ScreenVerdict(bool Valid, bool Neutral, bool Electronegativity, IReadOnlyList<string> Reasons);
 
 /// <summary>The published KIAGO screening (Kiago.Chemistry's <see cref="Screener"/>): standard, or the hydride variant.</summary>
-public sealed class ChemistryScreen(bool hydride = false, OxidationStateTable states = OxidationStateTable.Smact14) : ICandidateScreen
+/// <remarks><paramref name="threads"/>: most threads the screening runs on (--threads); null = all cores.</remarks>
+public sealed class ChemistryScreen(bool hydride = false, OxidationStateTable states = OxidationStateTable.Smact14, int? threads = null) : ICandidateScreen
 {
     string Table => states switch { OxidationStateTable.PymatgenCommon => "pymatgen-common", OxidationStateTable.PymatgenIcsd => "icsd", _ => "smact14" };
 
@@ -31,8 +32,8 @@ public sealed class ChemistryScreen(bool hydride = false, OxidationStateTable st
     public IReadOnlyList<ScreenVerdict> ScreenMany(IReadOnlyList<Composition> formulas)
     {
         var verdicts = hydride
-            ? Screener.ScreenHydrideMany(formulas, new HydrideScreeningOptions { OxidationStates = states })
-            : Screener.ScreenMany(formulas, new ScreeningOptions { OxidationStates = states });
+            ? Screener.ScreenHydrideMany(formulas, new HydrideScreeningOptions { OxidationStates = states }, threads ?? -1)
+            : Screener.ScreenMany(formulas, new ScreeningOptions { OxidationStates = states }, threads ?? -1);
         return verdicts.Select(v => new ScreenVerdict(v.Valid, v.ChargeNeutral, v.ElectronegativityOk ?? true,
             v.Reasons.Select(r => r.Message).ToList())).ToList();
     }

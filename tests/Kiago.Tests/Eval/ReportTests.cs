@@ -90,11 +90,19 @@ public sealed class ReportTests : IDisposable
     }
 
     [Fact]
-    public void Empty_directory_still_gives_a_report_that_says_what_is_missing()
+    public void A_folder_that_is_not_a_run_is_refused_and_nothing_is_written_there()
     {
+        var e = Assert.Throws<UserInputException>(() => ReportWriter.Write(dir));
+        Assert.Contains("not a run folder", e.Message);
+        Assert.False(File.Exists(Path.Combine(dir, "report.md")));
+    }
+
+    [Fact]
+    public void A_partial_run_still_gives_a_report_that_says_what_is_missing()
+    {
+        File.WriteAllText(Path.Combine(dir, "traces.csv"), "base_index,step,stage,best_tc,mean_tc\n");
         var files = ReportWriter.Write(dir);
         Assert.Empty(files.Figures);
-        Assert.Equal(3, files.Notes.Count);
         Assert.Contains("candidates.csv not found", File.ReadAllText(files.Markdown));
     }
 
