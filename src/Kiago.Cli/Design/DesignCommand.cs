@@ -17,6 +17,7 @@ using Kiago.Kernels.Ilgpu;
 using Kiago.Nets;
 using Kiago.Nets.Featurisers;
 using Kiago.Nets.Weights;
+using Kiago.Nets.Uncertainty;
 
 namespace Kiago.Cli.Design;
 
@@ -49,6 +50,7 @@ internal sealed class DesignCommand
     readonly Option<string> presetOption = new("--preset") { Description = "published (the reference's formulas and screening) | practical (gcd-reduced formulas of ≤ --max-atoms atoms, default 30; pymatgen-common oxidation states; radioactive elements denied unless --allow'ed)", DefaultValueFactory = _ => "published" };
     readonly Option<string?> oxStates = new("--ox-states") { Description = "Oxidation-state table of the screening and of the substituents: smact14 (published) | pymatgen-common (practical) | icsd" };
     readonly Option<string?> known = new("--known") { Description = "CSV of known compositions (column 'formula', optional 'tc_kelvin') for the novelty columns; default: the built-in SuperCon + non-superconductor index" };
+    readonly Option<float> kappa = new("--kappa") { Description = "κ ≥ 0 of the uncertainty-aware objective −(μ_Tc − κσ_Tc) + α(μ_Ef + κσ_Ef) (needs a .kgu beside a model); 0 = the published objective", DefaultValueFactory = _ => 0f };
     readonly Option<bool> novelOnly = new("--novel-only") { Description = "Drop candidates whose reduced formula is a known composition from candidates.csv (summaries still count every candidate)" };
     readonly Option<long> seed = new("--seed") { Description = "Seed of the initialiser streams", DefaultValueFactory = _ => 0 };
     readonly Option<string?> tcModel = WithDefault(ModelOptions.Tc("Tc predictor (.kgw, tc-resnet), or 'random' (untrained ResNet18, smoke runs only)"), ModelOptions.DefaultTcModel);
@@ -75,7 +77,7 @@ internal sealed class DesignCommand
         {
             d.bases, d.basesFile, d.candidates, d.steps, d.lr, d.alpha, d.maxElements, d.maxAtoms, d.allow, d.deny,
             d.seed, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.quiet, d.json,
-            d.hullReference, d.hullFormulaColumn, d.max, d.presetOption, d.oxStates, d.known, d.novelOnly,
+            d.hullReference, d.hullFormulaColumn, d.max, d.presetOption, d.oxStates, d.known, d.novelOnly, d.kappa,
         };
         d.compute = ComputeOptions.AddTo(command);
         if (preset != DesignPreset.Substitution) { command.Options.Add(d.fix); command.Options.Add(d.min); }
@@ -139,8 +141,20 @@ internal sealed class DesignCommand
         using var backend = BackendFactory.Create(request, threads);
         var weights = new List<KeyValuePair<string, string>>();
         weights.Add(new("known_compositions", knownList.Provenance));
-        using var tc = LoadModel(parse.GetValue(tcModel)!, "--tc-model", ModelKind.TcResNet, backend, weights, out var card);
-        using var ef = LoadModel(parse.GetValue(efModel)!, "--ef-model", ModelKind.ElemNet, backend, weights, out _);
+        Action<string>? notice = parse.GetValue(quiet) ? null : line => stderr.WriteLine($"kiago: note: {line}");
+        using var tcLoaded = LoadModel(parse.GetValue(tcModel)!, "--tc-model", ModelKind.TcResNet, backend, weights, notice, out var card);
+        using var efLoaded = LoadModel(parse.GetValue(efModel)!, "--ef-model", ModelKind.ElemNet, backend, weights, notice, out _);
+        var (tc, ef) = (tcLoaded.Mu, efLoaded.Mu);
+        float k = settings.Optimiser.Kappa;
+        if (k > 0)
+        {
+            bool tcSigma = tcLoaded.Uncertain is { HasUncertainty: true }, efSigma = efLoaded.Uncertain is { HasUncertainty: true };
+            if (!tcSigma && !efSigma)
+                throw new UserInputException($"--kappa {F(k)}: neither --tc-model {parse.GetValue(tcModel)} nor --ef-model {parse.GetValue(efModel)} has uncertainty data " +
+                    "(a .kgu beside the .kgw; `kiago calibrate` builds one), so there is no σ to penalise");
+            if (!tcSigma) notice?.Invoke($"--kappa {F(k)}: the Tc model has no uncertainty data, only Ef's σ is penalised");
+            if (!efSigma) notice?.Invoke($"--kappa {F(k)}: the Ef model has no uncertainty data, only Tc's σ is penalised");
+        }
         if (card?["element_frequencies"] is JsonArray freq && freq.Count == Elements.Count)
         {
             settings = settings with { ElementFrequencies = freq.Select(f => f!.GetValue<double>()).ToArray() };
@@ -155,6 +169,7 @@ internal sealed class DesignCommand
         var designer = new BaseDesigner(backend, tc, ef, screen, CompositionKernels.For(backend))
         {
             Novelty = new NoveltySearch(knownList),
+            TcUncertainty = tcLoaded.Uncertain, EfUncertainty = efLoaded.Uncertain,
         };
         var hull = hullReferences is null ? null : new PredictedHull(hullReferences, ef);
         var hullProgress = parse.GetValue(quiet) ? null : stderr;
@@ -240,6 +255,7 @@ internal sealed class DesignCommand
             Steps = s, LearningRate = rate, Alpha = a, MaxElements = k, TraceEvery = every,
             IntegerSchedule = paper ? IntegerWeightSchedule.Constant : IntegerWeightSchedule.Ramp,
             IntegerWeight = paper ? 1.0 : 1e5,
+            Kappa = Kappa(parse),
         };
         args =
         [
@@ -260,12 +276,20 @@ internal sealed class DesignCommand
         if (practical) args.Add(new("preset", "practical"));
         if (oxTable != OxidationStateTable.Smact14) args.Add(new("ox_states", TableName(oxTable)));
         if (formulaRules.MaxAtoms is { } bound) args.Add(new("formula_max_atoms", I(bound)));
+        if (optimiser.Kappa != 0) args.Add(new("kappa", F(optimiser.Kappa)));
         return new DesignSettings
         {
             Candidates = n, Seed = parse.GetValue(seed), Optimiser = optimiser, Initialiser = init, Constraints = constraints,
             Distance = paper ? IntegerDistance.Absolute : IntegerDistance.Squared,
             Formula = formulaRules, NovelOnly = parse.GetValue(novelOnly),
         };
+    }
+
+    float Kappa(ParseResult parse)
+    {
+        float k = parse.GetValue(kappa);
+        if (!(k >= 0) || !float.IsFinite(k)) throw new UserInputException($"--kappa must be a finite number ≥ 0 (got {F(k)})");
+        return k;
     }
 
     static string Pairs(Dictionary<string, double> parts) =>
@@ -310,22 +334,39 @@ internal sealed class DesignCommand
         return list;
     }
 
-    static ICompositionModel LoadModel(string spec, string option, ModelKind kind, IBackend backend,
-        List<KeyValuePair<string, string>> weights, out JsonNode? card)
+    /// <summary>A loaded predictor: the μ model the optimiser and the Tc/Ef columns use (always the flagship network),
+    /// and, for a .kgw, its uncertain version (σ, domain, the κ objective; without a .kgu it has no uncertainty).</summary>
+    sealed class LoadedModel(ICompositionModel mu, UncertainModel? uncertain) : IDisposable
+    {
+        public ICompositionModel Mu => mu;
+        public UncertainModel? Uncertain => uncertain;
+        public void Dispose() { if (uncertain is not null) uncertain.Dispose(); else mu.Dispose(); }
+    }
+
+    static LoadedModel LoadModel(string spec, string option, ModelKind kind, IBackend backend,
+        List<KeyValuePair<string, string>> weights, Action<string>? notice, out JsonNode? card)
     {
         card = null;
         if (spec == "random")
         {
             weights.Add(new(option.TrimStart('-'), "random (untrained, seeded; predictions are meaningless)"));
-            return kind == ModelKind.TcResNet ? RandomCompositionModel.ResNet18Tc(backend) : RandomCompositionModel.ElemNetEf(backend);
+            return new LoadedModel(kind == ModelKind.TcResNet ? RandomCompositionModel.ResNet18Tc(backend) : RandomCompositionModel.ElemNetEf(backend), null);
         }
         if (!File.Exists(spec) && !Directory.Exists(spec))
             throw new UserInputException($"{option} {spec}: file not found (pass a .kgw file, or 'random' for an untrained smoke run)");
-        var model = ModelOptions.Load(spec, option, backend, kind);
-        using (var stream = File.OpenRead(spec))
-            weights.Add(new(option.TrimStart('-'), $"{Path.GetFullPath(spec)} sha256:{Convert.ToHexStringLower(SHA256.HashData(stream))}"));
-        try { card = JsonNode.Parse(model.Model.CardJson); } catch (JsonException) { card = null; }
-        return model;
+        var model = ModelOptions.LoadUncertain(spec, option, backend, kind, notice);
+        weights.Add(new(option.TrimStart('-'), $"{Path.GetFullPath(spec)} sha256:{FileSha(spec)}"));
+        if (model.UncertaintyFilePath is { } kgu)
+            weights.Add(new(option.TrimStart('-') + "-uncertainty", $"{Path.GetFullPath(kgu)} sha256:{FileSha(kgu)}"));
+        try { card = JsonNode.Parse(model.Flagship.Model.CardJson); } catch (JsonException) { card = null; }
+        // the flagship is the μ model whatever κ is, so κ = 0 is the published objective byte for byte
+        return new LoadedModel(model.Flagship, model);
+    }
+
+    static string FileSha(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     /// <summary>A base element outside ElemNet's 86 inputs (e.g. Po, Am) is dropped before the Ef model: say so, per base.</summary>

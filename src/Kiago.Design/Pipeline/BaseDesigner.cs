@@ -35,6 +35,13 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
     /// <summary>The known-compositions search behind the novelty columns; null leaves them empty.</summary>
     public NoveltySearch? Novelty { get; init; }
 
+    /// <summary>
+    /// The Tc/Ef models with their uncertainty data (the same flagships as tc/ef): σ and domain columns of every row,
+    /// and the κ objective. Null, or a model without uncertainty data: those columns stay empty and κ has no σ term.
+    /// </summary>
+    public IUncertainCompositionModel? TcUncertainty { get; init; }
+    public IUncertainCompositionModel? EfUncertainty { get; init; }
+
     /// <summary>Checks a base's constraints (no compute); throws <see cref="ConstraintException"/>.</summary>
     public static ResolvedConstraints Check(DesignSettings settings, DesignBase b) => settings.ConstraintsFor(b).Resolve(b.Composition);
 
@@ -56,7 +63,7 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
 
         OptimiserResult result;
         using (var kernel = kernelFactory(spec))
-        using (var optimiser = new DesignOptimiser(backend, kernel, tc, ef, options, batch) { Progress = Progress })
+        using (var optimiser = new DesignOptimiser(backend, kernel, tc, ef, options, batch, TcUncertainty, EfUncertainty) { Progress = Progress })
             result = optimiser.Run(theta, cancel);
         cancel.ThrowIfCancellationRequested();
 
@@ -90,6 +97,8 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         }
         b.Composition.WriteFractions(rounded.AsSpan(batch * E, E));
         var (tcRounded, efRounded) = Predict(rounded, batch + 1);
+        var tcSigma = Sigma(TcUncertainty, rounded, batch + 1);
+        var efSigma = Sigma(EfUncertainty, rounded, batch + 1);
         double baseTc = tcRounded[batch], baseEf = efRounded[batch];
 
         // rows sorted by the final continuous Tc, descending (the reference's CSV order); ties by candidate index
@@ -105,6 +114,8 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         var noveltyClock = Stopwatch.StartNew();
         var novelty = Novelty?.QueryMany(toScreen) ?? [];
         double noveltySeconds = Novelty is null ? 0 : noveltyClock.Elapsed.TotalSeconds;
+        var tcDomain = TcUncertainty is { HasUncertainty: true } tu ? tu.DomainScores(toScreen) : null;
+        var efDomain = EfUncertainty is { HasUncertainty: true } eu ? eu.DomainScores(toScreen) : null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var rows = new List<CandidateRow>(batch);
         for (int rank = 0; rank < batch; rank++)
@@ -136,6 +147,10 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
             {
                 FormulaAtoms = formula?.TotalAtoms ?? 0,
                 Novelty = formula is not null && Novelty is not null ? novelty[distinct[text]] : NoveltyVerdict.None,
+                TcSigma = formula is not null && tcSigma is not null ? tcSigma[c] : double.NaN,
+                EfSigma = formula is not null && efSigma is not null ? efSigma[c] : double.NaN,
+                TcDomain = formula is not null && tcDomain is not null ? tcDomain[distinct[text]] : double.NaN,
+                EfDomain = formula is not null && efDomain is not null ? efDomain[distinct[text]] : double.NaN,
             });
         }
         var summary = Summarise(baseIndex, b, resolved, baseTc, baseEf, rows, result, clock.Elapsed.TotalSeconds);
@@ -196,6 +211,20 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         if (dev < 1e-5) return true;
         reasons.Add($"fixed part changed by {dev.ToString("0.######", CultureInfo.InvariantCulture)} (> 1e-5)");
         return false;
+    }
+
+    /// <summary>σ of an uncertain model on the rows of x (host), or null when the model has no uncertainty data.</summary>
+    float[]? Sigma(IUncertainCompositionModel? model, float[] x, int count)
+    {
+        if (model is not { HasUncertainty: true }) return null;
+        using var xb = backend.Allocate<float>((long)count * E);
+        using var mb = backend.Allocate<float>(count);
+        using var sb = backend.Allocate<float>(count);
+        backend.Upload<float>(x, xb);
+        model.ForwardWithSigma(count, xb, mb, sb);
+        var sigma = new float[count];
+        backend.Download(sb, sigma.AsSpan());
+        return sigma;
     }
 
     (float[] Tc, float[] Ef) Predict(float[] x, int count)

@@ -32,6 +32,10 @@ public sealed class TrustCommandTests : IDisposable
     [InlineData("--max: 'Cu' is not El=fraction", "--max", "Cu")]
     [InlineData("--preset must be published or practical, got 'nice'", "--preset", "nice")]
     [InlineData("--ox-states must be smact14, pymatgen-common or icsd, got 'x'", "--ox-states", "x")]
+    [InlineData("--kappa must be a finite number ≥ 0 (got -1)", "--kappa", "-1")]
+    [InlineData("--kappa must be a finite number ≥ 0 (got NaN)", "--kappa", "NaN")]
+    [InlineData("--kappa must be a finite number ≥ 0 (got ", "--kappa", "Infinity")]
+    [InlineData("neither --tc-model random nor --ef-model random has uncertainty data", "--kappa", "1")]
     public void Contradictory_or_impossible_options_are_refused_before_compute(string message, params string[] extra)
     {
         var (code, _, err) = cli.Run(["optimise", "--base", "YBa2Cu3O7", "--out", cli.PathOf("never"), .. Tiny(extra)]);
@@ -95,6 +99,45 @@ public sealed class TrustCommandTests : IDisposable
         var manifest = File.ReadAllText(Path.Combine(dir, "manifest.json"));
         Assert.Contains("\"ox_states\": \"pymatgen-common\"", manifest);
         Assert.Contains("kiago (pymatgen-common", manifest);
+    }
+
+    [Theory]
+    [InlineData("25", "--mode", "paper")]
+    [InlineData("12", "--max-atoms", "12")]
+    public void Paper_mode_and_an_explicit_max_atoms_bound_the_printed_formula_in_every_row(string bound, params string[] extra)
+    {
+        string dir = cli.PathOf("bound" + bound);
+        var (code, _, err) = cli.Run(["optimise", "--base", "YBa2Cu3O7", "--out", dir, .. TinyN(64, extra)]);
+        Assert.True(code == ExitCodes.Ok, err);
+        var rows = Csv(Path.Combine(dir, "candidates.csv")).Where(r => r["formula"].Length > 0).ToList();
+        Assert.NotEmpty(rows);
+        foreach (var r in rows)
+            Assert.True(Composition.Parse(r["formula"]).TotalAtoms <= int.Parse(bound), $"{r["formula"]} has more than {bound} atoms");
+    }
+
+    [Fact]
+    public void Baseline_ces_fills_the_novelty_columns_on_every_row_and_novel_only_drops_every_known_row()
+    {
+        var known = cli.File("ces-known.csv", "formula,tc_kelvin\nLaFeAsO,26\nLaCoAsO,\n");
+        string all = cli.PathOf("ces-all"), novel = cli.PathOf("ces-novel");
+        var (code, _, err) = cli.Run(["baseline", "ces", "--base", "LaFeAsO", "--samples", "64", "--known", known, "--out", all, "--device", "cpu"]);
+        Assert.True(code == ExitCodes.Ok, err);
+        var rows = Csv(Path.Combine(all, "candidates.csv"));
+        Assert.Equal(64, rows.Count);
+        var list = KnownCompositions.FromEntries([("LaFeAsO", Composition.Parse("LaFeAsO"), 26), ("LaCoAsO", Composition.Parse("LaCoAsO"), double.NaN)], "t");
+        var search = new NoveltySearch(list);
+        foreach (var r in rows)
+        {
+            var v = search.Query(Composition.Parse(r["formula"]));
+            Assert.Equal(v.Known ? "true" : "false", r["known"]);
+            Assert.Equal(v.NearestFormula, r["nearest_known"]);
+            Assert.Equal((float)v.Distance, float.Parse(r["nearest_known_distance"], System.Globalization.CultureInfo.InvariantCulture), 5);
+        }
+        (code, _, err) = cli.Run(["baseline", "ces", "--base", "LaFeAsO", "--samples", "64", "--known", known, "--novel-only", "--out", novel, "--device", "cpu"]);
+        Assert.True(code == ExitCodes.Ok, err);
+        var kept = Csv(Path.Combine(novel, "candidates.csv"));
+        Assert.All(kept, r => Assert.Equal("false", r["known"]));
+        Assert.Equal(rows.Count(r => r["known"] == "false"), kept.Count);
     }
 
     internal static List<Dictionary<string, string>> Csv(string path)
