@@ -67,6 +67,12 @@ internal static class CliRunner
             config.Error.WriteLine($"kiago: error: {OneLine(e.Message)}");
             return ExitCodes.BadInput;
         }
+        catch (OutOfMemoryException e)
+        {
+            // host memory: the sizes asked for (--candidates, --batch, --samples) do not fit this machine
+            config.Error.WriteLine($"kiago: error: out of memory ({OneLine(e.Message)}): use fewer --candidates, a smaller --batch or fewer --samples");
+            return ExitCodes.BadInput;
+        }
         catch (Exception e)
         {
             config.Error.WriteLine($"kiago: internal error (a defect, please report it): {e.GetType().Name}: {OneLine(e.Message)}");

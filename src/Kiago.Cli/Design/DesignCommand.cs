@@ -32,6 +32,7 @@ public enum DesignPreset { Normal, Substitution, Hydride }
 internal sealed class DesignCommand
 {
     public const int Cancelled = 130;
+    public const int MaxCandidates = 1 << 22;
 
     readonly DesignPreset preset;
     readonly Option<string[]> bases = new("--base") { Description = "Base material formula (repeatable), e.g. YBa2Cu3O7", AllowMultipleArgumentsPerToken = false };
@@ -211,6 +212,8 @@ internal sealed class DesignCommand
         bool hydride = preset == DesignPreset.Hydride, substitution = preset == DesignPreset.Substitution;
         int n = parse.GetValue(candidates), s = parse.GetValue(steps), every = parse.GetValue(traceEvery);
         if (n < 1) throw new UserInputException($"--candidates must be ≥ 1 (got {n})");
+        // one batch holds candidates × 118 fractions in single arrays: beyond this they do not fit (split the bases instead)
+        if (n > MaxCandidates) throw new UserInputException($"--candidates {n}: at most {MaxCandidates} per base (one batch)");
         if (s < 1) throw new UserInputException($"--steps must be ≥ 1 (got {s})");
         if (every < 1) throw new UserInputException($"--trace-every must be ≥ 1 (got {every})");
         float rate = parse.GetValue(lr) ?? (hydride ? 0.04f : 0.03f);

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using Kiago.Chemistry;
 using Kiago.Cli;
 using Kiago.Nets.Weights;
 using Kiago.Tests.Cli;
 using Kiago.Tests.Nets;
+using Kiago.Tests.Support;
 
 namespace Kiago.Tests.Hardening;
 
@@ -242,6 +244,97 @@ public sealed class FuzzTests : IDisposable
             AssertHandled(r, $"convert case {i} (seed {Seed + 4})");
             if (r.ExitCode == ExitCodes.BadInput) Assert.Contains(path, r.Err);
         });
+    }
+
+    // ---- base lists and run manifests -----------------------------------------------------------------------------
+
+    static readonly Func<Random, JsonNode?>[] Values =
+    [
+        _ => null, _ => JsonValue.Create(2.5), _ => JsonValue.Create(-1), _ => JsonValue.Create(1e308), _ => JsonValue.Create("Xx"),
+        _ => JsonValue.Create(""), _ => JsonValue.Create("['Fe', 'O']"), _ => JsonValue.Create("[1.0, 2.0, 3.0]"), _ => JsonValue.Create("{'Fe': -}"),
+        _ => new JsonArray(), _ => new JsonArray(JsonValue.Create("Fe"), JsonValue.Create(1)), _ => new JsonObject(), _ => JsonValue.Create(true),
+        r => JsonValue.Create(r.Next()), _ => JsonValue.Create(99999999999L),
+    ];
+
+    /// <summary>One structural change: a random property of a random object gets a value of a random type (or goes).</summary>
+    static string MutateJson(string json, Random rng)
+    {
+        var root = JsonNode.Parse(json)!;
+        var objects = new List<JsonObject>();
+        void Collect(JsonNode? n)
+        {
+            if (n is JsonObject o) { objects.Add(o); foreach (var (_, v) in o) Collect(v); }
+            else if (n is JsonArray a) foreach (var v in a) Collect(v);
+        }
+        Collect(root);
+        int changes = rng.Next(1, 3);
+        for (int c = 0; c < changes && objects.Count > 0; c++)
+        {
+            var target = objects[rng.Next(objects.Count)];
+            var keys = target.Select(kv => kv.Key).ToList();
+            if (keys.Count == 0) continue;
+            string key = keys[rng.Next(keys.Count)];
+            if (rng.Next(6) == 0) target.Remove(key);
+            else target[key] = Values[rng.Next(Values.Length)](rng);
+        }
+        if (rng.Next(8) == 0 && root is JsonArray list) list.Add(Values[rng.Next(Values.Length)](rng)); // an entry that is not an object
+        return root.ToJsonString();
+    }
+
+    [Fact]
+    public void Mutated_base_lists_are_read_or_refused_as_input_errors()
+    {
+        var rng = new Random(Seed + 6);
+        string[] sources =
+        [
+            SharedData.Path("data", "experiments", "reference_sample_configs", "experiment_usual_dict.json"),
+            SharedData.Path("data", "experiments", "rule_based_ref_mat", "experiment_element_substitution_dict.json"),
+        ];
+        var texts = sources.Select(File.ReadAllText).ToArray();
+        string path = cli.PathOf("bases.json");
+        Budget(600, 6, i =>
+        {
+            string json = MutateJson(texts[i % texts.Length], rng);
+            if (rng.Next(5) == 0) json = json[..rng.Next(json.Length)]; // truncated
+            File.WriteAllText(path, json);
+            foreach (bool substitution in new[] { false, true })
+            {
+                try { Kiago.Cli.Design.BaseListReader.Read(path, substitution); }
+                catch (InputException) { }
+                catch (Exception e) { throw new Xunit.Sdk.XunitException($"case {i} (seed {Seed + 6}) BaseListReader: {e.GetType().Name}: {e.Message}\n{json}"); }
+            }
+            try { Kiago.Design.Experiments.BaseMaterialList.ReadJson(path); }
+            catch (InputException) { }
+            catch (Exception e) { throw new Xunit.Sdk.XunitException($"case {i} (seed {Seed + 6}) BaseMaterialList: {e.GetType().Name}: {e.Message}\n{json}"); }
+        });
+    }
+
+    [Fact]
+    public void Mutated_manifests_resume_or_are_refused_with_the_file_named()
+    {
+        string[] run = ["optimise", "--base", "MgB2", "--base", "LaFeAsO", "--candidates", "2", "--steps", "2",
+            "--tc-model", "random", "--ef-model", "random", "--device", "cpu", "--quiet"];
+        string done = cli.PathOf("done");
+        Assert.Equal(ExitCodes.Ok, cli.Run([.. run, "--out", done]).ExitCode);
+        var manifest = File.ReadAllText(Path.Combine(done, "manifest.json"));
+        var rng = new Random(Seed + 7);
+        Budget(30, 8, i =>
+        {
+            string dir = cli.PathOf($"m{i}");
+            CopyFolder(done, dir);
+            string mutated = rng.Next(4) == 0 ? manifest[..rng.Next(manifest.Length)] : MutateJson(manifest, rng);
+            File.WriteAllText(Path.Combine(dir, "manifest.json"), mutated);
+            var r = cli.Run([.. run, "--out", dir, "--resume"]);
+            AssertHandled(r, $"case {i} (seed {Seed + 7}): manifest {mutated}");
+            if (r.ExitCode == ExitCodes.BadInput) Assert.Contains("manifest.json", r.Err);
+        });
+    }
+
+    static void CopyFolder(string from, string to)
+    {
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to));
     }
 
     // ---- optimise options -----------------------------------------------------------------------------------------
