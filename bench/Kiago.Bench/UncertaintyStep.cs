@@ -43,6 +43,12 @@ public static class UncertaintyStep
         using var tcRisk = new RiskAdjustedModel(tc, kappa);
         using var efRisk = new RiskAdjustedModel(ef, kappa);
         Console.Error.WriteLine($"tc: {tc.MemberCount} members, ef: {ef.MemberCount} members; kappa {kappa}");
+        if (mode == "parts")
+        {
+            Parts("tc", tc, candidates, backend);
+            Parts("ef", ef, candidates, backend);
+            return 0;
+        }
         var settings = new DesignSettings { Candidates = candidates, Optimiser = new Kiago.Design.Optimiser.OptimiserOptions { Steps = steps } };
         var b = new DesignBase("YBa2Cu3O7", Composition.Parse("YBa2Cu3O7"));
         var plain = new List<double>();
@@ -58,6 +64,42 @@ public static class UncertaintyStep
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"ratio sigma/plain (median ms_per_step): {Median(sigma) / Median(plain):0.###} ({Median(sigma):0.#} / {Median(plain):0.#} ms)"));
         return 0;
+    }
+
+    /// <summary>One model's forward + input backward at the batch size: flagship alone vs μ and σ of the ensemble (best of 5 after 2 warm-ups).</summary>
+    static void Parts(string name, UncertainModel model, int batch, IBackend backend)
+    {
+        var rng = new Random(1);
+        var host = new float[batch * 118];
+        for (int b = 0; b < batch; b++)
+        {
+            var z = Enumerable.Range(0, 4).Select(_ => rng.Next(1, 84)).ToArray();
+            foreach (int e in z) host[b * 118 + e - 1] += 0.25f;
+        }
+        using var x = backend.Allocate<float>(host.Length);
+        using var y = backend.Allocate<float>(batch);
+        using var s = backend.Allocate<float>(batch);
+        using var dx = backend.Allocate<float>(host.Length);
+        backend.Upload<float>(host, x);
+        double Best(Action a)
+        {
+            a(); a();
+            double best = double.MaxValue;
+            for (int i = 0; i < 5; i++)
+            {
+                var t = System.Diagnostics.Stopwatch.StartNew();
+                a();
+                backend.Synchronize();
+                best = Math.Min(best, t.Elapsed.TotalMilliseconds);
+            }
+            return best;
+        }
+        double plain = Best(() => model.Flagship.ForwardBackward(batch, x, y, dx, 1f));
+        double sigma = Best(() => model.ForwardBackwardWithSigma(batch, x, y, s, dx, 1f, -1f));
+        double fwd = Best(() => model.Flagship.Forward(batch, x, y));
+        double fwdSigma = Best(() => model.ForwardWithSigma(batch, x, y, s));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name} batch {batch}: flagship fwd+bwd {plain:0.0} ms, ensemble mu+sigma fwd+bwd {sigma:0.0} ms ({sigma / plain:0.00}x); forward {fwd:0.0} vs {fwdSigma:0.0} ms; {model.MemberCount} members"));
     }
 
     static double Time(string label, string line)

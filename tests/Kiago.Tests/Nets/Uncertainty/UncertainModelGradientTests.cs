@@ -72,7 +72,7 @@ public abstract class UncertainModelGradientTests : IDisposable
         {
             double mu = Enumerable.Range(0, w.Length).Sum(j => w[j] * (double)outputs[j][b]);
             double mad = Enumerable.Range(0, w.Length).Average(j => Math.Abs(outputs[j][b] - mu));
-            double expected = data.Head.SigmaScale * (mad + data.Head.SigmaFloor);
+            double expected = data.Head.SigmaScale * (mad + data.Head.SigmaFloor + data.Head.LevelWeight * Math.Abs(mu - data.Head.LevelCenter));
             Assert.True(Math.Abs(mean[b] - mu) <= 1e-5 * (1 + Math.Abs(mu)), $"{Formulas[b]}: μ {mean[b]} vs {mu}");
             Assert.True(Math.Abs(sigma[b] - expected) <= 1e-5 * (1 + expected), $"{Formulas[b]}: σ {sigma[b]} vs {expected}");
             Assert.True(mad > 1e-3, $"{Formulas[b]}: the random members should disagree (MAD {mad})");
