@@ -18,7 +18,7 @@ public enum FormulaError
 public sealed class FormulaParseException : InputException
 {
     public FormulaParseException(string formula, int column, FormulaError error, string reason)
-        : base($"{reason} at column {column} in formula \"{formula}\"")
+        : base($"{reason} at column {column} in formula {InputText.Quote(formula, column - 1)}")
     {
         Formula = formula;
         Column = column;

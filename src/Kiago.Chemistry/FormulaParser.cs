@@ -88,7 +88,7 @@ internal ref struct FormulaParser
             else if (char.IsAsciiDigit(c) || c == '.')
                 throw Error(pos, FormulaError.UnexpectedCharacter, $"amount '{c}' without an element before it");
             else
-                throw Error(pos, FormulaError.UnexpectedCharacter, $"unexpected character '{c}'");
+                throw Error(pos, FormulaError.UnexpectedCharacter, $"unexpected character '{InputText.Escape(c)}'");
         }
     }
 

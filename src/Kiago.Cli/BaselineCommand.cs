@@ -27,9 +27,11 @@ internal static class BaselineCommand
         var tcModel = ModelOptions.Tc("Tc predictor (.kgw, tc-resnet); without it Tc is NaN");
         var efModel = ModelOptions.Ef("Formation-energy predictor (.kgw, elemnet); without it Ef is NaN and the Ef < 0 check fails");
         var outDir = OutputOptions.Folder("Output directory", required: true);
+        var known = new Option<string?>("--known") { Description = "CSV of known compositions (column 'formula', optional 'tc_kelvin') for the novelty columns; default: the built-in index" };
+        var novelOnly = new Option<bool>("--novel-only") { Description = "Drop samples whose reduced formula is a known composition from candidates.csv (summaries count every sample)" };
         var ces = new Command("ces", "Conventional element substitution (reference §8): random same-oxidation-state replacement, integer amounts")
         {
-            baseOption, bases, samples, mode, seed, maxAtoms, maxElements, target, ox, tcModel, efModel, outDir,
+            baseOption, bases, samples, mode, seed, maxAtoms, maxElements, target, ox, tcModel, efModel, outDir, known, novelOnly,
         };
         var compute = ComputeOptions.AddTo(ces);
         ces.SetAction(r =>
@@ -50,13 +52,15 @@ internal static class BaselineCommand
             };
             options.Validate();
             var list = EvalIO.Bases(r.GetValue(baseOption), r.GetValue(bases), r.GetValue(target), r.GetValue(ox));
+            var knownList = Design.KnownListReader.Load(r.GetValue(known), "--known", error);
+            bool dropKnown = r.GetValue(novelOnly);
             string dir = OutputOptions.PrepareFolder(r.GetRequiredValue(outDir)!);
 
             using (var backend = compute.CreateBackend(r))
             {
                 using var tc = EvalIO.LoadModel(r.GetValue(tcModel), backend, "--tc-model");
                 using var ef = EvalIO.LoadModel(r.GetValue(efModel), backend, "--ef-model");
-                var evaluator = new CesEvaluator(tc, ef);
+                var evaluator = new CesEvaluator(tc, ef) { Novelty = new Kiago.Design.Novelty.NoveltySearch(knownList) };
                 var outcomes = new List<CesOutcome>();
                 var skipped = new List<(string, string)>();
                 for (int i = 0; i < list.Count; i++)
@@ -72,13 +76,15 @@ internal static class BaselineCommand
                     outcomes.Add(outcome);
                     error.WriteLine($"kiago: base {i + 1}/{list.Count} {list[i].Name}: {outcome.Summary.Unique} unique, all-pass rate {outcome.Summary.AllPassRate:F3}, ΔTc top-30 {outcome.Summary.DeltaTcTop30:F2} K");
                 }
-                EvalIO.WriteRows(dir, outcomes.SelectMany(o => o.Rows), outcomes.Select(o => o.Summary));
+                // --novel-only drops the known rows from candidates.csv; the summaries describe every sample
+                EvalIO.WriteRows(dir, outcomes.SelectMany(o => o.Rows).Where(row => !dropKnown || !row.Novelty.Known), outcomes.Select(o => o.Summary));
                 EvalIO.WriteProvenance(dir, outcomes);
                 EvalIO.WriteManifest(dir, "baseline ces", [
                     new("mode", cesMode.ToString().ToLowerInvariant()), new("samples", options.Samples.ToString()), new("seed", options.Seed.ToString()),
                     new("max_atoms", options.EffectiveMaxAtoms.ToString()), new("max_elements", options.EffectiveMaxElements.ToString()),
                     new("base", r.GetValue(baseOption)), new("bases", r.GetValue(bases)),
                     new("tc_model", r.GetValue(tcModel)), new("ef_model", r.GetValue(efModel)),
+                    new("known", knownList.Provenance), new("novel_only", dropKnown ? "true" : "false"),
                 ], skipped, backend.DeviceName, clock.Elapsed.TotalSeconds);
                 r.InvocationConfiguration.Output.WriteLine(Path.Combine(dir, "candidates.csv"));
             }

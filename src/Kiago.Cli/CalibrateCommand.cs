@@ -38,14 +38,15 @@ internal static class CalibrateCommand
         {
             model, members, valid, train, output, target, flagshipWeight, batch, noLevel,
         };
+        var compute = ComputeOptions.AddTo(command);
         command.SetAction(r => Run(r.GetRequiredValue(model), r.GetRequiredValue(members), r.GetRequiredValue(valid), r.GetRequiredValue(train),
-            r.GetValue(output), r.GetValue(target), r.GetValue(flagshipWeight), r.GetValue(batch), !r.GetValue(noLevel),
+            r.GetValue(output), r.GetValue(target), r.GetValue(flagshipWeight), r.GetValue(batch), !r.GetValue(noLevel), () => compute.CreateBackend(r),
             r.InvocationConfiguration.Output, r.InvocationConfiguration.Error));
         return command;
     }
 
     static int Run(string modelPath, string[] memberPaths, string validPath, string trainPath, string? output, string? targetColumn,
-        double? flagshipWeight, int batch, bool levelTerm, TextWriter stdout, TextWriter stderr)
+        double? flagshipWeight, int batch, bool levelTerm, Func<Kiago.Kernels.IBackend> createBackend, TextWriter stdout, TextWriter stderr)
     {
         if (batch < 1) throw new UserInputException($"--batch {batch}: must be at least 1");
         if (flagshipWeight is { } fw && fw is < 0 or > 1) throw new UserInputException($"--flagship-weight {fw}: must be within 0..1");
@@ -56,13 +57,13 @@ internal static class CalibrateCommand
         var memberModels = memberPaths.Select(p => LoadMember(p, flagship.Kind)).ToList();
         for (int k = 0; k < memberModels.Count; k++)
             if (memberModels[k].Kind != flagship.Kind)
-                throw new UserInputException($"--members {memberPaths[k]}: a {ModelKinds.Name(memberModels[k].Kind)} model; the flagship is {ModelKinds.Name(flagship.Kind)}");
+                throw new UserInputException($"--members {memberPaths[k]}: {ModelOptions.WithArticle(ModelKinds.Name(memberModels[k].Kind))} model; the flagship is {ModelOptions.WithArticle(ModelKinds.Name(flagship.Kind))}");
         bool tc = flagship.Kind == ModelKind.TcResNet;
         string column = targetColumn ?? (tc ? "tc_kelvin" : "formation_energy_ev_per_atom");
         var (validRows, validTargets) = ReadRows(validPath, column);
         var trainRows = ReadRows(trainPath, null).Compositions;
 
-        using var backend = new Kiago.Kernels.Cpu.CpuBackend();
+        using var backend = createBackend();
         var outputs = new double[validRows.Count][];
         for (int i = 0; i < outputs.Length; i++) outputs[i] = new double[memberModels.Count + 1];
         var all = new[] { flagship }.Concat(memberModels).ToList();

@@ -67,9 +67,17 @@ internal static class CliRunner
             config.Error.WriteLine($"kiago: error: {OneLine(e.Message)}");
             return ExitCodes.BadInput;
         }
+        catch (OutOfMemoryException e)
+        {
+            // host memory: the sizes asked for (--candidates, --batch, --samples) do not fit this machine
+            config.Error.WriteLine($"kiago: error: out of memory ({OneLine(e.Message)}): use fewer --candidates, a smaller --batch or fewer --samples");
+            return ExitCodes.BadInput;
+        }
         catch (Exception e)
         {
             config.Error.WriteLine($"kiago: internal error (a defect, please report it): {e.GetType().Name}: {OneLine(e.Message)}");
+            // for the report: KIAGO_STACK_TRACE=1 adds the stack trace a user otherwise never sees
+            if (Environment.GetEnvironmentVariable("KIAGO_STACK_TRACE") == "1") config.Error.WriteLine(e.ToString());
             return ExitCodes.Failure;
         }
     }

@@ -29,9 +29,10 @@ internal static class ExperimentCommand
         var maxAtoms = new Option<int?>("--max-atoms") { Description = "KIAGO's N-set maximum (default 199; hydride 14)" };
         var integerisation = new Option<string?>("--integerisation") { Description = "Max-atoms values for the Table-1 comparison (normal only), e.g. 15,20,25,50,100" };
         var outDir = OutputOptions.Folder("Output folder (tables.md, kiago/, ces/, manifest.json)", required: true);
+        var oxStates = new Option<string>("--ox-states") { Description = "Oxidation-state table of the screening and the substituents: smact14 (the published default) | pymatgen-common | icsd", DefaultValueFactory = _ => "smact14" };
         var command = new Command("experiment", "Run one of the paper's experiments (KIAGO and C-ES) and write its tables")
         {
-            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, outDir,
+            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, outDir, oxStates,
         };
         var compute = ComputeOptions.AddTo(command);
         command.SetAction(r =>
@@ -50,13 +51,18 @@ internal static class ExperimentCommand
                 Kind = experiment, Candidates = Positive(r.GetValue(candidates), "--candidates"), Steps = Positive(r.GetValue(steps), "--steps"),
                 CesSamples = r.GetValue(cesSamples) is { } cs ? Positive(cs, "--ces-samples") : null, Seed = r.GetValue(seed),
                 MaxAtoms = r.GetValue(maxAtoms), IntegerisationMaxAtoms = maxAtomsList,
+                OxidationStates = Design.DesignCommand.ParseTable(r.GetValue(oxStates)!),
             };
             var list = EvalIO.Bases(null, r.GetRequiredValue(bases), null, null);
             string dir = OutputOptions.PrepareFolder(r.GetRequiredValue(outDir)!);
             using var backend = compute.CreateBackend(r);
             using var tc = EvalIO.LoadModel(r.GetRequiredValue(tcModel), backend, ModelOptions.TcOption)!;
             using var ef = EvalIO.LoadModel(r.GetRequiredValue(efModel), backend, ModelOptions.EfOption)!;
-            var runner = new ExperimentRunner(backend, tc, ef, KernelFactory(backend)) { Log = line => error.WriteLine($"kiago: {line}") };
+            var runner = new ExperimentRunner(backend, tc, ef, KernelFactory(backend))
+            {
+                Log = line => error.WriteLine($"kiago: {line}"),
+                Novelty = new Kiago.Design.Novelty.NoveltySearch(Kiago.Design.Novelty.KnownCompositions.Builtin),
+            };
             var result = runner.Run(list, options);
 
             var kiagoDir = Path.Combine(dir, "kiago");
@@ -77,6 +83,7 @@ internal static class ExperimentCommand
                 new("steps", options.Steps.ToString(CultureInfo.InvariantCulture)), new("ces_samples", options.EffectiveCesSamples.ToString(CultureInfo.InvariantCulture)),
                 new("seed", options.Seed.ToString(CultureInfo.InvariantCulture)), new("integerisation", r.GetValue(integerisation)),
                 new("tc_model", r.GetRequiredValue(tcModel)), new("ef_model", r.GetRequiredValue(efModel)),
+                new("ox_states", r.GetValue(oxStates)),
             ], [.. result.Bases.Where(b => b.KiagoError is not null).Select(b => (b.Material.Name, "KIAGO: " + b.KiagoError!)),
                 .. result.Bases.Where(b => b.CesSkip is not null).Select(b => (b.Material.Name, "C-ES: " + b.CesSkip!))],
                 backend.DeviceName, result.Seconds);

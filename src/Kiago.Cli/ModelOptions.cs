@@ -69,7 +69,7 @@ internal static class ModelOptions
     }
 
     /// <summary>"a tc-resnet", "an elemnet".</summary>
-    public static string WithArticle(string name) => ("aeiou".Contains(char.ToLowerInvariant(name[0])) ? "an " : "a ") + name;
+    public static string WithArticle(string name) => ModelKinds.TryParse(name, out var kind) ? ModelKinds.NameWithArticle(kind) : "a " + name;
 }
 
 /// <summary>

@@ -10,5 +10,5 @@ public class InputException : Exception
 {
     public InputException(string message) : base(message) { }
 
-    public InputException(string message, Exception inner) : base(message, inner) { }
+    public InputException(string message, Exception? inner) : base(message, inner) { }
 }

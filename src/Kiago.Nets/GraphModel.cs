@@ -25,7 +25,7 @@ public sealed class GraphModel : ICompositionModel
         Backend = backend;
         var expected = Featuriser.Layout(model.Kind).Shape;
         if (!model.Graph.InputShape.SequenceEqual(expected))
-            throw new GraphException($"a {ModelKinds.Name(model.Kind)} model takes per-sample input {GraphOps.Show(expected)}, " +
+            throw new GraphException($"{ModelKinds.NameWithArticle(model.Kind)} model takes per-sample input {GraphOps.Show(expected)}, " +
                 $"but the graph's input '{model.Graph.InputName}' is {GraphOps.Show(model.Graph.InputShape)}");
         executor = new GraphExecutor(model.Graph, backend);
         if (executor.OutputSize != 1)

@@ -30,7 +30,7 @@ public static class ModelConverter
         var kind = options.Kind ?? DetectKind(graph, onnxPath);
         var expected = Featuriser.Layout(kind).Shape;
         if (!graph.InputShape.SequenceEqual(expected))
-            throw ModelImportException.Graph(onnxPath, $"a {ModelKinds.Name(kind)} model takes per-sample input {GraphOps.Show(expected)}, " +
+            throw ModelImportException.Graph(onnxPath, $"{ModelKinds.NameWithArticle(kind)} model takes per-sample input {GraphOps.Show(expected)}, " +
                 $"but input '{graph.InputName}' is {GraphOps.Show(graph.InputShape)}");
         var outShape = graph.InferShapes()[graph.OutputName];
         if (GraphOps.Size(outShape) != 1)

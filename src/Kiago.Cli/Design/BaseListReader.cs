@@ -69,6 +69,7 @@ public static class BaseListReader
             foreach (var entry in doc.RootElement.EnumerateArray())
             {
                 string where = $"{path}: entry {i++}";
+                if (entry.ValueKind != JsonValueKind.Object) throw new UserInputException($"{where}: expected an object, found {entry.ValueKind}");
                 var elems = StringList(entry, "elems", where);
                 var comp = StringList(entry, "comp", where).Select(s =>
                     double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
@@ -79,9 +80,12 @@ public static class BaseListReader
                 SubstitutionTarget? sub = null;
                 if (substitution)
                 {
-                    if (!entry.TryGetProperty("sustitute_target", out var t) || t.GetString() is not { } target)
-                        throw new UserInputException($"{where}: substitution needs \"sustitute_target\"");
-                    int? ox = entry.TryGetProperty("substitution_ox_state", out var o) && o.ValueKind == JsonValueKind.Number ? o.GetInt32() : null;
+                    if (!entry.TryGetProperty("sustitute_target", out var t) || t.ValueKind != JsonValueKind.String || t.GetString() is not { } target)
+                        throw new UserInputException($"{where}: substitution needs \"sustitute_target\" (an element symbol)");
+                    int? ox = null;
+                    if (entry.TryGetProperty("substitution_ox_state", out var o) && o.ValueKind != JsonValueKind.Null)
+                        ox = o.ValueKind == JsonValueKind.Number && o.TryGetInt32(out int state) ? state
+                            : throw new UserInputException($"{where}: \"substitution_ox_state\" {o.GetRawText()} is not an integer");
                     sub = new SubstitutionTarget(target, ox);
                 }
                 list.Add(new DesignBase(formula, ParseFormula(formula, where), sub));

@@ -9,12 +9,15 @@ using Kiago.Design.CompositionMap;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
 using Kiago.Design.Models;
+using Kiago.Design.Novelty;
 using Kiago.Design.Optimiser;
 using Kiago.Design.Pipeline;
 using Kiago.Kernels;
 using Kiago.Kernels.Ilgpu;
 using Kiago.Nets;
+using Kiago.Nets.Featurisers;
 using Kiago.Nets.Weights;
+using Kiago.Nets.Uncertainty;
 
 namespace Kiago.Cli.Design;
 
@@ -28,6 +31,7 @@ public enum DesignPreset { Normal, Substitution, Hydride }
 internal sealed class DesignCommand
 {
     public const int Cancelled = 130;
+    public const int MaxCandidates = 1 << 22;
 
     readonly DesignPreset preset;
     readonly Option<string[]> bases = new("--base") { Description = "Base material formula (repeatable), e.g. YBa2Cu3O7", AllowMultipleArgumentsPerToken = false };
@@ -40,7 +44,14 @@ internal sealed class DesignCommand
     readonly Option<int?> maxAtoms = new("--max-atoms") { Description = "Largest N of the integer-loss N-set {1..N} (default 199; hydride 14; paper 25/15)" };
     readonly Option<string[]> allow = new("--allow") { Description = "Only these elements may be optimised (comma-separated, repeatable)" };
     readonly Option<string[]> deny = new("--deny") { Description = "These elements may not appear (comma-separated, repeatable)" };
-    readonly Option<string[]> fix = new("--fix") { Description = "Fixed atom fraction El=frac (repeatable), e.g. H=0.4" };
+    readonly Option<string[]> fix = new("--fix") { Description = "Fixed atom fraction El=frac (repeatable): every final formula has it within its rounding, e.g. O=0.5" };
+    readonly Option<string[]> min = new("--min") { Description = "Floor El=frac (repeatable): El stays optimisable with x_El ≥ frac (the reference's fixed part; hydride: H=0.4)" };
+    readonly Option<string[]> max = new("--max") { Description = "Ceiling El=frac (repeatable): every final formula has n_El ≤ frac·n_total" };
+    readonly Option<string> presetOption = new("--preset") { Description = "published (the reference's formulas and screening) | practical (gcd-reduced formulas of ≤ --max-atoms atoms, default 30; pymatgen-common oxidation states; radioactive elements denied unless --allow'ed)", DefaultValueFactory = _ => "published" };
+    readonly Option<string?> oxStates = new("--ox-states") { Description = "Oxidation-state table of the screening and of the substituents: smact14 (published) | pymatgen-common (practical) | icsd" };
+    readonly Option<string?> known = new("--known") { Description = "CSV of known compositions (column 'formula', optional 'tc_kelvin') for the novelty columns; default: the built-in SuperCon + non-superconductor index" };
+    readonly Option<float> kappa = new("--kappa") { Description = "κ ≥ 0 of the uncertainty-aware objective −(μ_Tc − κσ_Tc) + α(μ_Ef + κσ_Ef) (needs a .kgu beside a model); 0 = the published objective", DefaultValueFactory = _ => 0f };
+    readonly Option<bool> novelOnly = new("--novel-only") { Description = "Drop candidates whose reduced formula is a known composition from candidates.csv (summaries still count every candidate)" };
     readonly Option<long> seed = new("--seed") { Description = "Seed of the initialiser streams", DefaultValueFactory = _ => 0 };
     readonly Option<string?> tcModel = WithDefault(ModelOptions.Tc("Tc predictor (.kgw, tc-resnet), or 'random' (untrained ResNet18, smoke runs only)"), ModelOptions.DefaultTcModel);
     readonly Option<string?> efModel = WithDefault(ModelOptions.Ef("Formation-energy predictor (.kgw, elemnet), or 'random'"), ModelOptions.DefaultEfModel);
@@ -66,10 +77,10 @@ internal sealed class DesignCommand
         {
             d.bases, d.basesFile, d.candidates, d.steps, d.lr, d.alpha, d.maxElements, d.maxAtoms, d.allow, d.deny,
             d.seed, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.quiet, d.json,
-            d.hullReference, d.hullFormulaColumn,
+            d.hullReference, d.hullFormulaColumn, d.max, d.presetOption, d.oxStates, d.known, d.novelOnly, d.kappa,
         };
         d.compute = ComputeOptions.AddTo(command);
-        if (preset != DesignPreset.Substitution) command.Options.Add(d.fix);
+        if (preset != DesignPreset.Substitution) { command.Options.Add(d.fix); command.Options.Add(d.min); }
         if (preset == DesignPreset.Substitution) { command.Options.Add(d.target); command.Options.Add(d.ox); }
         if (preset == DesignPreset.Normal) command.Options.Add(d.benchmark);
         command.SetAction(parse => d.Run(parse));
@@ -86,14 +97,24 @@ internal sealed class DesignCommand
             "paper" => true,
             var m => throw new UserInputException($"--mode must be published or paper, got '{m}'"),
         };
-        var settings = Settings(parse, paper, out var args);
+        bool practical = parse.GetValue(presetOption) switch
+        {
+            "published" => false,
+            "practical" => true,
+            var p => throw new UserInputException($"--preset must be published or practical, got '{p}'"),
+        };
+        var settings = Settings(parse, paper, practical, out var args, out var oxTable);
         var baseList = Bases(parse);
         // every base's constraints are checked before any compute
         foreach (var b in baseList)
         {
             try { BaseDesigner.Check(settings, b); }
-            catch (ConstraintException e) { throw new UserInputException($"base {b.Name}: {e.Message}"); }
+            catch (ConstraintException e) { throw new UserInputException($"base {b.Name}: {e.Message}", e); }
         }
+        if (settings.Optimiser.Alpha < 0)
+            stderr.WriteLine($"kiago: note: --alpha {F(settings.Optimiser.Alpha)} is negative: the loss −Tc + α·Ef then rewards a high " +
+                "(less stable) formation energy; the paper uses α = 4");
+        WarnAboutUnseenElements(baseList, stderr);
         var request = compute.Request(parse);
         int threads = compute.ThreadCount(parse);
 
@@ -108,14 +129,32 @@ internal sealed class DesignCommand
             args.Add(new("hull_formula_column", column));
         }
 
+        // the known-compositions list is read (and its bad rows reported) before any compute
+        var knownList = KnownListReader.Load(parse.GetValue(known), "--known", stderr);
+        args.Add(new("known", parse.GetValue(known) is { } knownPath ? $"{knownPath} ({knownList.Count} compositions)" : "built-in"));
+        if (parse.GetValue(novelOnly)) args.Add(new("novel_only", "true"));
+
         bool bench = preset == DesignPreset.Normal && parse.GetValue(benchmark);
         string? dir = parse.GetValue(outDir);
         if (!bench && dir is null) throw new UsageException("--out DIR is required (where candidates.csv and the other tables go)");
 
         using var backend = BackendFactory.Create(request, threads);
         var weights = new List<KeyValuePair<string, string>>();
-        using var tc = LoadModel(parse.GetValue(tcModel)!, "--tc-model", ModelKind.TcResNet, backend, weights, out var card);
-        using var ef = LoadModel(parse.GetValue(efModel)!, "--ef-model", ModelKind.ElemNet, backend, weights, out _);
+        weights.Add(new("known_compositions", knownList.Provenance));
+        Action<string>? notice = parse.GetValue(quiet) ? null : line => stderr.WriteLine($"kiago: note: {line}");
+        using var tcLoaded = LoadModel(parse.GetValue(tcModel)!, "--tc-model", ModelKind.TcResNet, backend, weights, notice, out var card);
+        using var efLoaded = LoadModel(parse.GetValue(efModel)!, "--ef-model", ModelKind.ElemNet, backend, weights, notice, out _);
+        var (tc, ef) = (tcLoaded.Mu, efLoaded.Mu);
+        float k = settings.Optimiser.Kappa;
+        if (k > 0)
+        {
+            bool tcSigma = tcLoaded.Uncertain is { HasUncertainty: true }, efSigma = efLoaded.Uncertain is { HasUncertainty: true };
+            if (!tcSigma && !efSigma)
+                throw new UserInputException($"--kappa {F(k)}: neither --tc-model {parse.GetValue(tcModel)} nor --ef-model {parse.GetValue(efModel)} has uncertainty data " +
+                    "(a .kgu beside the .kgw; `kiago calibrate` builds one), so there is no σ to penalise");
+            if (!tcSigma) notice?.Invoke($"--kappa {F(k)}: the Tc model has no uncertainty data, only Ef's σ is penalised");
+            if (!efSigma) notice?.Invoke($"--kappa {F(k)}: the Ef model has no uncertainty data, only Tc's σ is penalised");
+        }
         if (card?["element_frequencies"] is JsonArray freq && freq.Count == Elements.Count)
         {
             settings = settings with { ElementFrequencies = freq.Select(f => f!.GetValue<double>()).ToArray() };
@@ -126,12 +165,18 @@ internal sealed class DesignCommand
         if (dir is not null) OutputOptions.PrepareFolder(dir); // after everything that can be refused, before any compute
         if (bench) return Benchmark(backend, tc, ef, settings, baseList[0], stdout, stderr);
 
-        var designer = new BaseDesigner(backend, tc, ef, new ChemistryScreen(preset == DesignPreset.Hydride), CompositionKernels.For(backend));
+        var screen = new ChemistryScreen(preset == DesignPreset.Hydride, oxTable, threads);
+        var designer = new BaseDesigner(backend, tc, ef, screen, CompositionKernels.For(backend))
+        {
+            Novelty = new NoveltySearch(knownList),
+            TcUncertainty = tcLoaded.Uncertain, EfUncertainty = efLoaded.Uncertain,
+        };
         var hull = hullReferences is null ? null : new PredictedHull(hullReferences, ef);
         var hullProgress = parse.GetValue(quiet) ? null : stderr;
-        var session = new DesignSession(designer, preset == DesignPreset.Hydride ? "hydride" : "standard", parse.GetValue(quiet) ? null : stderr)
+        var session = new DesignSession(designer, screen.Name, parse.GetValue(quiet) ? null : stderr)
         {
             EnergyAboveHull = hull is null ? null : rows => CandidateHullColumn.Compute(hull, rows, hullProgress),
+            Warnings = stderr,
         };
         var runRequest = new DesignRunRequest(CommandName, args, baseList, settings, dir!, parse.GetValue(resume), backend.DeviceName, weights);
         using var cts = new CancellationTokenSource();
@@ -159,11 +204,13 @@ internal sealed class DesignCommand
 
     string CommandName => preset switch { DesignPreset.Substitution => "substitute", DesignPreset.Hydride => "hydride", _ => "optimise" };
 
-    DesignSettings Settings(ParseResult parse, bool paper, out List<KeyValuePair<string, string>> args)
+    DesignSettings Settings(ParseResult parse, bool paper, bool practical, out List<KeyValuePair<string, string>> args, out OxidationStateTable oxTable)
     {
         bool hydride = preset == DesignPreset.Hydride, substitution = preset == DesignPreset.Substitution;
         int n = parse.GetValue(candidates), s = parse.GetValue(steps), every = parse.GetValue(traceEvery);
         if (n < 1) throw new UserInputException($"--candidates must be ≥ 1 (got {n})");
+        // one batch holds candidates × 118 fractions in single arrays: beyond this they do not fit (split the bases instead)
+        if (n > MaxCandidates) throw new UserInputException($"--candidates {n}: at most {MaxCandidates} per base (one batch)");
         if (s < 1) throw new UserInputException($"--steps must be ≥ 1 (got {s})");
         if (every < 1) throw new UserInputException($"--trace-every must be ≥ 1 (got {every})");
         float rate = parse.GetValue(lr) ?? (hydride ? 0.04f : 0.03f);
@@ -171,31 +218,51 @@ internal sealed class DesignCommand
         float a = parse.GetValue(alpha);
         if (!float.IsFinite(a)) throw new UserInputException($"--alpha must be a finite number (got {a})");
         int k = parse.GetValue(maxElements) ?? (hydride ? 2 : paper ? 10 : 8);
-        int atoms = parse.GetValue(maxAtoms) ?? (hydride ? (paper ? 15 : 14) : paper ? 25 : 199);
-        var fixedParts = substitution ? new Dictionary<string, double>() : ParseFixes(parse.GetValue(fix) ?? []);
-        if (hydride && !fixedParts.ContainsKey("H")) fixedParts["H"] = 0.4;
+        int atoms = parse.GetValue(maxAtoms) ?? (hydride ? (paper ? 15 : 14) : paper ? 25 : practical ? 30 : 199);
+        var fixedParts = substitution ? new Dictionary<string, double>() : ParseFractions(parse.GetValue(fix) ?? [], "--fix");
+        var floors = substitution ? new Dictionary<string, double>() : ParseFractions(parse.GetValue(min) ?? [], "--min");
+        var ceilings = ParseFractions(parse.GetValue(max) ?? [], "--max");
+        // the hydride experiment's H ≥ 0.4 is the reference's floor, unless the user fixes or bounds H
+        if (hydride && !fixedParts.ContainsKey("H") && !floors.ContainsKey("H")) floors["H"] = 0.4;
+        oxTable = parse.GetValue(oxStates) is { } table ? ParseTable(table) : practical ? OxidationStateTable.PymatgenCommon : OxidationStateTable.Smact14;
+        var allowList = Split(parse.GetValue(allow)) is { Count: > 0 } al ? al : null;
+        var denyList = Split(parse.GetValue(deny));
+        if (practical)
+            foreach (var symbol in DesignConstraints.Radioactive)
+                if (!(allowList?.Contains(symbol, StringComparer.Ordinal) ?? false) && !denyList.Contains(symbol, StringComparer.Ordinal)
+                    && !fixedParts.ContainsKey(symbol) && !floors.ContainsKey(symbol)
+                    && DesignConstraints.ElemNetZ.Contains(Elements.Get(symbol).Z))
+                    denyList.Add(symbol);
         var constraints = new DesignConstraints
         {
-            Allow = Split(parse.GetValue(allow)) is { Count: > 0 } al ? al : null,
-            Deny = Split(parse.GetValue(deny)),
+            Allow = allowList,
+            Deny = denyList,
             Fixed = fixedParts,
+            Minimum = floors,
+            Maximum = ceilings,
             MaxElements = k,
             MinAtoms = substitution ? 4 : 1,
             MaxAtoms = atoms,
+            OxidationStates = oxTable,
         };
+        // the N-set bound is a bound on the printed formula in the practical preset, in paper mode (N ≤ 25 must mean
+        // ≤ 25 atoms) and whenever --max-atoms is given; the published default keeps the reference's plain rounding
+        bool bounded = practical || paper || parse.GetValue(maxAtoms) is not null;
+        var formulaRules = new FormulaRules { Reduce = practical, MaxAtoms = bounded && !substitution ? atoms : null };
         InitialiserOptions init = substitution ? new RandomInitialiser() : hydride ? ReferenceInitialiser.Hydride : new ReferenceInitialiser();
         var optimiser = new OptimiserOptions
         {
             Steps = s, LearningRate = rate, Alpha = a, MaxElements = k, TraceEvery = every,
             IntegerSchedule = paper ? IntegerWeightSchedule.Constant : IntegerWeightSchedule.Ramp,
             IntegerWeight = paper ? 1.0 : 1e5,
+            Kappa = Kappa(parse),
         };
         args =
         [
             new("mode", paper ? "paper" : "published"), new("candidates", I(n)), new("steps", I(s)), new("lr", F(rate)), new("alpha", F(a)),
             new("max_elements", I(k)), new("n_set", $"{constraints.MinAtoms}..{atoms}"),
             new("allow", string.Join(",", constraints.Allow ?? [])), new("deny", string.Join(",", constraints.Deny)),
-            new("fix", string.Join(",", fixedParts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={F(kv.Value)}"))),
+            new("fix", Pairs(fixedParts)),
             new("seed", parse.GetValue(seed).ToString(CultureInfo.InvariantCulture)), new("device", compute.DeviceText(parse)),
             new("tc_model", parse.GetValue(tcModel)!), new("ef_model", parse.GetValue(efModel)!),
             new("integer_loss", paper ? "absolute, beta=1" : "squared, ramp W=1e5"), new("initialiser", init.ToString()),
@@ -203,12 +270,45 @@ internal sealed class DesignCommand
             new("bases", string.Join(" ", parse.GetValue(bases) ?? [])), new("bases_file", parse.GetValue(basesFile) ?? ""),
             new("target", parse.GetValue(target) ?? ""), new("ox", parse.GetValue(ox)?.ToString(CultureInfo.InvariantCulture) ?? ""),
         ];
+        // recorded only when they differ from the published defaults, so earlier manifests (and --resume) still match
+        if (floors.Count > 0) args.Add(new("min", Pairs(floors)));
+        if (ceilings.Count > 0) args.Add(new("max", Pairs(ceilings)));
+        if (practical) args.Add(new("preset", "practical"));
+        if (oxTable != OxidationStateTable.Smact14) args.Add(new("ox_states", TableName(oxTable)));
+        if (formulaRules.MaxAtoms is { } bound) args.Add(new("formula_max_atoms", I(bound)));
+        if (optimiser.Kappa != 0) args.Add(new("kappa", F(optimiser.Kappa)));
         return new DesignSettings
         {
             Candidates = n, Seed = parse.GetValue(seed), Optimiser = optimiser, Initialiser = init, Constraints = constraints,
             Distance = paper ? IntegerDistance.Absolute : IntegerDistance.Squared,
+            Formula = formulaRules, NovelOnly = parse.GetValue(novelOnly),
         };
     }
+
+    float Kappa(ParseResult parse)
+    {
+        float k = parse.GetValue(kappa);
+        if (!(k >= 0) || !float.IsFinite(k)) throw new UserInputException($"--kappa must be a finite number ≥ 0 (got {F(k)})");
+        return k;
+    }
+
+    static string Pairs(Dictionary<string, double> parts) =>
+        string.Join(",", parts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={F(kv.Value)}"));
+
+    internal static OxidationStateTable ParseTable(string name) => name switch
+    {
+        "smact14" => OxidationStateTable.Smact14,
+        "pymatgen-common" => OxidationStateTable.PymatgenCommon,
+        "icsd" => OxidationStateTable.PymatgenIcsd,
+        _ => throw new UserInputException($"--ox-states must be smact14, pymatgen-common or icsd, got '{name}'"),
+    };
+
+    internal static string TableName(OxidationStateTable table) => table switch
+    {
+        OxidationStateTable.PymatgenCommon => "pymatgen-common",
+        OxidationStateTable.PymatgenIcsd => "icsd",
+        _ => "smact14",
+    };
 
     IReadOnlyList<DesignBase> Bases(ParseResult parse)
     {
@@ -222,25 +322,66 @@ internal sealed class DesignCommand
                 substitution ? new SubstitutionTarget(t!, parse.GetValue(ox)) : null));
         if (parse.GetValue(basesFile) is { } file) list.AddRange(BaseListReader.Read(file, substitution));
         if (list.Count == 0) throw new UsageException("no base material: give --base FORMULA or --bases FILE");
+        // the same base twice would run twice with different streams (the stream depends on the base's index)
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < list.Count; i++)
+        {
+            var b = list[i];
+            string key = $"{b.Composition.Normalise().ToCanonicalString()}|{b.Substitution?.Element}|{b.Substitution?.OxidationState}";
+            if (!seen.TryAdd(key, i))
+                throw new UserInputException($"base {i + 1} ({b.Name}) repeats base {seen[key] + 1} ({list[seen[key]].Name}); give each base once");
+        }
         return list;
     }
 
-    static ICompositionModel LoadModel(string spec, string option, ModelKind kind, IBackend backend,
-        List<KeyValuePair<string, string>> weights, out JsonNode? card)
+    /// <summary>A loaded predictor: the μ model the optimiser and the Tc/Ef columns use (always the flagship network),
+    /// and, for a .kgw, its uncertain version (σ, domain, the κ objective; without a .kgu it has no uncertainty).</summary>
+    sealed class LoadedModel(ICompositionModel mu, UncertainModel? uncertain) : IDisposable
+    {
+        public ICompositionModel Mu => mu;
+        public UncertainModel? Uncertain => uncertain;
+        public void Dispose() { if (uncertain is not null) uncertain.Dispose(); else mu.Dispose(); }
+    }
+
+    static LoadedModel LoadModel(string spec, string option, ModelKind kind, IBackend backend,
+        List<KeyValuePair<string, string>> weights, Action<string>? notice, out JsonNode? card)
     {
         card = null;
         if (spec == "random")
         {
             weights.Add(new(option.TrimStart('-'), "random (untrained, seeded; predictions are meaningless)"));
-            return kind == ModelKind.TcResNet ? RandomCompositionModel.ResNet18Tc(backend) : RandomCompositionModel.ElemNetEf(backend);
+            return new LoadedModel(kind == ModelKind.TcResNet ? RandomCompositionModel.ResNet18Tc(backend) : RandomCompositionModel.ElemNetEf(backend), null);
         }
         if (!File.Exists(spec) && !Directory.Exists(spec))
             throw new UserInputException($"{option} {spec}: file not found (pass a .kgw file, or 'random' for an untrained smoke run)");
-        var model = ModelOptions.Load(spec, option, backend, kind);
-        using (var stream = File.OpenRead(spec))
-            weights.Add(new(option.TrimStart('-'), $"{Path.GetFullPath(spec)} sha256:{Convert.ToHexStringLower(SHA256.HashData(stream))}"));
-        try { card = JsonNode.Parse(model.Model.CardJson); } catch (JsonException) { card = null; }
-        return model;
+        var model = ModelOptions.LoadUncertain(spec, option, backend, kind, notice);
+        weights.Add(new(option.TrimStart('-'), $"{Path.GetFullPath(spec)} sha256:{FileSha(spec)}"));
+        if (model.UncertaintyFilePath is { } kgu)
+            weights.Add(new(option.TrimStart('-') + "-uncertainty", $"{Path.GetFullPath(kgu)} sha256:{FileSha(kgu)}"));
+        try { card = JsonNode.Parse(model.Flagship.Model.CardJson); } catch (JsonException) { card = null; }
+        // the flagship is the μ model whatever κ is, so κ = 0 is the published objective byte for byte
+        return new LoadedModel(model.Flagship, model);
+    }
+
+    static string FileSha(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    /// <summary>A base element outside ElemNet's 86 inputs (e.g. Po, Am) is dropped before the Ef model: say so, per base.</summary>
+    static void WarnAboutUnseenElements(IReadOnlyList<DesignBase> baseList, TextWriter stderr)
+    {
+        var fractions = new float[Featuriser.CompositionColumns];
+        foreach (var b in baseList)
+        {
+            Array.Clear(fractions);
+            b.Composition.WriteFractions(fractions);
+            var unseen = Featuriser.DroppedElements(ModelKind.ElemNet, fractions);
+            if (unseen.Count > 0)
+                stderr.WriteLine($"kiago: warning: base {b.Name}: the Ef model (elemnet) cannot see {string.Join(", ", unseen.Select(z => Elements.ByZ(z).Symbol))}; " +
+                    "they are dropped from its input, so Ef (and the Ef < 0 screen) ignores them");
+        }
     }
 
     static Option<string?> WithDefault(Option<string?> option, string value)
@@ -249,16 +390,16 @@ internal sealed class DesignCommand
         return option;
     }
 
-    static Dictionary<string, double> ParseFixes(string[] values)
+    static Dictionary<string, double> ParseFractions(string[] values, string option)
     {
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var item in Split(values))
         {
             int eq = item.IndexOf('=');
             if (eq <= 0 || !double.TryParse(item[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
-                throw new UserInputException($"--fix: '{item}' is not El=fraction (e.g. H=0.4)");
+                throw new UserInputException($"{option}: '{item}' is not El=fraction (e.g. O=0.5)");
             var el = item[..eq].Trim();
-            if (!result.TryAdd(el, v)) throw new UserInputException($"--fix: {el} is fixed twice");
+            if (!result.TryAdd(el, v)) throw new UserInputException($"{option}: {el} is given twice");
         }
         return result;
     }

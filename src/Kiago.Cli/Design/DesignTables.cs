@@ -17,8 +17,10 @@ public static class DesignTables
     public static readonly string[] CandidateColumns =
     [
         "base_index", "base", "rank", "candidate", "degenerate", "stage1_composition", "final_composition", "formula",
-        "n_atoms", "n_elements", "integer_loss", "tc_continuous", "ef_continuous", "tc_rounded", "ef_rounded",
-        "unique", "valid", "neutral", "electronegativity", "ef_negative", "all_pass", "reasons",
+        "formula_atoms", "n_atoms", "n_elements", "integer_loss", "tc_continuous", "ef_continuous", "tc_rounded", "ef_rounded",
+        "unique", "valid", "neutral", "electronegativity", "ef_negative", "all_pass",
+        "known", "nearest_known", "nearest_known_distance", "nearest_known_tc",
+        "tc_sigma_K", "ef_sigma_eV_per_atom", "tc_domain", "ef_domain", "reasons",
     ];
 
     /// <summary>The optional last column of candidates.csv, written only when the run has a hull reference (--hull-reference).</summary>
@@ -32,7 +34,7 @@ public static class DesignTables
     [
         "base_index", "base", "substitution", "base_tc", "base_ef", "candidates", "degenerate", "unique", "unique_rate",
         "valid_rate", "neutral_rate_in_valid", "electronegativity_rate_in_valid", "ef_negative_rate", "all_pass_rate",
-        "best_tc_rounded", "delta_tc_top10", "delta_tc_top30", "delta_tc_top50",
+        "best_tc_rounded", "delta_tc_top10", "delta_tc_top30", "delta_tc_top50", "novel_all_pass",
     ];
 
     public static readonly string[] TraceColumns =
@@ -54,8 +56,11 @@ public static class DesignTables
         {
             string[] fields = [
                 I(r.BaseIndex), r.Base, I(r.Rank), I(r.Candidate), B(r.Degenerate), r.Stage1Composition, r.FinalComposition,
-                r.Formula, I(r.N), I(r.Elements), F(r.IntegerLoss), F(r.TcContinuous), F(r.EfContinuous), F(r.TcRounded),
-                F(r.EfRounded), B(r.Unique), B(r.Valid), B(r.Neutral), B(r.Electronegativity), B(r.EfNegative), B(r.AllPass), r.Reasons,
+                r.Formula, r.Formula.Length == 0 ? "" : F(r.FormulaAtoms), I(r.N), I(r.Elements), F(r.IntegerLoss), F(r.TcContinuous),
+                F(r.EfContinuous), F(r.TcRounded), F(r.EfRounded), B(r.Unique), B(r.Valid), B(r.Neutral), B(r.Electronegativity),
+                B(r.EfNegative), B(r.AllPass),
+                double.IsNaN(r.Novelty.Distance) ? "" : B(r.Novelty.Known), r.Novelty.NearestFormula, Blank(r.Novelty.Distance),
+                Blank(r.Novelty.NearestTcKelvin), Blank(r.TcSigma), Blank(r.EfSigma), Blank(r.TcDomain), Blank(r.EfDomain), r.Reasons,
             ];
             sb.Append(Line(energyAboveHull is null ? fields : [.. fields, F(energyAboveHull[index])]));
             index++;
@@ -66,7 +71,7 @@ public static class DesignTables
     public static string SummaryLine(BaseSummary s) => Line([
         I(s.BaseIndex), s.Base, s.Substitution, F(s.BaseTc), F(s.BaseEf), I(s.Candidates), I(s.Degenerate), I(s.Unique),
         F(s.UniqueRate), F(s.ValidRate), F(s.NeutralRateInValid), F(s.ElectronegativityRateInValid), F(s.EfNegativeRate),
-        F(s.AllPassRate), F(s.BestTcRounded), F(s.DeltaTcTop10), F(s.DeltaTcTop30), F(s.DeltaTcTop50),
+        F(s.AllPassRate), F(s.BestTcRounded), F(s.DeltaTcTop10), F(s.DeltaTcTop30), F(s.DeltaTcTop50), I(s.NovelAllPass),
     ]);
 
     public static string TraceLines(int baseIndex, IEnumerable<TracePoint> trace)
@@ -100,6 +105,7 @@ public static class DesignTables
         Num(w, "ef_negative_rate", s.EfNegativeRate); Num(w, "all_pass_rate", s.AllPassRate);
         Num(w, "best_tc_rounded", s.BestTcRounded);
         Num(w, "delta_tc_top10", s.DeltaTcTop10); Num(w, "delta_tc_top30", s.DeltaTcTop30); Num(w, "delta_tc_top50", s.DeltaTcTop50);
+        w.WriteNumber("novel_all_pass", s.NovelAllPass);
         w.WriteEndObject();
     }
 
@@ -122,4 +128,6 @@ public static class DesignTables
     static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
     static string B(bool v) => v ? "true" : "false";
     static string F(double v) => double.IsNaN(v) ? "NaN" : ((float)v).ToString("R", CultureInfo.InvariantCulture);
+    /// <summary>Optional values (novelty, σ, domain): empty where there is none, so "no value" never reads as a number.</summary>
+    static string Blank(double v) => double.IsNaN(v) ? "" : F(v);
 }

@@ -23,9 +23,10 @@ public sealed class ProgressReporter(TextWriter? output, int baseIndex, int base
             $"[{baseIndex + 1}/{baseCount} {baseName}] step {done}/{total} stage {p.Stage}  best Tc {p.BestTc:0.00} K  mean Tc {p.MeanTc:0.00} K  mean loss {p.MeanLoss:0.####}  {rate:0} cand-steps/s  ETA {TimeSpan.FromSeconds(Math.Round(eta)):c}"));
     }
 
-    public void Done(BaseSummary s)
+    public void Done(BaseSummary s, double noveltySeconds = 0)
     {
+        double t = _clock.Elapsed.TotalSeconds;
         output?.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"[{baseIndex + 1}/{baseCount} {baseName}] done in {_clock.Elapsed.TotalSeconds:0.0} s: base Tc {s.BaseTc:0.00} K, {s.Unique} unique, all-pass {s.AllPassRate:P1}, ΔTc top-10 {s.DeltaTcTop10:0.00} K"));
+            $"[{baseIndex + 1}/{baseCount} {baseName}] done in {t:0.0} s: base Tc {s.BaseTc:0.00} K, {s.Unique} unique, all-pass {s.AllPassRate:P1} ({s.NovelAllPass} novel), ΔTc top-10 {s.DeltaTcTop10:0.00} K; novelty search {noveltySeconds:0.000} s ({noveltySeconds / Math.Max(t, 1e-9):P2} of the base)"));
     }
 }

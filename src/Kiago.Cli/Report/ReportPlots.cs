@@ -12,8 +12,14 @@ public static class ReportPlots
 
     static Color ColourOf(int i) => new ScottPlot.Palettes.Category10().GetColor(i);
 
-    /// <summary>Predicted Tc against predicted Ef, one colour per screening verdict (first failed check).</summary>
-    public static byte[] TcVersusEf(IReadOnlyList<ReportCandidate> rows)
+    /// <summary>A base material's own prediction, marked on the Tc–Ef plot.</summary>
+    public sealed record BaseMark(string Name, double Tc, double Ef);
+
+    /// <summary>
+    /// Predicted Tc against predicted Ef: failing candidates coloured by the first check they fail, passing ones split
+    /// into novel (black) and known compositions (red), each base's own prediction as a large star named by its formula.
+    /// </summary>
+    public static byte[] TcVersusEf(IReadOnlyList<ReportCandidate> rows, IReadOnlyList<BaseMark>? bases = null)
     {
         var plot = new Plot();
         var finite = rows.Where(r => double.IsFinite(r.Tc) && double.IsFinite(r.Ef)).ToArray();
@@ -21,20 +27,67 @@ public static class ReportPlots
         {
             var group = finite.Where(r => r.Verdict == verdict).ToArray();
             if (group.Length == 0) continue;
-            var points = plot.Add.ScatterPoints(group.Select(r => r.Ef).ToArray(), group.Select(r => r.Tc).ToArray(),
-                verdict == "passes all" ? Colors.Black : ColourOf(i));
-            points.MarkerSize = verdict == "passes all" ? 6 : 4;
+            if (verdict == "passes all")
+            {
+                foreach (var (label, colour, pick) in new (string, Color, Func<ReportCandidate, bool>)[]
+                         {
+                             ("passes all, novel", Colors.Black, r => r.Known != true),
+                             ("passes all, known compound", Colors.Red, r => r.Known == true),
+                         })
+                {
+                    var part = group.Where(pick).ToArray();
+                    if (part.Length == 0) continue;
+                    var pass = plot.Add.ScatterPoints(part.Select(r => r.Ef).ToArray(), part.Select(r => r.Tc).ToArray(), colour);
+                    pass.MarkerSize = 7;
+                    pass.LegendText = $"{label} ({part.Length})";
+                }
+                continue;
+            }
+            var points = plot.Add.ScatterPoints(group.Select(r => r.Ef).ToArray(), group.Select(r => r.Tc).ToArray(), ColourOf(i));
+            points.MarkerSize = 4;
             points.LegendText = $"{verdict} ({group.Length})";
         }
-        plot.Title("Predicted Tc vs formation energy, by screening verdict");
+        foreach (var (b, i) in (bases ?? []).Where(b => double.IsFinite(b.Tc) && double.IsFinite(b.Ef)).Select((b, i) => (b, i)))
+        {
+            var mark = plot.Add.ScatterPoints(new[] { b.Ef }, new[] { b.Tc }, ColourOf(6 + i % 4));
+            mark.MarkerShape = MarkerShape.FilledDiamond;
+            mark.MarkerSize = 16;
+            mark.LegendText = $"base {b.Name} ({b.Tc:0.0} K, {b.Ef:0.00} eV/atom)";
+        }
+        plot.Title("Predicted Tc vs formation energy, by screening verdict and novelty");
         plot.XLabel("predicted Ef (eV/atom)");
         plot.YLabel("predicted Tc (K)");
         plot.ShowLegend(Alignment.UpperRight);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
 
-    /// <summary>Best and mean predicted Tc per optimisation step, per base (at most <paramref name="maxBases"/> bases).</summary>
-    public static byte[] TcPerStep(IReadOnlyList<ReportTracePoint> trace, int maxBases = 8)
+    /// <summary>Predicted Tc against its σ (the Tc model's uncertainty), passing candidates black, the rest grey.</summary>
+    public static byte[] TcVersusSigma(IReadOnlyList<ReportCandidate> rows)
+    {
+        var plot = new Plot();
+        var finite = rows.Where(r => double.IsFinite(r.Tc) && double.IsFinite(r.TcSigma)).ToArray();
+        foreach (var (label, colour, size, pick) in new (string, Color, float, Func<ReportCandidate, bool>)[]
+                 {
+                     ("fails a screen", Colors.Gray, 4, r => !r.AllPass),
+                     ("passes all, novel", Colors.Black, 7, r => r.AllPass && r.Known != true),
+                     ("passes all, known compound", Colors.Red, 7, r => r.AllPass && r.Known == true),
+                 })
+        {
+            var part = finite.Where(pick).ToArray();
+            if (part.Length == 0) continue;
+            var points = plot.Add.ScatterPoints(part.Select(r => r.TcSigma).ToArray(), part.Select(r => r.Tc).ToArray(), colour);
+            points.MarkerSize = size;
+            points.LegendText = $"{label} ({part.Length})";
+        }
+        plot.Title("Predicted Tc vs its uncertainty σ");
+        plot.XLabel("σ of predicted Tc (K)");
+        plot.YLabel("predicted Tc (K)");
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot.GetImageBytes(Width, Height, ImageFormat.Png);
+    }
+
+    /// <summary>Best and mean predicted Tc per optimisation step, per base (at most <paramref name="maxBases"/> bases), named by <paramref name="baseNames"/>.</summary>
+    public static byte[] TcPerStep(IReadOnlyList<ReportTracePoint> trace, int maxBases = 8, IReadOnlyDictionary<int, string>? baseNames = null)
     {
         var plot = new Plot();
         foreach (var (group, i) in trace.GroupBy(p => p.BaseIndex).OrderBy(g => g.Key).Take(maxBases).Select((g, i) => (g, i)))
@@ -44,11 +97,12 @@ public static class ReportPlots
             var best = plot.Add.Scatter(steps, points.Select(p => p.BestTc).ToArray(), ColourOf(i));
             best.MarkerSize = 0;
             best.LineWidth = 2;
-            best.LegendText = $"base {group.Key}: best";
+            string name = baseNames is not null && baseNames.TryGetValue(group.Key, out var n) ? n : $"base {group.Key}";
+            best.LegendText = $"{name}: best";
             var mean = plot.Add.Scatter(steps, points.Select(p => p.MeanTc).ToArray(), ColourOf(i));
             mean.MarkerSize = 0;
             mean.LinePattern = LinePattern.Dashed;
-            mean.LegendText = $"base {group.Key}: mean";
+            mean.LegendText = $"{name}: mean";
         }
         plot.Title("Predicted Tc per step (solid: best, dashed: mean over candidates)");
         plot.XLabel("step");

@@ -36,7 +36,9 @@ public static class ReportWriter
             var unique = candidates.Where(c => c.Unique).ToArray();
             var passing = unique.Where(c => c.AllPass && double.IsFinite(c.Tc)).OrderByDescending(c => c.Tc).ToArray();
             md.Append("## Top candidates\n\n");
-            md.Append($"{candidates.Count} candidate rows, {unique.Length} unique, {passing.Length} pass every screen.\n\n");
+            int novel = passing.Count(c => c.Known == false);
+            string novelty = passing.Any(c => c.Known is not null) ? $" ({novel} novel: not in the known-compositions list)" : "";
+            md.Append($"{candidates.Count} candidate rows, {unique.Length} unique, {passing.Length} pass every screen{novelty}.\n\n");
             var top = passing;
             if (passing.Length == 0)
             {
@@ -46,8 +48,9 @@ public static class ReportWriter
             WriteTopTable(md, top.Take(options.TopCandidates).ToArray(), baseTc);
 
             if (unique.Any(c => double.IsFinite(c.Tc) && double.IsFinite(c.Ef)))
-                figures.Add(Save(directory, "tc_vs_ef.png", ReportPlots.TcVersusEf(unique),
-                    "Predicted Tc against predicted formation energy of the unique integer formulas, coloured by the first screening check each fails."));
+                figures.Add(Save(directory, "tc_vs_ef.png", ReportPlots.TcVersusEf(unique,
+                        [.. (data.Summaries ?? []).Select(b => new ReportPlots.BaseMark(b.Base, b.BaseTc, b.BaseEf))]),
+                    "Predicted Tc against predicted formation energy of the unique integer formulas, coloured by the first screening check each fails; passing formulas black when novel, red when a known compound; the diamond is the base's own prediction."));
             else notes.Add("candidates.csv has no finite Tc/Ef pairs: the Tc–Ef scatter is left out.");
 
             var frequency = ReportPlots.ElementFrequency(top.Take(options.FrequencyTop).Select(c => c.Formula));
@@ -61,8 +64,13 @@ public static class ReportWriter
             }
         }
 
+        if (data.Candidates is { } all && all.Any(c => c.Unique && double.IsFinite(c.Tc) && double.IsFinite(c.TcSigma)))
+            figures.Add(Save(directory, "tc_vs_sigma.png", ReportPlots.TcVersusSigma([.. all.Where(c => c.Unique)]),
+                "Predicted Tc of the unique integer formulas against the Tc model's σ: candidates high and to the left are both promising and trusted."));
+
         if (data.Traces is { Count: > 0 } traces)
-            figures.Add(Save(directory, "tc_per_step.png", ReportPlots.TcPerStep(traces),
+            figures.Add(Save(directory, "tc_per_step.png", ReportPlots.TcPerStep(traces, baseNames: (data.Summaries ?? [])
+                    .GroupBy(b => b.BaseIndex).ToDictionary(g => g.Key, g => g.First().Base)),
                 "Best (solid) and mean (dashed) predicted Tc of the candidates at each recorded optimisation step."));
 
         if (figures.Count > 0)
@@ -86,10 +94,10 @@ public static class ReportWriter
     {
         md.Append("## Summary per base\n\n");
         md.Append("Rates are over unique formulas; neutral and electronegativity rates are among valid ones; ΔTc top-K is the mean of the K largest Tc − Tc(base) among formulas passing every screen.\n\n");
-        md.Append("| base | Tc(base) K | unique | valid | neutral | EN | Ef<0 | all pass | ΔTc top-10 | ΔTc top-30 | ΔTc top-50 |\n");
-        md.Append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        md.Append("| base | Tc(base) K | unique | valid | neutral | EN | Ef<0 | all pass | novel all-pass | ΔTc top-10 | ΔTc top-30 | ΔTc top-50 |\n");
+        md.Append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         foreach (var s in summaries)
-            md.Append($"| {s.Base} | {K(s.BaseTc)} | {R(s.UniqueRate)} | {R(s.ValidRate)} | {R(s.NeutralRateInValid)} | {R(s.ElectronegativityRateInValid)} | {R(s.EfNegativeRate)} | {R(s.AllPassRate)} | {K(s.DeltaTcTop10)} | {K(s.DeltaTcTop30)} | {K(s.DeltaTcTop50)} |\n");
+            md.Append($"| {s.Base} | {K(s.BaseTc)} | {R(s.UniqueRate)} | {R(s.ValidRate)} | {R(s.NeutralRateInValid)} | {R(s.ElectronegativityRateInValid)} | {R(s.EfNegativeRate)} | {R(s.AllPassRate)} | {(s.NovelAllPass >= 0 ? s.NovelAllPass.ToString(CultureInfo.InvariantCulture) : "–")} | {K(s.DeltaTcTop10)} | {K(s.DeltaTcTop30)} | {K(s.DeltaTcTop50)} |\n");
         md.Append('\n');
     }
 
@@ -100,13 +108,16 @@ public static class ReportWriter
             md.Append("(no candidate with a finite predicted Tc)\n\n");
             return;
         }
-        md.Append("| # | base | formula | Tc (K) | ΔTc vs base (K) | Ef (eV/atom) | screening |\n|---|---|---|---|---|---|---|\n");
+        md.Append("| # | base | formula | atoms | Tc (K) | σ Tc (K) | ΔTc vs base (K) | Ef (eV/atom) | novelty | nearest known (L1) | screening |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (int i = 0; i < top.Length; i++)
         {
             var c = top[i];
             string delta = baseTc.TryGetValue(c.Base, out var b) && double.IsFinite(b) ? K(c.Tc - b) : "–";
             string verdict = c.AllPass ? "passes all" : c.Reasons.Length > 0 ? c.Reasons.Replace("|", "/") : c.Verdict;
-            md.Append($"| {i + 1} | {c.Base} | {c.Formula} | {K(c.Tc)} | {delta} | {E(c.Ef)} | {verdict} |\n");
+            string novelty = c.Known switch { true => "known", false => "novel", _ => "–" };
+            string nearest = c.NearestKnown.Length > 0 ? $"{c.NearestKnown} ({R(c.NearestKnownDistance)})" : "–";
+            string atoms = double.IsFinite(c.FormulaAtoms) ? c.FormulaAtoms.ToString("0.####", CultureInfo.InvariantCulture) : "–";
+            md.Append($"| {i + 1} | {c.Base} | {c.Formula} | {atoms} | {K(c.Tc)} | {K(c.TcSigma)} | {delta} | {E(c.Ef)} | {novelty} | {nearest} | {verdict} |\n");
         }
         md.Append('\n');
     }

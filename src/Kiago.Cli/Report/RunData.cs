@@ -7,6 +7,14 @@ namespace Kiago.Cli.Report;
 public sealed record ReportCandidate(string Base, string Formula, double Tc, double Ef, bool Unique, bool Valid, bool Neutral,
     bool Electronegativity, bool EfNegative, bool AllPass, string Reasons)
 {
+    /// <summary>The known column: true/false, null where the run has no novelty verdict (older runs, rows without a formula).</summary>
+    public bool? Known { get; init; }
+    public string NearestKnown { get; init; } = "";
+    public double NearestKnownDistance { get; init; } = double.NaN;
+    /// <summary>σ of the Tc predictor (K); NaN where the model has none.</summary>
+    public double TcSigma { get; init; } = double.NaN;
+    public double FormulaAtoms { get; init; } = double.NaN;
+
     /// <summary>The first screening step this candidate fails, for colouring (order as the screening runs).</summary>
     public string Verdict =>
         AllPass ? "passes all" : !Valid ? "invalid" : !Neutral ? "not charge-neutral" : !Electronegativity ? "electronegativity"
@@ -14,7 +22,7 @@ public sealed record ReportCandidate(string Base, string Formula, double Tc, dou
 }
 
 /// <summary>One summary.csv row (per base).</summary>
-public sealed record ReportSummary(string Base, double BaseTc, double UniqueRate, double ValidRate, double NeutralRateInValid,
+public sealed record ReportSummary(int BaseIndex, string Base, double BaseTc, double BaseEf, int NovelAllPass, double UniqueRate, double ValidRate, double NeutralRateInValid,
     double ElectronegativityRateInValid, double EfNegativeRate, double AllPassRate, double DeltaTcTop10, double DeltaTcTop30, double DeltaTcTop50);
 
 /// <summary>One traces.csv row.</summary>
@@ -37,14 +45,30 @@ public sealed class RunData
     {
         if (!System.IO.Directory.Exists(directory))
             throw new UserInputException($"{directory}: no such run directory");
+        if (!new[] { "candidates.csv", "summary.csv", "traces.csv" }.Any(f => File.Exists(Path.Combine(directory, f))))
+        {
+            // refuse rather than write report.md into a folder that is not a run (the user's home, a source tree)
+            string hint = File.Exists(Path.Combine(directory, "kiago", "candidates.csv"))
+                ? $"; it looks like a kiago experiment: report on {Path.Combine(directory, "kiago")} or {Path.Combine(directory, "ces")}" : "";
+            throw new UserInputException($"{directory}: not a run folder (no candidates.csv, summary.csv or traces.csv; " +
+                $"give the --out folder of kiago optimise, substitute, hydride or baseline ces){hint}");
+        }
         var notes = new List<string>();
         var candidates = ReadTable(directory, "candidates.csv", notes, "the Tc–Ef scatter, element frequencies and top-candidate table",
             (t, r) => new ReportCandidate(t.Text(r, "base"), t.Text(r, "formula"), t.Number(r, "tc_rounded"), t.Number(r, "ef_rounded"),
                 t.Bool(r, "unique", true), t.Bool(r, "valid"), t.Bool(r, "neutral"), t.Bool(r, "electronegativity"),
-                t.Bool(r, "ef_negative"), t.Bool(r, "all_pass"), t.Text(r, "reasons")),
+                t.Bool(r, "ef_negative"), t.Bool(r, "all_pass"), t.Text(r, "reasons"))
+            {
+                Known = t.Text(r, "known") switch { "true" => true, "false" => false, _ => null },
+                NearestKnown = t.Text(r, "nearest_known"),
+                NearestKnownDistance = t.Number(r, "nearest_known_distance"),
+                TcSigma = t.Number(r, "tc_sigma_K"),
+                FormulaAtoms = t.Number(r, "formula_atoms"),
+            },
             ["formula", "tc_rounded", "ef_rounded", "all_pass"]);
         var summaries = ReadTable(directory, "summary.csv", notes, "the per-base summary table and ΔTc",
-            (t, r) => new ReportSummary(t.Text(r, "base"), t.Number(r, "base_tc"), t.Number(r, "unique_rate"), t.Number(r, "valid_rate"),
+            (t, r) => new ReportSummary((int)t.Number(r, "base_index", 0), t.Text(r, "base"), t.Number(r, "base_tc"), t.Number(r, "base_ef"),
+                (int)t.Number(r, "novel_all_pass", -1), t.Number(r, "unique_rate"), t.Number(r, "valid_rate"),
                 t.Number(r, "neutral_rate_in_valid"), t.Number(r, "electronegativity_rate_in_valid"), t.Number(r, "ef_negative_rate"),
                 t.Number(r, "all_pass_rate"), t.Number(r, "delta_tc_top10"), t.Number(r, "delta_tc_top30"), t.Number(r, "delta_tc_top50")),
             ["base"]);

@@ -25,6 +25,11 @@ public sealed class CesEvaluator(ICompositionModel? tc, ICompositionModel? ef)
 
     const double SubstitutionTolerance = 1e-5;
 
+    /// <summary>Fills the novelty columns (one query per distinct formula); null leaves them empty.</summary>
+    public Novelty.NoveltySearch? Novelty { get; init; }
+    /// <summary>Oxidation-state table of the screening (the reference: SMACT 2014).</summary>
+    public OxidationStateTable OxidationStates { get; init; } = OxidationStateTable.Smact14;
+
     public CesOutcome Evaluate(CesBaseResult generated, int baseIndex, CesMode mode)
     {
         if (generated.Skipped) throw new ArgumentException($"base {generated.Base.Name} was skipped: {generated.SkipReason}");
@@ -39,9 +44,12 @@ public sealed class CesEvaluator(ICompositionModel? tc, ICompositionModel? ef)
         var keys = samples.Select(s => s.Composition.ToCanonicalString()).ToArray();
         var distinct = keys.Select((k, i) => (k, i)).GroupBy(p => p.k).Select(g => g.First().i).ToArray();
         var verdicts = mode == CesMode.Hydride
-            ? Screener.ScreenHydrideMany([.. distinct.Select(i => samples[i].Composition)])
-            : Screener.ScreenMany([.. distinct.Select(i => samples[i].Composition)], Screening);
+            ? Screener.ScreenHydrideMany([.. distinct.Select(i => samples[i].Composition)], new HydrideScreeningOptions { OxidationStates = OxidationStates })
+            : Screener.ScreenMany([.. distinct.Select(i => samples[i].Composition)], Screening with { OxidationStates = OxidationStates });
         var verdictOf = distinct.Select((i, j) => (keys[i], verdicts[j])).ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
+        var novelty = Novelty?.QueryMany([.. distinct.Select(i => samples[i].Composition)]);
+        var noveltyOf = novelty is null ? null
+            : distinct.Select((i, j) => (keys[i], novelty[j])).ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
 
         var order = Enumerable.Range(0, samples.Count)
             .OrderByDescending(i => double.IsNaN(tcs[i]) ? double.NegativeInfinity : tcs[i]).ThenBy(i => i).ToArray();
@@ -60,7 +68,11 @@ public sealed class CesEvaluator(ICompositionModel? tc, ICompositionModel? ef)
             bool pass = verdict.Valid && verdict.ChargeNeutral && eneg && efNegative && keeps;
             rows.Add(new CandidateRow(baseIndex, material.Name, rank + 1, i, false, "", "", composition.ToFormulaString(),
                 (int)Math.Round(composition.TotalAtoms), composition.Count, double.NaN, double.NaN, double.NaN, tcs[i], efs[i],
-                seen.Add(keys[i]), verdict.Valid, verdict.ChargeNeutral, eneg, efNegative, pass, string.Join("; ", reasons)));
+                seen.Add(keys[i]), verdict.Valid, verdict.ChargeNeutral, eneg, efNegative, pass, string.Join("; ", reasons))
+            {
+                FormulaAtoms = composition.TotalAtoms,
+                Novelty = noveltyOf?[keys[i]] ?? Kiago.Design.Novelty.NoveltyVerdict.None,
+            });
         }
         string substitution = mode == CesMode.Substitution && material.Substitution is { } s
             ? $"{s.Target.Symbol}{s.OxidationState.ToString("+0;-0", CultureInfo.InvariantCulture)}" : "";

@@ -23,9 +23,12 @@ public sealed class CompositionKernelCpu : ICompositionKernel
     readonly float[] _invN;
     readonly float _free;
     readonly bool _absolute;
+    readonly ParallelOptions _parallel;
 
-    public CompositionKernelCpu(CompositionSpec spec)
+    /// <param name="threads">most threads the row blocks run on (--threads; the CPU backend's count); null = all cores</param>
+    public CompositionKernelCpu(CompositionSpec spec, int? threads = null)
     {
+        _parallel = new ParallelOptions { MaxDegreeOfParallelism = threads ?? -1 };
         Spec = spec;
         spec.Allowed.CopyTo(_allowed, 0);
         spec.Fixed.CopyTo(_fixed, 0);
@@ -256,11 +259,11 @@ public sealed class CompositionKernelCpu : ICompositionKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Store(Vector256<float> value, Span<float> s, int v) => value.CopyTo(s.Slice(v * Lanes, Lanes));
 
-    static void ForBlocks(int batch, Action<int, int> body)
+    void ForBlocks(int batch, Action<int, int> body)
     {
         int blocks = (batch + RowsPerBlock - 1) / RowsPerBlock;
         if (blocks <= 1) { body(0, batch); return; }
-        Parallel.For(0, blocks, i => body(i * RowsPerBlock, Math.Min(batch, (i + 1) * RowsPerBlock)));
+        Parallel.For(0, blocks, _parallel, i => body(i * RowsPerBlock, Math.Min(batch, (i + 1) * RowsPerBlock)));
     }
 
     static T[] Arrays<T>(DeviceBuffer<T> buffer) where T : unmanaged => HostAccess.Array(buffer);

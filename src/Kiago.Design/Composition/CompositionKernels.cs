@@ -9,7 +9,7 @@ public static class CompositionKernels
 {
     public static Func<CompositionSpec, ICompositionKernel> For(IBackend backend) => backend switch
     {
-        CpuBackend => spec => new CompositionKernelCpu(spec),
+        CpuBackend cpu => spec => new CompositionKernelCpu(spec, cpu.Threads), // --threads bounds the kernel like the backend
         IlgpuBackend ilgpu => spec => new CompositionKernelIlgpu(ilgpu, spec),
         _ => throw new NotSupportedException($"no composition kernel for backend '{backend.DeviceName}'"),
     };

@@ -62,8 +62,8 @@ public static partial class BaseMaterialList
         if (entry.TryGetProperty("sustitute_target", out var target) && target.ValueKind == JsonValueKind.String)
         {
             var targetElement = Lookup(target.GetString()!, where, "sustitute_target");
-            int ox = RequireNumber(entry, "substitution_ox_state", where) is var o && o == Math.Round(o) ? (int)o
-                : throw new BaseListException($"{where}: \"substitution_ox_state\" must be an integer");
+            int ox = RequireNumber(entry, "substitution_ox_state", where) is var o && o == Math.Round(o) && Math.Abs(o) <= 16 ? (int)o
+                : throw new BaseListException($"{where}: \"substitution_ox_state\" must be an integer (-16..16)");
             double val = RequireNumber(entry, "val_of_atom", where);
             var remaining = ParseDict(RequireString(entry, "remain_atom_dict", where), where);
             if (remaining.Contains(targetElement))
@@ -79,7 +79,8 @@ public static partial class BaseMaterialList
         var pairs = DictItems().Matches(text);
         if (pairs.Count == 0) throw new BaseListException($"{where}: \"remain_atom_dict\" holds no 'El': amount pairs");
         var terms = pairs.Select(m => KeyValuePair.Create(Lookup(m.Groups[1].Value, where, "remain_atom_dict"),
-            double.Parse(m.Groups[2].Value, NumberStyles.Float, CultureInfo.InvariantCulture)));
+            double.TryParse(m.Groups[2].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double amount) ? amount
+                : throw new BaseListException($"{where}: \"remain_atom_dict\" amount \"{m.Groups[2].Value}\" is not a number")));
         try { return Composition.FromAmounts(terms); }
         catch (ArgumentException e) { throw new BaseListException($"{where}: bad amount in \"remain_atom_dict\": {e.Message}"); }
     }

@@ -27,6 +27,8 @@ public sealed record ExperimentOptions
     public int? MaxAtoms { get; init; }
     /// <summary>Max-atoms values of the integerisation comparison (Table 1; Normal only; empty = skip).</summary>
     public IReadOnlyList<int> IntegerisationMaxAtoms { get; init; } = [];
+    /// <summary>Oxidation-state table of the screening (KIAGO and C-ES) and of the substituents; the published SMACT 2014 by default.</summary>
+    public OxidationStateTable OxidationStates { get; init; } = OxidationStateTable.Smact14;
 
     public int EffectiveCesSamples => CesSamples ?? Candidates;
 
@@ -55,11 +57,14 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
     /// <summary>Progress lines (one per base and stage).</summary>
     public Action<string>? Log { get; set; }
 
+    /// <summary>Fills the novelty columns of both methods' rows; null leaves them empty.</summary>
+    public Novelty.NoveltySearch? Novelty { get; init; }
+
     public ExperimentResult Run(IReadOnlyList<BaseMaterial> bases, ExperimentOptions options, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
         var results = new List<ExperimentBase>();
-        var evaluator = new CesEvaluator(tc, ef);
+        var evaluator = new CesEvaluator(tc, ef) { Novelty = Novelty, OxidationStates = options.OxidationStates };
         for (int i = 0; i < bases.Count; i++)
         {
             var material = bases[i];
@@ -108,10 +113,10 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
             designBase = new DesignBase(material.Name, material.Composition, new SubstitutionTarget(spec.Target.Symbol, spec.OxidationState));
         }
         else designBase = new DesignBase(material.Name, material.Composition);
-        var screen = new ChemistryScreen(hydride: options.Kind == ExperimentKind.Hydride);
+        var screen = new ChemistryScreen(hydride: options.Kind == ExperimentKind.Hydride, options.OxidationStates);
         try
         {
-            var designer = new BaseDesigner(backend, tc, ef, screen, kernelFactory);
+            var designer = new BaseDesigner(backend, tc, ef, screen, kernelFactory) { Novelty = Novelty };
             return (designer.Run(settings, designBase, index, cancel), null);
         }
         catch (ConstraintException e)
@@ -130,15 +135,16 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
             Initialiser = ReferenceInitialiser.Hydride,
             Constraints = new DesignConstraints
             {
-                MaxElements = 2, MaxAtoms = maxAtoms ?? 14,
-                Fixed = new Dictionary<string, double> { ["H"] = 0.4 },
+                MaxElements = 2, MaxAtoms = maxAtoms ?? 14, OxidationStates = options.OxidationStates,
+                // the reference's x = c + (1 − Σc)·σ(…) with H still optimisable: a floor, H ≥ 0.4
+                Minimum = new Dictionary<string, double> { ["H"] = 0.4 },
             },
         },
         _ => new DesignSettings
         {
             Candidates = options.Candidates, Seed = options.Seed,
             Optimiser = new OptimiserOptions { Steps = options.Steps, LearningRate = 0.03f, MaxElements = 8 },
-            Constraints = new DesignConstraints { MaxElements = 8, MaxAtoms = maxAtoms ?? 199 },
+            Constraints = new DesignConstraints { MaxElements = 8, MaxAtoms = maxAtoms ?? 199, OxidationStates = options.OxidationStates },
         },
     };
 }

@@ -20,11 +20,17 @@ public sealed class DesignOptimiser : IDisposable
     readonly ICompositionModel _tc, _ef;
     readonly OptimiserOptions _options;
     readonly int _batch;
-    readonly DeviceBuffer<float> _theta, _grad, _m, _v, _top, _x, _gx, _tcOut, _efOut, _lint;
+    readonly DeviceBuffer<float> _theta, _grad, _m, _v, _top, _x, _gx, _tcOut, _efOut, _lint, _tcSigma, _efSigma;
     readonly DeviceBuffer<int> _n, _flags;
+    readonly DesignObjective _objective;
 
+    /// <summary>
+    /// <paramref name="tc"/>/<paramref name="ef"/>: the μ models (the flagship networks: the final Tc/Ef always come from
+    /// them); <paramref name="tcUncertainty"/>/<paramref name="efUncertainty"/>: their uncertain versions, used in the
+    /// step only when <see cref="OptimiserOptions.Kappa"/> &gt; 0 (see <see cref="DesignObjective"/>).
+    /// </summary>
     public DesignOptimiser(IBackend backend, ICompositionKernel kernel, ICompositionModel tc, ICompositionModel ef,
-        OptimiserOptions options, int batch)
+        OptimiserOptions options, int batch, IUncertainCompositionModel? tcUncertainty = null, IUncertainCompositionModel? efUncertainty = null)
     {
         options.Validate();
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "need at least one candidate");
@@ -35,6 +41,9 @@ public sealed class DesignOptimiser : IDisposable
         _top = backend.Allocate<float>(n); _x = backend.Allocate<float>(n); _gx = backend.Allocate<float>(n);
         _tcOut = backend.Allocate<float>(batch); _efOut = backend.Allocate<float>(batch); _lint = backend.Allocate<float>(batch);
         _n = backend.Allocate<int>(batch); _flags = backend.Allocate<int>(batch);
+        _tcSigma = backend.Allocate<float>(batch); _efSigma = backend.Allocate<float>(batch);
+        backend.Fill(_tcSigma, 0f, batch); backend.Fill(_efSigma, 0f, batch);
+        _objective = new DesignObjective(tc, ef, options.Alpha, options.Kappa, tcUncertainty, efUncertainty);
     }
 
     /// <summary>Progress report: (trace point, steps done, total steps).</summary>
@@ -60,8 +69,7 @@ public sealed class DesignOptimiser : IDisposable
             bool traceNow = (t + 1) % _options.TraceEvery == 0 || t == 0 || t == steps - 1;
             _kernel.Forward(_batch, _theta, _top, _x, _flags, integerLoss: w != 0f || traceNow && t >= t0, _lint, _n);
             _backend.Fill(_gx, 0f, n);
-            _tc.ForwardBackward(_batch, _x, _tcOut, _gx, -invB);
-            _ef.ForwardBackward(_batch, _x, _efOut, _gx, _options.Alpha * invB);
+            _objective.ForwardBackward(_batch, _x, _tcOut, _tcSigma, _efOut, _efSigma, _gx, invB);
             _kernel.Backward(_batch, _theta, _top, _gx, _flags, w * invB, _n, _grad);
             _backend.AdamUpdate(adam, t + 1, _theta, _grad, _m, _v, n);
             if (traceNow)
@@ -98,6 +106,8 @@ public sealed class DesignOptimiser : IDisposable
         var tc = Download(_tcOut, _batch); var ef = Download(_efOut, _batch);
         var flags = Download(_flags, _batch);
         var lint = stage == 2 ? Download(_lint, _batch) : new float[_batch];
+        var tcSigma = _objective.PenalisesTcSigma ? Download(_tcSigma, _batch) : new float[_batch];
+        var efSigma = _objective.PenalisesEfSigma ? Download(_efSigma, _batch) : new float[_batch];
         double best = double.NegativeInfinity, sumTc = 0, sumEf = 0, sumInt = 0, sumLoss = 0;
         int valid = 0, flagged = 0;
         for (int b = 0; b < _batch; b++) // fixed order: deterministic
@@ -106,7 +116,10 @@ public sealed class DesignOptimiser : IDisposable
             valid++;
             best = Math.Max(best, tc[b]);
             sumTc += tc[b]; sumEf += ef[b]; sumInt += lint[b];
-            sumLoss += -tc[b] + _options.Alpha * ef[b] + w * lint[b];
+            // κ = 0: −Tc + α·Ef exactly as before (the float expression is kept so traces stay byte-identical)
+            sumLoss += _objective.PenalisesTcSigma || _objective.PenalisesEfSigma
+                ? _objective.Loss(tc[b], tcSigma[b], ef[b], efSigma[b]) + w * lint[b]
+                : -tc[b] + _options.Alpha * ef[b] + w * lint[b];
         }
         double d = Math.Max(valid, 1);
         return new TracePoint(step, stage, w, valid > 0 ? best : double.NaN, sumTc / d, sumEf / d, sumInt / d,
@@ -122,7 +135,7 @@ public sealed class DesignOptimiser : IDisposable
 
     public void Dispose()
     {
-        foreach (var b in new[] { _theta, _grad, _m, _v, _top, _x, _gx, _tcOut, _efOut, _lint }) b.Dispose();
+        foreach (var b in new[] { _theta, _grad, _m, _v, _top, _x, _gx, _tcOut, _efOut, _lint, _tcSigma, _efSigma }) b.Dispose();
         _n.Dispose(); _flags.Dispose();
     }
 }

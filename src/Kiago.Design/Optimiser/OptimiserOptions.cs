@@ -25,6 +25,11 @@ public sealed record OptimiserOptions
     public IntegerWeightSchedule IntegerSchedule { get; init; } = IntegerWeightSchedule.Ramp;
     /// <summary>W for <see cref="IntegerWeightSchedule.Ramp"/>, β for <see cref="IntegerWeightSchedule.Constant"/>.</summary>
     public double IntegerWeight { get; init; } = 1e5;
+    /// <summary>
+    /// κ of the uncertainty-aware objective −(μ_Tc − κσ_Tc) + α(μ_Ef + κσ_Ef) (<see cref="DesignObjective"/>); 0 = the
+    /// published −Tc + α·Ef.
+    /// </summary>
+    public float Kappa { get; init; }
     /// <summary>Download per-candidate Tc/Ef/L_int for traces and progress every this many steps (and at the last step).</summary>
     public int TraceEvery { get; init; } = 10;
 
@@ -53,6 +58,7 @@ public sealed record OptimiserOptions
         if (!float.IsFinite(Alpha)) throw new ArgumentException($"alpha must be finite (got {Alpha})");
         if (MaxElements < 1) throw new ArgumentException($"max elements must be >= 1 (got {MaxElements})");
         if (!(IntegerWeight >= 0) || double.IsInfinity(IntegerWeight)) throw new ArgumentException($"integer-loss weight must be >= 0 (got {IntegerWeight})");
+        if (!(Kappa >= 0) || !float.IsFinite(Kappa)) throw new ArgumentException($"kappa must be a finite number >= 0 (got {Kappa})");
         if (TraceEvery < 1) throw new ArgumentException($"trace interval must be >= 1 (got {TraceEvery})");
     }
 }

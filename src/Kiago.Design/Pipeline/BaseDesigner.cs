@@ -5,6 +5,7 @@ using Kiago.Chemistry;
 using Kiago.Design.CompositionMap;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
+using Kiago.Design.Novelty;
 using Kiago.Design.Optimiser;
 using Kiago.Kernels;
 using Kiago.Nets;
@@ -12,7 +13,13 @@ using Kiago.Nets;
 namespace Kiago.Design.Pipeline;
 
 /// <summary>Everything one base produces.</summary>
-public sealed record BaseOutcome(BaseSummary Summary, IReadOnlyList<CandidateRow> Rows, IReadOnlyList<TracePoint> Trace);
+public sealed record BaseOutcome(BaseSummary Summary, IReadOnlyList<CandidateRow> Rows, IReadOnlyList<TracePoint> Trace)
+{
+    /// <summary>Wall time of the novelty search (nearest known composition) for this base, in seconds.</summary>
+    public double NoveltySeconds { get; init; }
+    /// <summary>Wall time of the whole base, in seconds.</summary>
+    public double TotalSeconds { get; init; }
+}
 
 /// <summary>
 /// One base, end to end: initialise → optimise → round at N* (substitution: <see cref="SubstitutionFormula"/>) → predict on the rounded formula → screen → summarise.
@@ -24,6 +31,16 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
     const int E = CompositionSpec.Elements;
 
     public Action<TracePoint, int, int>? Progress { get; set; }
+
+    /// <summary>The known-compositions search behind the novelty columns; null leaves them empty.</summary>
+    public NoveltySearch? Novelty { get; init; }
+
+    /// <summary>
+    /// The Tc/Ef models with their uncertainty data (the same flagships as tc/ef): σ and domain columns of every row,
+    /// and the κ objective. Null, or a model without uncertainty data: those columns stay empty and κ has no σ term.
+    /// </summary>
+    public IUncertainCompositionModel? TcUncertainty { get; init; }
+    public IUncertainCompositionModel? EfUncertainty { get; init; }
 
     /// <summary>Checks a base's constraints (no compute); throws <see cref="ConstraintException"/>.</summary>
     public static ResolvedConstraints Check(DesignSettings settings, DesignBase b) => settings.ConstraintsFor(b).Resolve(b.Composition);
@@ -46,7 +63,7 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
 
         OptimiserResult result;
         using (var kernel = kernelFactory(spec))
-        using (var optimiser = new DesignOptimiser(backend, kernel, tc, ef, options, batch) { Progress = Progress })
+        using (var optimiser = new DesignOptimiser(backend, kernel, tc, ef, options, batch, TcUncertainty, EfUncertainty) { Progress = Progress })
             result = optimiser.Run(theta, cancel);
         cancel.ThrowIfCancellationRequested();
 
@@ -54,6 +71,8 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         // own prediction in the same call
         var formulas = new Composition?[batch];
         var texts = new string[batch];
+        var usedN = (int[])result.FinalN.Clone();
+        var failures = new string?[batch];
         var rounded = new float[(batch + 1) * E];
         var substitution = SubstitutionParts(b, resolved);
         for (int c = 0; c < batch; c++)
@@ -64,17 +83,22 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
             {
                 formulas[c] = SubstitutionAt(x, result.FinalN[c], sub.Remaining, sub.Val, settings.SubstitutionScaling);
                 texts[c] = formulas[c]?.ToFormulaString() ?? "";
+                if (formulas[c] is null) failures[c] = "no substituent left to take the target's place";
             }
             else
             {
-                var f = RoundAt(x, result.FinalN[c]);
-                formulas[c] = f?.ToComposition();
-                texts[c] = f?.ToString() ?? "";
+                var built = FormulaBuilder.Build(x, result.FinalN[c], resolved.NSet, resolved, settings.Formula);
+                formulas[c] = built.Formula?.ToComposition();
+                texts[c] = built.Formula?.ToString() ?? "";
+                usedN[c] = built.N;
+                failures[c] = built.Failure;
             }
             formulas[c]?.WriteFractions(rounded.AsSpan(c * E, E));
         }
         b.Composition.WriteFractions(rounded.AsSpan(batch * E, E));
         var (tcRounded, efRounded) = Predict(rounded, batch + 1);
+        var tcSigma = Sigma(TcUncertainty, rounded, batch + 1);
+        var efSigma = Sigma(EfUncertainty, rounded, batch + 1);
         double baseTc = tcRounded[batch], baseEf = efRounded[batch];
 
         // rows sorted by the final continuous Tc, descending (the reference's CSV order); ties by candidate index
@@ -86,6 +110,12 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         foreach (int c in order)
             if (formulas[c] is { } f && distinct.TryAdd(texts[c], toScreen.Count)) toScreen.Add(f);
         var verdicts = screen.ScreenMany(toScreen);
+        // novelty: one nearest-neighbour query per distinct formula, timed (issue 12: ≤ 5 % of a run's wall time)
+        var noveltyClock = Stopwatch.StartNew();
+        var novelty = Novelty?.QueryMany(toScreen) ?? [];
+        double noveltySeconds = Novelty is null ? 0 : noveltyClock.Elapsed.TotalSeconds;
+        var tcDomain = TcUncertainty is { HasUncertainty: true } tu ? tu.DomainScores(toScreen) : null;
+        var efDomain = EfUncertainty is { HasUncertainty: true } eu ? eu.DomainScores(toScreen) : null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var rows = new List<CandidateRow>(batch);
         for (int rank = 0; rank < batch; rank++)
@@ -97,7 +127,7 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
             var reasons = new List<string>();
             bool valid = false, neutral = false, eneg = false;
             if (result.Flags[c] != 0) reasons.Add("degenerate: the optimisable part summed to zero");
-            else if (formula is null) reasons.Add(b.Substitution is null ? "every element rounds to zero" : "no substituent left to take the target's place");
+            else if (formula is null) reasons.Add(failures[c] ?? "no integer formula");
             else
             {
                 var verdict = verdicts[distinct[text]];
@@ -110,13 +140,23 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
             bool all = formula is not null && valid && neutral && eneg && efNeg && substitutionOk;
             rows.Add(new CandidateRow(baseIndex, b.Name, rank + 1, c, result.Flags[c] != 0,
                 FractionFormula(result.Stage1X.AsSpan(c * E, E)), FractionFormula(result.FinalX.AsSpan(c * E, E)),
-                text, result.FinalN[c], formula?.Count ?? 0, result.FinalIntegerLoss[c],
+                text, usedN[c], formula?.Count ?? 0, result.FinalIntegerLoss[c],
                 result.Flags[c] != 0 ? double.NaN : result.FinalTc[c], result.Flags[c] != 0 ? double.NaN : result.FinalEf[c],
                 formula is null ? double.NaN : tcRounded[c], formula is null ? double.NaN : efRounded[c],
-                unique, valid, neutral, eneg, efNeg, all, string.Join("; ", reasons)));
+                unique, valid, neutral, eneg, efNeg, all, string.Join("; ", reasons))
+            {
+                FormulaAtoms = formula?.TotalAtoms ?? 0,
+                Novelty = formula is not null && Novelty is not null ? novelty[distinct[text]] : NoveltyVerdict.None,
+                TcSigma = formula is not null && tcSigma is not null ? tcSigma[c] : double.NaN,
+                EfSigma = formula is not null && efSigma is not null ? efSigma[c] : double.NaN,
+                TcDomain = formula is not null && tcDomain is not null ? tcDomain[distinct[text]] : double.NaN,
+                EfDomain = formula is not null && efDomain is not null ? efDomain[distinct[text]] : double.NaN,
+            });
         }
         var summary = Summarise(baseIndex, b, resolved, baseTc, baseEf, rows, result, clock.Elapsed.TotalSeconds);
-        return new BaseOutcome(summary, rows, result.Trace);
+        // --novel-only: the summary describes every candidate; only the written rows drop the known compositions
+        IReadOnlyList<CandidateRow> written = settings.NovelOnly ? rows.Where(r => !r.Novelty.Known).ToList() : rows;
+        return new BaseOutcome(summary, written, result.Trace) { NoveltySeconds = noveltySeconds, TotalSeconds = clock.Elapsed.TotalSeconds };
     }
 
     /// <summary>round(x·N) half-to-even per element (x in float32, product in double); null when all round to 0.</summary>
@@ -171,6 +211,20 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         if (dev < 1e-5) return true;
         reasons.Add($"fixed part changed by {dev.ToString("0.######", CultureInfo.InvariantCulture)} (> 1e-5)");
         return false;
+    }
+
+    /// <summary>σ of an uncertain model on the rows of x (host), or null when the model has no uncertainty data.</summary>
+    float[]? Sigma(IUncertainCompositionModel? model, float[] x, int count)
+    {
+        if (model is not { HasUncertainty: true }) return null;
+        using var xb = backend.Allocate<float>((long)count * E);
+        using var mb = backend.Allocate<float>(count);
+        using var sb = backend.Allocate<float>(count);
+        backend.Upload<float>(x, xb);
+        model.ForwardWithSigma(count, xb, mb, sb);
+        var sigma = new float[count];
+        backend.Download(sb, sigma.AsSpan());
+        return sigma;
     }
 
     (float[] Tc, float[] Ef) Predict(float[] x, int count)

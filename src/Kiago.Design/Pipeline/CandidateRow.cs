@@ -1,3 +1,5 @@
+using Kiago.Design.Novelty;
+
 namespace Kiago.Design.Pipeline;
 
 /// <summary>
@@ -28,7 +30,21 @@ public sealed record CandidateRow(
     bool Electronegativity,
     bool EfNegative,
     bool AllPass,
-    string Reasons);
+    string Reasons)
+{
+    /// <summary>Atoms in the printed <see cref="Formula"/> (after rounding and, in the practical preset, gcd reduction); 0 without a formula.</summary>
+    public double FormulaAtoms { get; init; }
+    /// <summary>Novelty against the run's known-compositions list (<see cref="NoveltyVerdict.None"/> without a formula or a list).</summary>
+    public NoveltyVerdict Novelty { get; init; } = NoveltyVerdict.None;
+    /// <summary>σ of the Tc predictor on the integer formula (K); NaN where the model has no uncertainty.</summary>
+    public double TcSigma { get; init; } = double.NaN;
+    /// <summary>σ of the Ef predictor on the integer formula (eV/atom); NaN where the model has no uncertainty.</summary>
+    public double EfSigma { get; init; } = double.NaN;
+    /// <summary>Domain score of the Tc predictor on the integer formula (NaN where the model has none).</summary>
+    public double TcDomain { get; init; } = double.NaN;
+    /// <summary>Domain score of the Ef predictor on the integer formula (NaN where the model has none).</summary>
+    public double EfDomain { get; init; } = double.NaN;
+}
 
 /// <summary>Per-base summary (reference §7.1): rates over the unique rows, ΔTc against the base's own prediction.</summary>
 public sealed record BaseSummary(
@@ -50,4 +66,8 @@ public sealed record BaseSummary(
     double DeltaTcTop10,
     double DeltaTcTop30,
     double DeltaTcTop50,
-    double Seconds);
+    double Seconds)
+{
+    /// <summary>Unique all-pass rows whose reduced formula is not in the known-compositions list (0 when the run has no list).</summary>
+    public int NovelAllPass { get; init; }
+}

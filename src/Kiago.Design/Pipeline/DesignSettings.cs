@@ -19,6 +19,10 @@ public sealed record DesignSettings
     public double[]? ElementFrequencies { get; init; }
     /// <summary>Substitution bases: how the substituents are scaled to the target's amount (default: the correct single scaling).</summary>
     public SubstitutionScaling SubstitutionScaling { get; init; } = SubstitutionScaling.Single;
+    /// <summary>How integer formulas are made (published: plain round(x·N*); practical: gcd-reduced, ≤ --max-atoms atoms).</summary>
+    public FormulaRules Formula { get; init; } = new();
+    /// <summary>--novel-only: candidates.csv drops rows whose formula is in the known-compositions list (summaries still count every row).</summary>
+    public bool NovelOnly { get; init; }
 
     public InitialiserOptions InitialiserFor(DesignBase b) =>
         Initialiser ?? (b.Substitution is null ? new ReferenceInitialiser() : new RandomInitialiser());

@@ -20,15 +20,20 @@ public interface ICandidateScreen
 public sealed record ScreenVerdict(bool Valid, bool Neutral, bool Electronegativity, IReadOnlyList<string> Reasons);
 
 /// <summary>The published KIAGO screening (Kiago.Chemistry's <see cref="Screener"/>): standard, or the hydride variant.</summary>
-public sealed class ChemistryScreen(bool hydride = false) : ICandidateScreen
+/// <remarks><paramref name="threads"/>: most threads the screening runs on (--threads); null = all cores.</remarks>
+public sealed class ChemistryScreen(bool hydride = false, OxidationStateTable states = OxidationStateTable.Smact14, int? threads = null) : ICandidateScreen
 {
-    public string Name => hydride ? "kiago-hydride (smact14, per-atom valence, ≤3 elements, ≤15 atoms, H ≥ 0.4)" : "kiago (smact14, < 9 elements, Pauling)";
+    string Table => states switch { OxidationStateTable.PymatgenCommon => "pymatgen-common", OxidationStateTable.PymatgenIcsd => "icsd", _ => "smact14" };
+
+    public string Name => hydride ? $"kiago-hydride ({Table}, per-atom valence, ≤3 elements, ≤15 atoms, H ≥ 0.4)" : $"kiago ({Table}, < 9 elements, Pauling)";
 
     public ScreenVerdict Screen(Composition formula) => ScreenMany([formula])[0];
 
     public IReadOnlyList<ScreenVerdict> ScreenMany(IReadOnlyList<Composition> formulas)
     {
-        var verdicts = hydride ? Screener.ScreenHydrideMany(formulas) : Screener.ScreenMany(formulas);
+        var verdicts = hydride
+            ? Screener.ScreenHydrideMany(formulas, new HydrideScreeningOptions { OxidationStates = states }, threads ?? -1)
+            : Screener.ScreenMany(formulas, new ScreeningOptions { OxidationStates = states }, threads ?? -1);
         return verdicts.Select(v => new ScreenVerdict(v.Valid, v.ChargeNeutral, v.ElectronegativityOk ?? true,
             v.Reasons.Select(r => r.Message).ToList())).ToList();
     }

@@ -55,7 +55,10 @@ public sealed partial class CpuBackend : IBackend
         int chunks = (int)Math.Min(Threads * 4L, (count + grain - 1) / grain);
         if (chunks <= 1) { body(0, (int)count); return; }
         long size = (count + chunks - 1) / chunks;
-        ParallelFor(chunks, c => body((int)(c * size), (int)Math.Min(count, (c + 1) * size)));
+        // ceil(count / size) chunks, not `chunks`: with a thread count that does not divide the work (--threads 3 on
+        // 64 samples: 12 chunks of 6) the last ones would start past the end and get a negative length
+        int used = (int)((count + size - 1) / size);
+        ParallelFor(used, c => body((int)(c * size), (int)Math.Min(count, (c + 1) * size)));
     }
 
     static void RequireCount(string op, long count)

@@ -2,10 +2,11 @@ namespace Kiago.Kernels.Ilgpu;
 
 /// <summary>
 /// The accelerator could not allocate a buffer. The message says how much was asked for, how much is free,
-/// and — when the caller supplies its per-candidate footprint — the largest batch that would fit.
+/// and — when the caller supplies its per-candidate footprint — the largest batch that would fit. Caused by the size
+/// the user asked for (--candidates, --batch), so an input error (exit 2), not a defect.
 /// </summary>
 public sealed class DeviceOutOfMemoryException(string message, long requestedBytes, long freeBytes, long totalBytes, Exception? inner = null)
-    : Exception(message, inner)
+    : InputException(message, inner)
 {
     public long RequestedBytes { get; } = requestedBytes;
     public long FreeBytes { get; } = freeBytes;

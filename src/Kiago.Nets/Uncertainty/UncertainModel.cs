@@ -89,7 +89,7 @@ public sealed class UncertainModel : IUncertainCompositionModel
         {
             var m = data.Members[k];
             if (m.Kind != flagship.Kind || m.OutputName != flagship.OutputName || m.OutputUnit != flagship.OutputUnit)
-                throw new WeightFileException(file, $"member {k} is a {ModelKinds.Name(m.Kind)} model with output {m.OutputName} in {m.OutputUnit}; " +
+                throw new WeightFileException(file, $"member {k} is {ModelKinds.NameWithArticle(m.Kind)} model with output {m.OutputName} in {m.OutputUnit}; " +
                     $"the flagship is {ModelKinds.Name(flagship.Kind)}, {flagship.OutputName} in {flagship.OutputUnit}");
         }
     }

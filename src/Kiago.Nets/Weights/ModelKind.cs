@@ -18,6 +18,9 @@ public static class ModelKinds
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>"a tc-resnet", "an elemnet": the name with its article, for messages.</summary>
+    public static string NameWithArticle(ModelKind kind) => kind == ModelKind.ElemNet ? "an elemnet" : "a " + Name(kind);
+
     public static bool TryParse(string name, out ModelKind kind)
     {
         switch (name)

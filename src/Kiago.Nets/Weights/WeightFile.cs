@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Kiago.Nets.Featurisers;
 using Kiago.Nets.Graph;
 using MessagePack;
 
@@ -116,6 +117,8 @@ public static class WeightFile
     {
         if (t.Data.Length != t.ElementCount)
             throw new ArgumentException($"tensor '{t.Name}' has {t.Data.Length} values for shape {GraphOps.Show(t.Shape)}");
+        if (FirstNonFinite(t.Data) is int bad)
+            throw new InputException($"tensor '{t.Name}' holds {t.Data[bad]} at index {bad}: a model with non-finite weights predicts nothing meaningful");
         if (t.StorageType == TensorStorageType.Float32)
         {
             var bytes = new byte[4 * t.Data.Length];
@@ -127,7 +130,7 @@ public static class WeightFile
         {
             var h = (Half)t.Data[i];
             if (Half.IsInfinity(h) && float.IsFinite(t.Data[i]))
-                throw new ArgumentException($"tensor '{t.Name}' value {t.Data[i]} at index {i} is outside the float16 range (±65504); keep this model in fp32");
+                throw new InputException($"tensor '{t.Name}' value {t.Data[i]} at index {i} is outside the float16 range (±65504); keep this model in fp32 (no --fp16)");
             BinaryPrimitives.WriteUInt16LittleEndian(half.AsSpan(2 * i), BitConverter.HalfToUInt16Bits(h));
         }
         return half;
@@ -136,7 +139,17 @@ public static class WeightFile
     /// <summary>The tensor's values rounded to float16 and back (what an fp16 file will load as).</summary>
     public static float[] RoundToHalf(WeightTensor t) => t.Data.Select(v => (float)(Half)v).ToArray();
 
-    /// <summary>Checks the card is a JSON object and, if it has element_frequencies, that these are 118 numbers.</summary>
+    static int? FirstNonFinite(float[] values)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i;
+        return null;
+    }
+
+    /// <summary>
+    /// Checks the card is a JSON object and, if it has element_frequencies, that these are 118 numbers, none negative,
+    /// not all zero (the optimiser's initialiser draws replacement elements from them).
+    /// </summary>
     public static void ValidateCard(string cardJson, string file)
     {
         JsonNode? node;
@@ -153,6 +166,12 @@ public static class WeightFile
         {
             if (freq is not JsonArray array || array.Count != 118 || array.Any(v => v is not JsonValue value || !value.TryGetValue<double>(out _)))
                 throw new WeightFileException(file, "model card: element_frequencies must be an array of 118 numbers (index = Z - 1)");
+            var values = array.Select(v => v!.GetValue<double>()).ToArray();
+            int negative = Array.FindIndex(values, v => v < 0 || !double.IsFinite(v));
+            if (negative >= 0)
+                throw new WeightFileException(file, $"model card: element_frequencies[{negative}] (Z = {negative + 1}) is {values[negative]}; frequencies must be finite and >= 0");
+            if (!(values.Sum() > 0))
+                throw new WeightFileException(file, "model card: element_frequencies are all zero (the initialiser draws replacement elements from them)");
         }
     }
 
@@ -279,6 +298,15 @@ public static class WeightFile
             throw new WeightFileException(file, "payload lacks one of: input_elements, graph, output name/unit");
         foreach (int z in elements)
             if (z is < 1 or > 118) throw new WeightFileException(file, $"input_elements contains Z={z}, outside 1..118");
+        // the featuriser feeds the model its kind's layout; a file claiming other input elements was made for another input
+        var layout = Featuriser.Layout(kind).Accepted;
+        if (!elements.SequenceEqual(layout))
+            throw new WeightFileException(file, $"input_elements lists {elements.Length} elements, but {ModelKinds.NameWithArticle(kind)} " +
+                $"model's input takes the {layout.Count} elements of its layout (first difference at position " +
+                $"{elements.Zip(layout).TakeWhile(p => p.First == p.Second).Count() + 1})");
+        foreach (var t in tensors.Values)
+            if (FirstNonFinite(t.Data) is int bad)
+                throw new WeightFileException(file, $"tensor '{t.Name}' holds {t.Data[bad]} at index {bad}: the weights are corrupt (non-finite)");
         graph = graph with { Tensors = tensors };
         card ??= "{}";
         ValidateCard(card, file);

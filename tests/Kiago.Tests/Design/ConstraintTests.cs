@@ -30,7 +30,7 @@ public class ConstraintTests
     [Fact]
     public void Default_mask_is_elemnets_86_elements_and_the_n_set_is_inclusive()
     {
-        var r = new DesignConstraints { MaxAtoms = 14, Fixed = new Dictionary<string, double> { ["H"] = 0.4 }, MaxElements = 2 }
+        var r = new DesignConstraints { MaxAtoms = 14, Minimum = new Dictionary<string, double> { ["H"] = 0.4 }, MaxElements = 2 }
             .Resolve(Composition.Parse("LaH10"));
         var allowed = Allowed(r);
         Assert.Equal(86, allowed.Count);

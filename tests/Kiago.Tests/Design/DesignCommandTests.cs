@@ -57,7 +57,8 @@ public sealed class DesignCommandTests : IDisposable
         var candidates = File.ReadAllLines(Path.Combine(outDir, "candidates.csv"));
         Assert.Equal(1 + 6 * 2, candidates.Length);
         var manifest = File.ReadAllText(Path.Combine(outDir, "manifest.json"));
-        Assert.Contains("\"fix\": \"H=0.4\"", manifest);
+        Assert.Contains("\"min\": \"H=0.4\"", manifest); // the reference's hydride H is a floor (--min), not --fix
+        Assert.Contains("\"fix\": \"\"", manifest);
         Assert.Contains("\"max_elements\": \"2\"", manifest);
         Assert.Contains("\"n_set\": \"1..14\"", manifest);
         Assert.Contains("\"lr\": \"0.04\"", manifest);

@@ -90,11 +90,19 @@ public sealed class ReportTests : IDisposable
     }
 
     [Fact]
-    public void Empty_directory_still_gives_a_report_that_says_what_is_missing()
+    public void A_folder_that_is_not_a_run_is_refused_and_nothing_is_written_there()
     {
+        var e = Assert.Throws<UserInputException>(() => ReportWriter.Write(dir));
+        Assert.Contains("not a run folder", e.Message);
+        Assert.False(File.Exists(Path.Combine(dir, "report.md")));
+    }
+
+    [Fact]
+    public void A_partial_run_still_gives_a_report_that_says_what_is_missing()
+    {
+        File.WriteAllText(Path.Combine(dir, "traces.csv"), "base_index,step,stage,best_tc,mean_tc\n");
         var files = ReportWriter.Write(dir);
         Assert.Empty(files.Figures);
-        Assert.Equal(3, files.Notes.Count);
         Assert.Contains("candidates.csv not found", File.ReadAllText(files.Markdown));
     }
 
@@ -105,5 +113,34 @@ public sealed class ReportTests : IDisposable
         var e = Assert.Throws<UserInputException>(() => ReportWriter.Write(dir));
         Assert.Contains("line 3, column \"tc_rounded\": \"abc\" is not a number", e.Message);
         Assert.Throws<UserInputException>(() => ReportWriter.Write(Path.Combine(dir, "nope")));
+    }
+
+    [Fact]
+    public void Novelty_and_sigma_columns_feed_the_top_table_the_sigma_plot_and_the_novel_count()
+    {
+        var sb = new StringBuilder("base_index,base,rank,formula,formula_atoms,tc_rounded,ef_rounded,unique,valid,neutral,electronegativity,ef_negative,all_pass,known,nearest_known,nearest_known_distance,nearest_known_tc,tc_sigma_K,reasons\n");
+        for (int i = 0; i < 12; i++)
+        {
+            bool known = i % 4 == 0;
+            sb.Append($"0,YBa2Cu3O7,{i + 1},Cu{i + 1}O{i + 2},{2 * i + 3},{100 - i},{-1 - 0.1 * i},true,true,true,true,true,true,{(known ? "true" : "false")},");
+            sb.Append($"Y1Ba2Cu3O7,{(known ? 0 : 0.25).ToString(CultureInfo.InvariantCulture)},92,{(3 + i).ToString(CultureInfo.InvariantCulture)},\n");
+        }
+        File.WriteAllText(Path.Combine(dir, "candidates.csv"), sb.ToString());
+        File.WriteAllText(Path.Combine(dir, "summary.csv"),
+            "base_index,base,base_tc,base_ef,unique_rate,valid_rate,neutral_rate_in_valid,electronegativity_rate_in_valid,ef_negative_rate,all_pass_rate,delta_tc_top10,delta_tc_top30,delta_tc_top50,novel_all_pass\n" +
+            "0,YBa2Cu3O7,87,-1.8,1,1,1,1,1,1,1,1,1,9\n");
+        var files = ReportWriter.Write(dir);
+        Assert.Contains(files.Figures, f => f.EndsWith("tc_vs_sigma.png"));
+        var md = File.ReadAllText(files.Markdown);
+        Assert.Contains("12 pass every screen (9 novel", md);
+        var rows = md.Split('\n').Where(l => l.StartsWith("| ") && char.IsDigit(l[2])).ToList();
+        Assert.Equal(12, rows.Count);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            // every row names its atoms, σ, novelty and nearest known compound
+            Assert.Contains($"| Cu{i + 1}O{i + 2} | {2 * i + 3} | {100 - i:F2} | {3 + i:F2} |", rows[i]);
+            Assert.Contains(i % 4 == 0 ? "| known | Y1Ba2Cu3O7 (0.000) |" : "| novel | Y1Ba2Cu3O7 (0.250) |", rows[i]);
+        }
+        Assert.Contains("| 9 |", md.Split('\n').First(l => l.StartsWith("| YBa2Cu3O7 |")));
     }
 }

@@ -144,7 +144,7 @@ public class WeightFileTests
         var big = first with { Data = first.Data.Select(_ => 1e6f).ToArray(), StorageType = TensorStorageType.Float16 };
         var tensors = model.Graph.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value);
         tensors[first.Name] = big;
-        var e = Assert.Throws<ArgumentException>(() => WeightFile.Serialize(model with { Graph = model.Graph with { Tensors = tensors } }));
+        var e = Assert.Throws<InputException>(() => WeightFile.Serialize(model with { Graph = model.Graph with { Tensors = tensors } }));
         Assert.Contains("float16 range", e.Message);
     }
 }
