@@ -10,7 +10,7 @@ using Kiago.Nets.Uncertainty;
 namespace Kiago.Bench;
 
 /// <summary>
-/// <c>uncertainty-step [--candidates 1024] [--steps 10] [--repeats 2] [--kappa 1] [--mode both|plain|sigma] [--tc F] [--ef F]</c>:
+/// <c>uncertainty-step [--candidates 1024] [--steps 10] [--repeats 2] [--kappa 1] [--mode both|plain|sigma|parts] [--threads N] [--tc F] [--ef F]</c>:
 /// the whole optimiser step (<see cref="WholeStepBenchmark"/>, the code behind <c>kiago optimise --benchmark</c>)
 /// with the flagship predictors alone and with μ − κσ of both ensembles (flagship + .kgu members, σ on the tape),
 /// alternated plain/σ per repeat so both see the same machine load. One line per run plus the ratio of the medians.
@@ -19,7 +19,7 @@ public static class UncertaintyStep
 {
     public static int Run(string[] args)
     {
-        int candidates = 1024, steps = 10, repeats = 2;
+        int candidates = 1024, steps = 10, repeats = 2, threads = 0;
         float kappa = 1;
         string mode = "both", tcPath = "weights/tc-resnet18.kgw", efPath = "weights/elemnet.kgw";
         for (int i = 0; i < args.Length; i += 2)
@@ -32,12 +32,13 @@ public static class UncertaintyStep
                 case "--repeats": repeats = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--kappa": kappa = float.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--mode": mode = v; break;
+                case "--threads": threads = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--tc": tcPath = v; break;
                 case "--ef": efPath = v; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
-        using var backend = new CpuBackend();
+        using var backend = threads > 0 ? new CpuBackend(threads) : new CpuBackend();
         using var tc = UncertainModel.Load(tcPath, backend, Console.Error.WriteLine);
         using var ef = UncertainModel.Load(efPath, backend, Console.Error.WriteLine);
         using var tcRisk = new RiskAdjustedModel(tc, kappa);
