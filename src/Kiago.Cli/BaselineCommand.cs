@@ -1,6 +1,7 @@
 using System.CommandLine;
-using System.Diagnostics;
+using System.Globalization;
 using Kiago.Cli.Eval;
+using Kiago.Cli.Runs;
 using Kiago.Design.Baselines;
 using Kiago.Kernels;
 
@@ -8,8 +9,8 @@ namespace Kiago.Cli;
 
 /// <summary>
 /// <c>kiago baseline ces --base FORMULA|--bases file.json [--samples 4096] [--mode normal|substitution|hydride] [--seed]
-/// [--tc-model] [--ef-model] --out DIR</c>: the conventional element-substitution baseline, screened and summarised
-/// with the same columns as <c>kiago optimise</c>.
+/// [--tc-model] [--ef-model] [--shard I/N] [--resume] --out DIR</c>: the conventional element-substitution baseline,
+/// screened and summarised with the same columns as <c>kiago optimise</c>, one base at a time into resumable parts.
 /// </summary>
 internal static class BaselineCommand
 {
@@ -29,14 +30,15 @@ internal static class BaselineCommand
         var outDir = OutputOptions.Folder("Output directory", required: true);
         var known = new Option<string?>("--known") { Description = "CSV of known compositions (column 'formula', optional 'tc_kelvin') for the novelty columns; default: the built-in index" };
         var novelOnly = new Option<bool>("--novel-only") { Description = "Drop samples whose reduced formula is a known composition from candidates.csv (summaries count every sample)" };
+        var shard = RunOptions.Shard();
+        var resume = new Option<bool>("--resume") { Description = "Finish an interrupted run in --out (same arguments)" };
         var ces = new Command("ces", "Conventional element substitution (reference §8): random same-oxidation-state replacement, integer amounts")
         {
-            baseOption, bases, samples, mode, seed, maxAtoms, maxElements, target, ox, tcModel, efModel, outDir, known, novelOnly,
+            baseOption, bases, samples, mode, seed, maxAtoms, maxElements, target, ox, tcModel, efModel, outDir, known, novelOnly, shard, resume,
         };
         var compute = ComputeOptions.AddTo(ces);
         ces.SetAction(r =>
         {
-            var clock = Stopwatch.StartNew();
             var error = r.InvocationConfiguration.Error;
             var cesMode = r.GetValue(mode)!.ToLowerInvariant() switch
             {
@@ -55,37 +57,38 @@ internal static class BaselineCommand
             var knownList = Design.KnownListReader.Load(r.GetValue(known), "--known", error);
             bool dropKnown = r.GetValue(novelOnly);
             string dir = OutputOptions.PrepareFolder(r.GetRequiredValue(outDir)!);
+            var shardSpec = Shard.Parse(r.GetValue(shard));
+            string I(long v) => v.ToString(CultureInfo.InvariantCulture);
 
             using (var backend = compute.CreateBackend(r))
             {
                 using var tc = EvalIO.LoadModel(r.GetValue(tcModel), backend, "--tc-model");
                 using var ef = EvalIO.LoadModel(r.GetValue(efModel), backend, "--ef-model");
                 var evaluator = new CesEvaluator(tc, ef) { Novelty = new Kiago.Design.Novelty.NoveltySearch(knownList) };
-                var outcomes = new List<CesOutcome>();
-                var skipped = new List<(string, string)>();
-                for (int i = 0; i < list.Count; i++)
+                var request = new RunRequest("baseline ces",
+                [
+                    new("mode", cesMode.ToString().ToLowerInvariant()), new("samples", I(options.Samples)), new("seed", I(options.Seed)),
+                    new("max_atoms", I(options.EffectiveMaxAtoms)), new("max_elements", I(options.EffectiveMaxElements)),
+                    new("base", r.GetValue(baseOption) ?? ""), new("bases", r.GetValue(bases) ?? ""),
+                    new("target", r.GetValue(target) ?? ""), new("ox_state", r.GetValue(ox) is { } o ? I(o) : ""),
+                    new("tc_model", r.GetValue(tcModel) ?? ""), new("ef_model", r.GetValue(efModel) ?? ""),
+                    new("known", knownList.Provenance), new("novel_only", dropKnown ? "true" : "false"),
+                ], [.. list.Select(b => b.Name)], options.Seed, dir, r.GetValue(resume), backend.DeviceName,
+                [RunManifest.WeightsEntry("tc-model", r.GetValue(tcModel)), RunManifest.WeightsEntry("ef-model", r.GetValue(efModel))],
+                cesMode == CesMode.Hydride ? "hydride" : "standard", shardSpec);
+                var result = new RunSession(CesLayout.Layout, error).Run(request, (i, _) =>
                 {
                     var generated = CesGenerator.Generate(list[i], i, options);
                     if (generated.SkipReason is { } reason)
                     {
                         error.WriteLine($"kiago: base {i + 1}/{list.Count} {list[i].Name}: skipped: {reason}");
-                        skipped.Add((list[i].Name, reason));
-                        continue;
+                        return new BaseParts(CesLayout.Parts("", i, list[i].Name, null, reason));
                     }
                     var outcome = evaluator.Evaluate(generated, i, cesMode);
-                    outcomes.Add(outcome);
                     error.WriteLine($"kiago: base {i + 1}/{list.Count} {list[i].Name}: {outcome.Summary.Unique} unique, all-pass rate {outcome.Summary.AllPassRate:F3}, ΔTc top-30 {outcome.Summary.DeltaTcTop30:F2} K");
-                }
-                // --novel-only drops the known rows from candidates.csv; the summaries describe every sample
-                EvalIO.WriteRows(dir, outcomes.SelectMany(o => o.Rows).Where(row => !dropKnown || !row.Novelty.Known), outcomes.Select(o => o.Summary));
-                EvalIO.WriteProvenance(dir, outcomes);
-                EvalIO.WriteManifest(dir, "baseline ces", [
-                    new("mode", cesMode.ToString().ToLowerInvariant()), new("samples", options.Samples.ToString()), new("seed", options.Seed.ToString()),
-                    new("max_atoms", options.EffectiveMaxAtoms.ToString()), new("max_elements", options.EffectiveMaxElements.ToString()),
-                    new("base", r.GetValue(baseOption)), new("bases", r.GetValue(bases)),
-                    new("tc_model", r.GetValue(tcModel)), new("ef_model", r.GetValue(efModel)),
-                    new("known", knownList.Provenance), new("novel_only", dropKnown ? "true" : "false"),
-                ], skipped, backend.DeviceName, clock.Elapsed.TotalSeconds);
+                    // --novel-only drops the known rows from candidates.csv; the summaries describe every sample
+                    return new BaseParts(CesLayout.Parts("", i, list[i].Name, outcome, null, dropKnown));
+                }, CancellationToken.None);
                 r.InvocationConfiguration.Output.WriteLine(Path.Combine(dir, "candidates.csv"));
             }
             return ExitCodes.Ok;

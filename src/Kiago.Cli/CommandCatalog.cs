@@ -23,5 +23,6 @@ internal static class CommandCatalog
         yield return OptimiseCommand.Create();
         yield return SubstituteCommand.Create();
         yield return HydrideCommand.Create();
+        yield return MergeCommand.Create();
     }
 }

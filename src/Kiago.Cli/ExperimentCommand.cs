@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Kiago.Cli.Eval;
-using Kiago.Cli.IO;
+using Kiago.Cli.Runs;
 using Kiago.Design.CompositionMap;
 using Kiago.Design.Experiments;
 using Kiago.Kernels;
@@ -11,8 +11,9 @@ namespace Kiago.Cli;
 
 /// <summary>
 /// <c>kiago experiment normal|substitution|hydride --bases FILE.json --tc-model --ef-model [--candidates] [--steps]
-/// [--ces-samples] [--seed] [--integerisation 15,20,25,50,100] --out DIR</c>: KIAGO and C-ES on every base, with the
-/// paper's tables in DIR/tables.md and each method's run directory in DIR/kiago and DIR/ces.
+/// [--ces-samples] [--seed] [--integerisation 15,20,25,50,100] [--shard I/N] [--only BASES] [--resume] --out DIR</c>: KIAGO
+/// and C-ES on every base, with the paper's tables in DIR/tables.md and each method's run directory in DIR/kiago and
+/// DIR/ces; one base at a time into verified parts (<see cref="ExperimentLayout"/>), so it resumes, shards and merges.
 /// </summary>
 internal static class ExperimentCommand
 {
@@ -30,9 +31,12 @@ internal static class ExperimentCommand
         var integerisation = new Option<string?>("--integerisation") { Description = "Max-atoms values for the Table-1 comparison (normal only), e.g. 15,20,25,50,100" };
         var outDir = OutputOptions.Folder("Output folder (tables.md, kiago/, ces/, manifest.json)", required: true);
         var oxStates = new Option<string>("--ox-states") { Description = "Oxidation-state table of the screening and the substituents: smact14 (the published default) | pymatgen-common | icsd", DefaultValueFactory = _ => "smact14" };
+        var resume = new Option<bool>("--resume") { Description = "Finish an interrupted experiment in --out (same arguments): completed bases are kept, the rest run" };
+        var shard = RunOptions.Shard();
+        var only = RunOptions.Only();
         var command = new Command("experiment", "Run one of the paper's experiments (KIAGO and C-ES) and write its tables")
         {
-            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, outDir, oxStates,
+            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, outDir, oxStates, resume, shard, only,
         };
         var compute = ComputeOptions.AddTo(command);
         command.SetAction(r =>
@@ -54,6 +58,10 @@ internal static class ExperimentCommand
                 OxidationStates = Design.DesignCommand.ParseTable(r.GetValue(oxStates)!),
             };
             var list = EvalIO.Bases(null, r.GetRequiredValue(bases), null, null);
+            var names = list.Select(b => b.Name).ToList();
+            var shardSpec = Shard.Parse(r.GetValue(shard));
+            var selection = RunOptions.ParseOnly(r.GetValue(only), names);
+            string command = "experiment " + experiment.ToString().ToLowerInvariant();
             string dir = OutputOptions.PrepareFolder(r.GetRequiredValue(outDir)!);
             using var backend = compute.CreateBackend(r);
             using var tc = EvalIO.LoadModel(r.GetRequiredValue(tcModel), backend, ModelOptions.TcOption)!;
@@ -63,31 +71,34 @@ internal static class ExperimentCommand
                 Log = line => error.WriteLine($"kiago: {line}"),
                 Novelty = new Kiago.Design.Novelty.NoveltySearch(Kiago.Design.Novelty.KnownCompositions.Builtin),
             };
-            var result = runner.Run(list, options);
-
-            var kiagoDir = Path.Combine(dir, "kiago");
-            var done = result.Bases.Where(b => b.Kiago is not null).ToList();
-            EvalIO.WriteRows(kiagoDir, done.SelectMany(b => b.Kiago!.Rows), done.Select(b => b.Kiago!.Summary));
-            EvalIO.WriteTraces(kiagoDir, done.Select(b => (b.Kiago!.Summary.BaseIndex, b.Kiago.Trace)));
-            var cesDir = Path.Combine(dir, "ces");
-            var ces = result.Bases.Where(b => b.Ces is not null).Select(b => b.Ces!).ToList();
-            EvalIO.WriteRows(cesDir, ces.SelectMany(o => o.Rows), ces.Select(o => o.Summary));
-            EvalIO.WriteProvenance(cesDir, ces);
-
-            string runInfo = $"`kiago experiment {experiment.ToString().ToLowerInvariant()}` on {Path.GetFileName(r.GetRequiredValue(bases))}, " +
-                $"{DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)}, {backend.DeviceName}, {EvalIO.Machine()}";
-            var tables = ExperimentTables.Markdown(result, runInfo);
-            AtomicFile.Write(Path.Combine(dir, "tables.md"), w => w.Write(tables));
-            EvalIO.WriteManifest(dir, "experiment " + experiment.ToString().ToLowerInvariant(), [
+            var request = new RunRequest(command,
+            [
                 new("bases", r.GetRequiredValue(bases)), new("candidates", options.Candidates.ToString(CultureInfo.InvariantCulture)),
                 new("steps", options.Steps.ToString(CultureInfo.InvariantCulture)), new("ces_samples", options.EffectiveCesSamples.ToString(CultureInfo.InvariantCulture)),
-                new("seed", options.Seed.ToString(CultureInfo.InvariantCulture)), new("integerisation", r.GetValue(integerisation)),
-                new("tc_model", r.GetRequiredValue(tcModel)), new("ef_model", r.GetRequiredValue(efModel)),
-                new("ox_states", r.GetValue(oxStates)),
-            ], [.. result.Bases.Where(b => b.KiagoError is not null).Select(b => (b.Material.Name, "KIAGO: " + b.KiagoError!)),
-                .. result.Bases.Where(b => b.CesSkip is not null).Select(b => (b.Material.Name, "C-ES: " + b.CesSkip!))],
-                backend.DeviceName, result.Seconds);
-            r.InvocationConfiguration.Output.Write(tables);
+                new("seed", options.Seed.ToString(CultureInfo.InvariantCulture)),
+                new("max_atoms", options.MaxAtoms?.ToString(CultureInfo.InvariantCulture) ?? ""),
+                new("integerisation", string.Join(",", maxAtomsList.Select(m => m.ToString(CultureInfo.InvariantCulture)))),
+                new("tc_model", r.GetRequiredValue(tcModel)!), new("ef_model", r.GetRequiredValue(efModel)!),
+                new("ox_states", r.GetValue(oxStates)!),
+            ], names, options.Seed, dir, r.GetValue(resume), backend.DeviceName,
+            [RunManifest.WeightsEntry("tc-model", r.GetRequiredValue(tcModel)), RunManifest.WeightsEntry("ef-model", r.GetRequiredValue(efModel))],
+            experiment == ExperimentKind.Hydride ? "hydride" : "standard", shardSpec, selection);
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            RunResult result;
+            try
+            {
+                result = new RunSession(ExperimentLayout.For(command), error).Run(request,
+                    (i, token) => ExperimentLayout.Parts(i, runner.RunBase(list[i], i, list.Count, options, token)), cts.Token);
+            }
+            finally { Console.CancelKeyPress -= onCancel; }
+            if (!result.Completed)
+            {
+                error.WriteLine($"kiago: cancelled: {result.BasesDone} of {result.BasesTotal} bases complete in {dir}; finish with the same command and --resume");
+                return Design.DesignCommand.Cancelled;
+            }
+            r.InvocationConfiguration.Output.Write(File.ReadAllText(Path.Combine(dir, ExperimentLayout.TablesFile)));
             return ExitCodes.Ok;
         });
         return command;

@@ -34,8 +34,8 @@ internal static class PredictCommand
         };
         var compute = ComputeOptions.AddTo(command);
         command.SetAction(r => Run(new Request(r.GetValue(formulas) ?? [], r.GetValue(input), r.GetValue(column)!,
-                r.GetValue(noTc) ? null : r.GetValue(tc) ?? ModelOptions.DefaultTcModel, r.GetValue(tc) is not null,
-                r.GetValue(noEf) ? null : r.GetValue(ef) ?? ModelOptions.DefaultEfModel, r.GetValue(ef) is not null,
+                r.GetValue(noTc) ? null : r.GetValue(tc) ?? ShippedWeights.Locate(ModelOptions.DefaultTcModel), r.GetValue(tc) is not null,
+                r.GetValue(noEf) ? null : r.GetValue(ef) ?? ShippedWeights.Locate(ModelOptions.DefaultEfModel), r.GetValue(ef) is not null,
                 r.GetValue(output), r.GetValue(batch), () => compute.CreateBackend(r)),
             r.InvocationConfiguration.Output, r.InvocationConfiguration.Error));
         return command;

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kiago.Chemistry;
 using Kiago.Cli.Hull;
+using Kiago.Cli.Runs;
 using Kiago.Design.CompositionMap;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
@@ -60,6 +61,7 @@ internal sealed class DesignCommand
     readonly Option<int> traceEvery = new("--trace-every") { Description = "Record traces and progress every this many steps", DefaultValueFactory = _ => 10 };
     readonly Option<string?> outDir = OutputOptions.Folder("Output folder (candidates.csv, summary.csv/json, traces.csv, manifest.json)");
     readonly Option<bool> resume = new("--resume") { Description = "Finish an interrupted run in --out (same arguments)" };
+    readonly Option<string?> shard = RunOptions.Shard();
     readonly Option<bool> quiet = new("--quiet") { Description = "No progress on stderr" };
     readonly Option<bool> json = new("--json") { Description = "Print the run summary as JSON on stdout" };
     readonly Option<bool> benchmark = new("--benchmark") { Description = "Time whole optimiser steps (no outputs): candidate-steps/s" };
@@ -76,7 +78,7 @@ internal sealed class DesignCommand
         var command = new Command(name, description)
         {
             d.bases, d.basesFile, d.candidates, d.steps, d.lr, d.alpha, d.maxElements, d.maxAtoms, d.allow, d.deny,
-            d.seed, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.quiet, d.json,
+            d.seed, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.shard, d.quiet, d.json,
             d.hullReference, d.hullFormulaColumn, d.max, d.presetOption, d.oxStates, d.known, d.novelOnly, d.kappa,
         };
         d.compute = ComputeOptions.AddTo(command);
@@ -104,6 +106,7 @@ internal sealed class DesignCommand
             var p => throw new UserInputException($"--preset must be published or practical, got '{p}'"),
         };
         var settings = Settings(parse, paper, practical, out var args, out var oxTable);
+        var shardSpec = Shard.Parse(parse.GetValue(shard));
         var baseList = Bases(parse);
         // every base's constraints are checked before any compute
         foreach (var b in baseList)
@@ -142,8 +145,8 @@ internal sealed class DesignCommand
         var weights = new List<KeyValuePair<string, string>>();
         weights.Add(new("known_compositions", knownList.Provenance));
         Action<string>? notice = parse.GetValue(quiet) ? null : line => stderr.WriteLine($"kiago: note: {line}");
-        using var tcLoaded = LoadModel(parse.GetValue(tcModel)!, "--tc-model", ModelKind.TcResNet, backend, weights, notice, out var card);
-        using var efLoaded = LoadModel(parse.GetValue(efModel)!, "--ef-model", ModelKind.ElemNet, backend, weights, notice, out _);
+        using var tcLoaded = LoadModel(ShippedWeights.Resolve(parse, tcModel), "--tc-model", ModelKind.TcResNet, backend, weights, notice, out var card);
+        using var efLoaded = LoadModel(ShippedWeights.Resolve(parse, efModel), "--ef-model", ModelKind.ElemNet, backend, weights, notice, out _);
         var (tc, ef) = (tcLoaded.Mu, efLoaded.Mu);
         float k = settings.Optimiser.Kappa;
         if (k > 0)
@@ -178,7 +181,7 @@ internal sealed class DesignCommand
             EnergyAboveHull = hull is null ? null : rows => CandidateHullColumn.Compute(hull, rows, hullProgress),
             Warnings = stderr,
         };
-        var runRequest = new DesignRunRequest(CommandName, args, baseList, settings, dir!, parse.GetValue(resume), backend.DeviceName, weights);
+        var runRequest = new DesignRunRequest(CommandName, args, baseList, settings, dir!, parse.GetValue(resume), backend.DeviceName, weights, shardSpec);
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {

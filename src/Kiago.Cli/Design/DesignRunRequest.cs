@@ -1,8 +1,12 @@
+using Kiago.Cli.Runs;
 using Kiago.Design.Pipeline;
 
 namespace Kiago.Cli.Design;
 
-/// <summary>A fully checked run: the command's canonical arguments (compared on --resume), bases, settings, and where to write.</summary>
+/// <summary>
+/// A fully checked run: the command's canonical arguments (compared on --resume and by merge), bases, settings, where
+/// to write, and which shard of the bases to run (null: all of them).
+/// </summary>
 public sealed record DesignRunRequest(
     string Command,
     IReadOnlyList<KeyValuePair<string, string>> Arguments,
@@ -11,4 +15,5 @@ public sealed record DesignRunRequest(
     string OutDir,
     bool Resume,
     string Device,
-    IReadOnlyList<KeyValuePair<string, string>> Weights);
+    IReadOnlyList<KeyValuePair<string, string>> Weights,
+    Shard? Shard = null);

@@ -11,13 +11,17 @@ namespace Kiago.Cli.IO;
 /// </summary>
 public static class CompletionRecord
 {
-    /// <summary>Records <paramref name="parts"/> (already complete on disk) in <paramref name="recordPath"/>, atomically.</summary>
-    public static void Write(string recordPath, IEnumerable<string> parts)
+    /// <summary>
+    /// Records <paramref name="parts"/> (already complete on disk) in <paramref name="recordPath"/>, atomically;
+    /// <paramref name="extra"/> writes further properties of the record (a run's base name and timings).
+    /// </summary>
+    public static void Write(string recordPath, IEnumerable<string> parts, Action<Utf8JsonWriter>? extra = null)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
+            extra?.Invoke(w);
             w.WriteStartObject("parts");
             foreach (var part in parts)
             {

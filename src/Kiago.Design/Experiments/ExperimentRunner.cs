@@ -43,6 +43,12 @@ public sealed record ExperimentOptions
 /// <summary>One base of an experiment: KIAGO's outcome (or why it could not run) and C-ES's (or why it was skipped).</summary>
 public sealed record ExperimentBase(BaseMaterial Material, BaseOutcome? Kiago, string? KiagoError, CesOutcome? Ces, string? CesSkip);
 
+/// <summary>One integerisation sample of one base: the max-atoms value, the KIAGO candidate and its three Tc values.</summary>
+public sealed record IntegerisationPoint(int MaxAtoms, int Candidate, IntegerisationOutcome Outcome);
+
+/// <summary>What one base contributes to an experiment (<see cref="ExperimentRunner.RunBase"/>).</summary>
+public sealed record ExperimentBaseRun(ExperimentBase Base, IReadOnlyList<IntegerisationPoint> Integerisation);
+
 public sealed record ExperimentResult(ExperimentOptions Options, IReadOnlyList<ExperimentBase> Bases,
     IReadOnlyList<IntegerisationRow> Integerisation, double Seconds);
 
@@ -63,44 +69,53 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
     public ExperimentResult Run(IReadOnlyList<BaseMaterial> bases, ExperimentOptions options, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
-        var results = new List<ExperimentBase>();
-        var evaluator = new CesEvaluator(tc, ef) { Novelty = Novelty, OxidationStates = options.OxidationStates };
-        for (int i = 0; i < bases.Count; i++)
-        {
-            var material = bases[i];
-            Log?.Invoke($"[{i + 1}/{bases.Count}] {material.Name}: KIAGO {options.Candidates} × {options.Steps} steps");
-            var (kiago, error) = RunKiago(material, i, options, options.MaxAtoms, cancel);
-            Log?.Invoke($"[{i + 1}/{bases.Count}] {material.Name}: C-ES {options.EffectiveCesSamples} samples");
-            var generated = CesGenerator.Generate(material, i, new CesOptions { Mode = options.CesMode, Samples = options.EffectiveCesSamples, Seed = options.Seed });
-            var ces = generated.Skipped ? null : evaluator.Evaluate(generated, i, options.CesMode);
-            results.Add(new ExperimentBase(material, kiago, error, ces, generated.SkipReason));
-        }
-        var integerisation = new List<IntegerisationRow>();
-        if (options.Kind == ExperimentKind.Normal)
-            foreach (int m in options.IntegerisationMaxAtoms)
-                integerisation.Add(CompareIntegerisation(bases, options, m, cancel));
-        return new ExperimentResult(options, results, integerisation, clock.Elapsed.TotalSeconds);
+        var runs = new List<ExperimentBaseRun>();
+        for (int i = 0; i < bases.Count; i++) runs.Add(RunBase(bases[i], i, bases.Count, options, cancel));
+        return Assemble(options, runs, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>KIAGO with N-set {1…M} on every base; rule-based rounding of the same stage-1 compositions at M.</summary>
-    IntegerisationRow CompareIntegerisation(IReadOnlyList<BaseMaterial> bases, ExperimentOptions options, int maxAtoms, CancellationToken cancel)
+    /// <summary>The result of a list of bases run one by one (possibly in different processes), in base order.</summary>
+    public static ExperimentResult Assemble(ExperimentOptions options, IReadOnlyList<ExperimentBaseRun> runs, double seconds)
     {
-        var stage1 = new List<Composition>();
-        var tcInteger = new List<double>();
-        for (int i = 0; i < bases.Count; i++)
-        {
-            Log?.Invoke($"integerisation M = {maxAtoms}: [{i + 1}/{bases.Count}] {bases[i].Name}");
-            var (outcome, _) = RunKiago(bases[i], i, options with { Kind = ExperimentKind.Normal }, maxAtoms, cancel);
-            if (outcome is null) continue;
-            foreach (var row in outcome.Rows.Where(r => !r.Degenerate && r.Formula.Length > 0 && double.IsFinite(r.TcRounded)))
+        var integerisation = options.Kind == ExperimentKind.Normal
+            ? options.IntegerisationMaxAtoms.Select(m => Integerisation.Aggregate(m, runs.SelectMany(r => r.Integerisation.Where(p => p.MaxAtoms == m).Select(p => p.Outcome)))).ToList()
+            : [];
+        return new ExperimentResult(options, [.. runs.Select(r => r.Base)], integerisation, seconds);
+    }
+
+    /// <summary>
+    /// Everything the experiment computes for one base: KIAGO, C-ES and (Normal) the integerisation samples at every
+    /// max-atoms value. Depends only on the base, its index and the options, never on the other bases.
+    /// </summary>
+    public ExperimentBaseRun RunBase(BaseMaterial material, int i, int count, ExperimentOptions options, CancellationToken cancel = default)
+    {
+        var evaluator = new CesEvaluator(tc, ef) { Novelty = Novelty, OxidationStates = options.OxidationStates };
+        Log?.Invoke($"[{i + 1}/{count}] {material.Name}: KIAGO {options.Candidates} × {options.Steps} steps");
+        var (kiago, error) = RunKiago(material, i, options, options.MaxAtoms, cancel);
+        Log?.Invoke($"[{i + 1}/{count}] {material.Name}: C-ES {options.EffectiveCesSamples} samples");
+        var generated = CesGenerator.Generate(material, i, new CesOptions { Mode = options.CesMode, Samples = options.EffectiveCesSamples, Seed = options.Seed });
+        var ces = generated.Skipped ? null : evaluator.Evaluate(generated, i, options.CesMode);
+        var points = new List<IntegerisationPoint>();
+        if (options.Kind == ExperimentKind.Normal)
+            foreach (int m in options.IntegerisationMaxAtoms)
             {
-                stage1.Add(Composition.Parse(row.Stage1Composition));
-                tcInteger.Add(row.TcRounded);
+                Log?.Invoke($"integerisation M = {m}: [{i + 1}/{count}] {material.Name}");
+                points.AddRange(IntegerisationSamples(material, i, options, m, cancel));
             }
-        }
+        return new ExperimentBaseRun(new ExperimentBase(material, kiago, error, ces, generated.SkipReason), points);
+    }
+
+    /// <summary>KIAGO with N-set {1…M} on one base; rule-based rounding of the same stage-1 compositions at M.</summary>
+    IEnumerable<IntegerisationPoint> IntegerisationSamples(BaseMaterial material, int index, ExperimentOptions options, int maxAtoms, CancellationToken cancel)
+    {
+        var (outcome, _) = RunKiago(material, index, options with { Kind = ExperimentKind.Normal }, maxAtoms, cancel);
+        if (outcome is null) return [];
+        var rows = outcome.Rows.Where(r => !r.Degenerate && r.Formula.Length > 0 && double.IsFinite(r.TcRounded)).ToList();
+        var stage1 = rows.Select(r => Composition.Parse(r.Stage1Composition)).ToList();
         var tcStage1 = ModelPredictions.Predict(tc, stage1);
-        var samples = stage1.Select((c, j) => new IntegerisationSample(c, tcStage1[j], tcInteger[j])).ToArray();
-        return Integerisation.Compare(maxAtoms, samples, cs => ModelPredictions.Predict(tc, cs));
+        var samples = stage1.Select((c, j) => new IntegerisationSample(c, tcStage1[j], rows[j].TcRounded)).ToArray();
+        var evaluated = Integerisation.Evaluate(maxAtoms, samples, cs => ModelPredictions.Predict(tc, cs));
+        return rows.Select((r, j) => new IntegerisationPoint(maxAtoms, r.Candidate, evaluated[j]));
     }
 
     (BaseOutcome? Outcome, string? Error) RunKiago(BaseMaterial material, int index, ExperimentOptions options, int? maxAtoms, CancellationToken cancel)

@@ -39,7 +39,9 @@ public static class ExperimentTables
     {
         var md = new StringBuilder();
         var o = result.Options;
-        md.Append($"Run: {runInfo}; KIAGO {o.Candidates} candidates × {o.Steps} steps, C-ES {o.EffectiveCesSamples} samples per base, seed {o.Seed}; wall time {result.Seconds:F0} s.\n\n");
+        // no date, load or wall time here: the tables depend only on the results, so a run split into shards and merged
+        // gives the same bytes; those details are in the run's manifest.json (per base)
+        md.Append($"Run: {runInfo}; KIAGO {o.Candidates} candidates × {o.Steps} steps, C-ES {o.EffectiveCesSamples} samples per base, seed {o.Seed}.\n\n");
         foreach (var b in result.Bases)
         {
             if (b.KiagoError is { } e) md.Append($"- KIAGO could not run on {b.Material.Name}: {e}\n");

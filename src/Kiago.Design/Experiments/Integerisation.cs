@@ -8,6 +8,9 @@ namespace Kiago.Design.Experiments;
 /// predicted Tc there, and the predicted Tc of the integer formula the integer loss led to.</summary>
 public sealed record IntegerisationSample(Composition Stage1, double TcStage1, double TcIntegerLoss);
 
+/// <summary>One evaluated sample: Tc at stage 1, after the integer loss, and after rounding (null: rounded to nothing).</summary>
+public sealed record IntegerisationOutcome(double TcStage1, double TcIntegerLoss, double? TcRuleBased);
+
 /// <summary>One row of the paper's Table 1: mean Tc change (after − before) of the integer loss and of rounding.</summary>
 public sealed record IntegerisationRow(int MaxAtoms, int Samples, double IntegerLossMeanDeltaTc, double RuleBasedMeanDeltaTc, int RuleBasedEmpty);
 
@@ -45,20 +48,42 @@ public static class Integerisation
         Func<IReadOnlyList<Composition>, double[]> predictTc)
     {
         if (samples.Count == 0) throw new ArgumentException($"no samples for max atoms {maxAtoms}", nameof(samples));
+        return Aggregate(maxAtoms, Evaluate(maxAtoms, samples, predictTc));
+    }
+
+    /// <summary>Each sample's three Tc values (rounding's is null where the rounded formula is empty), in sample order.</summary>
+    public static IReadOnlyList<IntegerisationOutcome> Evaluate(int maxAtoms, IReadOnlyList<IntegerisationSample> samples,
+        Func<IReadOnlyList<Composition>, double[]> predictTc)
+    {
         var rounded = samples.Select(s => RoundRuleBased(s.Stage1, maxAtoms)).ToArray();
         var present = rounded.OfType<IntegerFormula>().Select(f => f.ToComposition()).ToArray();
         var tc = predictTc(present);
         if (tc.Length != present.Length) throw new InvalidOperationException($"predictor returned {tc.Length} values for {present.Length} formulas");
-        double ruleSum = 0, lossSum = 0;
-        int next = 0, empty = 0;
+        var outcomes = new IntegerisationOutcome[samples.Count];
+        int next = 0;
         for (int i = 0; i < samples.Count; i++)
+            outcomes[i] = new IntegerisationOutcome(samples[i].TcStage1, samples[i].TcIntegerLoss, rounded[i] is null ? null : tc[next++]);
+        return outcomes;
+    }
+
+    /// <summary>
+    /// The Table-1 row from evaluated samples, summed in the order given (base order, then row order, so a run split
+    /// by base and put together again sums the same numbers in the same order). No samples: NaN means.
+    /// </summary>
+    public static IntegerisationRow Aggregate(int maxAtoms, IEnumerable<IntegerisationOutcome> outcomes)
+    {
+        double ruleSum = 0, lossSum = 0;
+        int count = 0, empty = 0;
+        foreach (var o in outcomes)
         {
-            double after = rounded[i] is null ? 0 : tc[next++];
-            if (rounded[i] is null) empty++;
-            ruleSum += after - samples[i].TcStage1;
-            lossSum += samples[i].TcIntegerLoss - samples[i].TcStage1;
+            if (o.TcRuleBased is null) empty++;
+            ruleSum += (o.TcRuleBased ?? 0) - o.TcStage1;
+            lossSum += o.TcIntegerLoss - o.TcStage1;
+            count++;
         }
-        return new IntegerisationRow(maxAtoms, samples.Count, lossSum / samples.Count, ruleSum / samples.Count, empty);
+        return count == 0
+            ? new IntegerisationRow(maxAtoms, 0, double.NaN, double.NaN, 0)
+            : new IntegerisationRow(maxAtoms, count, lossSum / count, ruleSum / count, empty);
     }
 
     /// <summary>The rows as a markdown table in the paper's shape, with the paper's values beside ours.</summary>

@@ -21,7 +21,7 @@ public sealed class BaselineCommandTests : IDisposable
         var lines = File.ReadAllLines(Path.Combine(a, "candidates.csv"));
         Assert.Equal(65, lines.Length);
         Assert.StartsWith("base_index,base,rank,candidate,degenerate,stage1_composition", lines[0]);
-        Assert.Contains("\"skipped\": []", File.ReadAllText(Path.Combine(a, "manifest.json")));
+        Assert.Equal("base_index,base,reason\n", File.ReadAllText(Path.Combine(a, "skipped.csv")));
 
         var (reportCode, _, reportErr) = cli.Run("report", a);
         Assert.True(reportCode == 0, reportErr);

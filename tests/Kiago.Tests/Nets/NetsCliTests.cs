@@ -79,7 +79,7 @@ public sealed class NetsCliTests : IDisposable
     }
 
     [Fact]
-    public void MissingDefaultWeightsExplainHowToGetThem()
+    public void MissingModelFilesAreNamedAndDefaultsAreFoundFromAnyDirectory()
     {
         var (code, _, error) = Run("predict", "MgB2", "--tc-model", Path.Combine(dir, "none.kgw"));
         Assert.Equal(ExitCodes.BadInput, code);
@@ -91,9 +91,8 @@ public sealed class NetsCliTests : IDisposable
             (code, _, error) = Run("predict", "MgB2");
         }
         finally { Environment.CurrentDirectory = cwd; }
-        Assert.Equal(ExitCodes.BadInput, code);
-        Assert.Contains("weights/tc-resnet18.kgw: not found", error);
-        Assert.Contains("kiago convert", error);
+        // the defaults are the models shipped beside the binary (issue 14), so another working directory still finds them
+        Assert.True(code == ExitCodes.Ok, error);
     }
 
     [Fact]
