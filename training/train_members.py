@@ -84,10 +84,22 @@ class PlainMlp(nn.Module):
         return self.net(x)
 
 
+def random_rows(n, seed, valid_ratio, test_ratio):
+    """The rows themselves shuffled and cut (no grouping): the 'random split' of the literature."""
+    order = np.random.default_rng(seed).permutation(n)
+    nv, nt = int(round(n * valid_ratio)), int(round(n * test_ratio))
+    out = np.empty(n, dtype=object)
+    out[order[:nv]], out[order[nv:nv + nt]], out[order[nv + nt:]] = "valid", "test", "train"
+    return out
+
+
 def load_tc(args, el, log):
     pos, neg, _ = train_tc.load(args.data, el, log)
-    pos_split = kc.split_groups([kc.element_set(v) for _, v, _, _ in pos], args.seed, 0.05, 0.15)
-    neg_split = kc.split_groups([kc.element_set(v) for _, v, _, _ in neg], args.seed + 1, 0.05, 0.15)
+    if args.split == "random":
+        pos_split, neg_split = random_rows(len(pos), args.seed, 0.05, 0.15), random_rows(len(neg), args.seed + 1, 0.05, 0.15)
+    else:
+        pos_split = kc.split_groups([kc.element_set(v) for _, v, _, _ in pos], args.seed, 0.05, 0.15)
+        neg_split = kc.split_groups([kc.element_set(v) for _, v, _, _ in neg], args.seed + 1, 0.05, 0.15)
     out = {}
     for s in ("train", "valid", "test"):
         p = [r for r, t in zip(pos, pos_split) if t == s]
@@ -115,9 +127,13 @@ def load_ef(args, el, log):
         ys.append(float(r["formation_energy_ev_per_atom"]))
     x118 = np.stack(xs).astype(np.float32)
     y = np.array(ys, dtype=np.float32)
-    order = np.random.default_rng(args.seed).permutation(len(y))
-    n = int(round(0.05 * len(y)))
-    parts = {"valid": order[:n], "test": order[n:2 * n], "train": order[2 * n:]}
+    if args.split == "element":  # whole element systems held out (as the Tc split), for comparison
+        which = kc.split_groups([kc.element_set(v) for v in x118], args.seed, 0.05, 0.05)
+        parts = {s: np.nonzero(which == s)[0] for s in ("valid", "test", "train")}
+    else:
+        order = np.random.default_rng(args.seed).permutation(len(y))
+        n = int(round(0.05 * len(y)))
+        parts = {"valid": order[:n], "test": order[n:2 * n], "train": order[2 * n:]}
     return {s: {"formula": [formulas[i] for i in ix], "x": x118[ix], "y": y[ix], "positive": np.ones(len(ix), bool)}
             for s, ix in parts.items()}
 
@@ -168,6 +184,9 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--bootstrap", type=int, default=1, help="1 = each member trains on a bootstrap resample")
     ap.add_argument("--mp", choices=["none", "aux"], default="none", help="ef only: formation_energy_mp.csv as an auxiliary head")
+    ap.add_argument("--split", choices=["default", "random", "element"], default="default",
+                    help="default = the flagship's split; tc: random = random rows; ef: element = element systems held out. "
+                         "Not the shipped members: for the split comparison only (reports test figures, writes no split files)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="default training/exports/members/<model>")
     ap.add_argument("--restart", action="store_true")
@@ -192,6 +211,10 @@ def main():
     # the validation split (committed) and the training compositions (for the domain data)
     split_dir = os.path.join(HERE, "splits")
     v = data["valid"]
+    if args.split != "default":
+        out_dir = os.path.join(out_dir, f"split-{args.split}")
+        os.makedirs(out_dir, exist_ok=True)
+        split_dir = out_dir
     if args.model == "tc":
         write_csv(os.path.join(split_dir, "tc_valid.csv"), ["formula", "tc_kelvin", "kind"],
                   [[f, f"{t:.6g}", "positive" if p else "negative"] for f, t, p in zip(v["formula"], v["y"], v["positive"])])
@@ -303,8 +326,9 @@ def main():
             "architecture": ("Flatten(4x7x32 image) -> " if args.model == "tc" else "86 fractions -> ") +
                             " -> ".join(f"Linear {h} ReLU" for h in hidden) + " -> Linear 1" + (" -> ReLU" if args.model == "tc" else ""),
             "data_files": {f: {"sha256": h} for f, h in hashes.items()},
-            "split": {"same as": "train_tc.py (element division, seed 20250/20251, 5/15/80)" if args.model == "tc"
-                      else "train_elemnet.py (random permutation, seed 20250, 5/5/90)", "sizes": sizes},
+            "split": {"same as": ("train_tc.py (element division, seed 20250/20251, 5/15/80)" if args.model == "tc"
+                      else "train_elemnet.py (random permutation, seed 20250, 5/5/90)") if args.split == "default"
+                      else f"{args.split} split (comparison only)", "sizes": sizes},
             "training": {"seed": seed, "bootstrap": bool(args.bootstrap), "loss": "L1", "optimiser": "Adam",
                          "lr": args.lr, "weight_decay": args.weight_decay, "dropout": args.dropout, "batch": args.batch,
                          "epochs": epochs, "best_epoch": best_epoch, "schedule": "cosine per epoch",
@@ -315,6 +339,15 @@ def main():
                         "valid_score_meaning": "0.5 (MAE positives + MAE negatives), K" if args.model == "tc" else "MAE, eV/atom"},
             "onnx": {"file": os.path.basename(onnx_path), "sha256": kc.sha256(onnx_path), "opset": 13},
         }
+        te = data["test"]
+        with torch.no_grad():
+            pt = model(torch.from_numpy(feat(te["x"]))).squeeze(1).numpy().astype(np.float64)
+        if args.model == "tc":
+            pt = np.maximum(pt, 0.0)
+        tp = te["positive"]
+        card["metrics"]["test"] = kc.regression_metrics(pt[tp], te["y"][tp])
+        card["metrics"]["test_note"] = ("positives" if args.model == "tc" else "all rows") + \
+            (" (read once, after training; the shipped members are chosen and calibrated on validation only)" if args.split == "default" else "")
         kiago_loop.write_json(card_path, card)
         log(f"member {k}: best epoch {best_epoch}, valid {best_score:.4f}, {time.time() - t_start:.0f} s -> {onnx_path}")
 

@@ -33,19 +33,20 @@ internal static class CalibrateCommand
         var target = new Option<string?>("--target-column") { Description = "default tc_kelvin (Tc) or formation_energy_ev_per_atom (ElemNet)" };
         var flagshipWeight = new Option<double?>("--flagship-weight") { Description = "fix the flagship's weight in μ (0..1) instead of choosing it on validation" };
         var batch = new Option<int>("--batch") { Description = "compositions per forward pass", DefaultValueFactory = _ => 1024 };
+        var noLevel = new Option<bool>("--no-level-term") { Description = "keep sigma's level term off (sigma from the spread and floor only)" };
         var command = new Command("calibrate", "Build a .kgu uncertainty file: ensemble members + split-conformal calibration on the validation split + domain data")
         {
-            model, members, valid, train, output, target, flagshipWeight, batch,
+            model, members, valid, train, output, target, flagshipWeight, batch, noLevel,
         };
         var compute = ComputeOptions.AddTo(command);
         command.SetAction(r => Run(r.GetRequiredValue(model), r.GetRequiredValue(members), r.GetRequiredValue(valid), r.GetRequiredValue(train),
-            r.GetValue(output), r.GetValue(target), r.GetValue(flagshipWeight), r.GetValue(batch), () => compute.CreateBackend(r),
+            r.GetValue(output), r.GetValue(target), r.GetValue(flagshipWeight), r.GetValue(batch), !r.GetValue(noLevel), () => compute.CreateBackend(r),
             r.InvocationConfiguration.Output, r.InvocationConfiguration.Error));
         return command;
     }
 
     static int Run(string modelPath, string[] memberPaths, string validPath, string trainPath, string? output, string? targetColumn,
-        double? flagshipWeight, int batch, Func<Kiago.Kernels.IBackend> createBackend, TextWriter stdout, TextWriter stderr)
+        double? flagshipWeight, int batch, bool levelTerm, Func<Kiago.Kernels.IBackend> createBackend, TextWriter stdout, TextWriter stderr)
     {
         if (batch < 1) throw new UserInputException($"--batch {batch}: must be at least 1");
         if (flagshipWeight is { } fw && fw is < 0 or > 1) throw new UserInputException($"--flagship-weight {fw}: must be within 0..1");
@@ -78,7 +79,7 @@ internal static class CalibrateCommand
         CalibrationResult fit;
         try
         {
-            fit = Calibration.Fit([.. calibrate.Select(i => outputs[i])], [.. calibrate.Select(i => validTargets[i])], flagshipWeight);
+            fit = Calibration.Fit([.. calibrate.Select(i => outputs[i])], [.. calibrate.Select(i => validTargets[i])], flagshipWeight, levelTerm);
         }
         catch (ArgumentException e) { throw new UserInputException($"--valid {validPath}: {e.Message}"); }
 
@@ -92,8 +93,8 @@ internal static class CalibrateCommand
         var card = new JsonObject
         {
             ["name"] = Path.GetFileNameWithoutExtension(modelPath) + "-uncertainty",
-            ["method"] = "heterogeneous ensemble: the flagship network plus K small MLP members (own seeds, bootstrap resamples of the " +
-                "flagship's training split); mu = weighted mean, sigma = split-conformal scale x (mean absolute deviation of the K+1 outputs from mu + floor)",
+            ["method"] = "ensemble: the flagship network plus K members (own seeds, bootstrap resamples of the flagship's training split); " +
+                "mu = weighted mean, sigma = split-conformal scale x (mean absolute deviation of the K+1 outputs from mu + floor + level_weight x |mu - level_center|)",
             ["sigma_meaning"] = string.Create(CultureInfo.InvariantCulture,
                 $"calibrated 68 % half-width in {unit}: |true - mu| <= sigma for 68 % of {(tc ? "validation positives (Tc > 0)" : "validation rows")}; " +
                 $"the 95 % half-width is {fit.Head.Interval95Factor:0.###} x sigma (split-conformal on {Path.GetFileName(validPath)}, n = {fit.Rows})"),
@@ -108,6 +109,7 @@ internal static class CalibrateCommand
                 ["flagship_weight"] = fit.FlagshipWeight, ["mean_mae"] = fit.MeanMae, ["flagship_mae"] = fit.FlagshipMae,
                 ["coverage68"] = fit.Coverage68, ["coverage95"] = fit.Coverage95, ["spearman_abs_error_sigma"] = fit.Spearman,
                 ["sigma_scale"] = fit.Head.SigmaScale, ["sigma_floor"] = fit.Head.SigmaFloor, ["interval95_factor"] = fit.Head.Interval95Factor,
+                ["level_center"] = fit.Head.LevelCenter, ["level_weight"] = fit.Head.LevelWeight, ["level_term_searched"] = levelTerm,
                 ["weight_search"] = new JsonArray([.. fit.WeightSearch.Select(w => (JsonNode)new JsonArray(w.FlagshipWeight, w.Mae))]),
                 ["floor_search"] = new JsonArray([.. fit.FloorSearch.Select(f => (JsonNode)new JsonArray(f.Floor, f.Width68, f.Width95))]),
             },
@@ -133,7 +135,8 @@ internal static class CalibrateCommand
             $"{path}: {memberModels.Count} members; mu weights flagship {fit.FlagshipWeight:0.##}, members {(1 - fit.FlagshipWeight) / memberModels.Count:0.###} each; " +
             $"validation ({fit.Rows} rows): MAE mu {fit.MeanMae:0.####} vs flagship {fit.FlagshipMae:0.####} {unit}, " +
             $"coverage 68 % {fit.Coverage68:0.###}, 95 % {fit.Coverage95:0.###}, Spearman(|err|, sigma) {fit.Spearman:0.###}; " +
-            $"sigma = {fit.Head.SigmaScale:0.####} x (spread + {fit.Head.SigmaFloor:0.####}), 95 % = {fit.Head.Interval95Factor:0.###} sigma; " +
+            $"sigma = {fit.Head.SigmaScale:0.####} x (spread + {fit.Head.SigmaFloor:0.####} + {fit.Head.LevelWeight:0.####} |mu - {fit.Head.LevelCenter:0.###}|), " +
+            $"95 % = {fit.Head.Interval95Factor:0.###} sigma; " +
             $"domain: {domain.Rows} training compositions, reference distance {reference:0.####}"));
         return ExitCodes.Ok;
     }

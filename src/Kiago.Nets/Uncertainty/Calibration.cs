@@ -12,23 +12,29 @@ public sealed record CalibrationResult(
     int Rows,
     IReadOnlyList<(double FlagshipWeight, double Mae)> WeightSearch,
     IReadOnlyList<(double Floor, double Width68, double Width95)> FloorSearch);
+// FloorSearch lists the γ = 0 row of the (β, γ) search; the chosen pair is in Head.
 
 /// <summary>
 /// Split-conformal calibration of the ensemble head on held-out (validation) rows, never on test:
 /// (1) μ weights: the flagship gets w0 from a grid 0, 0.05, …, 1 and the members share 1 − w0 equally; w0 minimises the
 /// MAE of μ; (2) the raw spread s = mean_j |m_j − μ|; (3) for each floor β on a grid of multiples of median(s), the
-/// nonconformity scores r = |y − μ| / (s + β) give the conformal quantiles q68, q95 (the ⌈(n+1)·α⌉-th smallest); β is
-/// the one with the narrowest mean 68 % + 95 % intervals. σ = q68 · (s + β) is then a 68 % half-width and q95/q68 · σ
+/// nonconformity scores r = |y − μ| / (s + β + γ·|μ − c|) (c = median μ; γ on its own grid, 0 = off) give the
+/// conformal quantiles q68, q95 (the ⌈(n+1)·α⌉-th smallest); (β, γ) is the pair with the narrowest mean 68 % + 95 %
+/// intervals. σ = q68 · (s + β) is then a 68 % half-width and q95/q68 · σ
 /// a 95 % one, with the split-conformal guarantee (coverage ≥ α for exchangeable rows).
 /// </summary>
 public static class Calibration
 {
     static readonly double[] FloorMultiples = [0.01, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
+    // γ in units of median(spread) / median(|μ − median μ|): 1 = the level term as large as the spread, typically
+    static readonly double[] LevelMultiples = [0, 0.1, 0.25, 0.5, 1, 2, 4];
 
     /// <param name="outputs">outputs[i][j]: prediction of model j (0 = flagship) for row i.</param>
     /// <param name="target">targets of the rows.</param>
     /// <param name="flagshipWeight">a fixed w0 instead of the search (e.g. 1 to keep μ = flagship).</param>
-    public static CalibrationResult Fit(IReadOnlyList<double[]> outputs, IReadOnlyList<double> target, double? flagshipWeight = null)
+    /// <param name="levelTerm">also search the level weight γ (σ grows with |μ − median μ|); false keeps γ = 0.</param>
+    public static CalibrationResult Fit(IReadOnlyList<double[]> outputs, IReadOnlyList<double> target, double? flagshipWeight = null,
+        bool levelTerm = true)
     {
         int n = target.Count;
         if (n < 20) throw new ArgumentException($"calibration needs at least 20 rows, got {n}");
@@ -49,22 +55,29 @@ public static class Calibration
         var spread = outputs.Select((o, i) => o.Average(v => Math.Abs(v - mu[i]))).ToArray();
         var err = Enumerable.Range(0, n).Select(i => Math.Abs(target[i] - mu[i])).ToArray();
         double median = Math.Max(UncertaintyMetrics.Quantile(spread, 0.5), 1e-6);
+        double center = UncertaintyMetrics.Quantile(mu, 0.5);
+        var level = mu.Select(m => Math.Abs(m - center)).ToArray();
+        double levelUnit = median / Math.Max(UncertaintyMetrics.Quantile(level, 0.5), 1e-6);
         var floors = new List<(double, double, double)>();
-        double bestFloor = 0, bestWidth = double.PositiveInfinity, q68 = 0, q95 = 0;
-        foreach (double m in FloorMultiples)
-        {
-            double beta = m * median;
-            var r = Enumerable.Range(0, n).Select(i => err[i] / (spread[i] + beta)).ToArray();
-            double a = UncertaintyMetrics.ConformalQuantile(r, 0.68), b = UncertaintyMetrics.ConformalQuantile(r, 0.95);
-            double w68 = a * spread.Average(s => s + beta), w95 = b * spread.Average(s => s + beta);
-            floors.Add((beta, w68, w95));
-            // the two widths in units of the constant interval's (so neither level dominates)
-            double score = w68 / UncertaintyMetrics.ConformalQuantile(err, 0.68) + w95 / UncertaintyMetrics.ConformalQuantile(err, 0.95);
-            if (score < bestWidth) (bestWidth, bestFloor, q68, q95) = (score, beta, a, b);
-        }
+        double bestFloor = 0, bestLevel = 0, bestWidth = double.PositiveInfinity, q68 = 0, q95 = 0;
+        double constant68 = UncertaintyMetrics.ConformalQuantile(err, 0.68), constant95 = UncertaintyMetrics.ConformalQuantile(err, 0.95);
+        foreach (double g in levelTerm ? LevelMultiples : [0.0])
+            foreach (double m in FloorMultiples)
+            {
+                double beta = m * median, gamma = g * levelUnit;
+                var raw = Enumerable.Range(0, n).Select(i => spread[i] + beta + gamma * level[i]).ToArray();
+                var r = Enumerable.Range(0, n).Select(i => err[i] / raw[i]).ToArray();
+                double a = UncertaintyMetrics.ConformalQuantile(r, 0.68), b = UncertaintyMetrics.ConformalQuantile(r, 0.95);
+                double w68 = a * raw.Average(), w95 = b * raw.Average();
+                if (g == 0) floors.Add((beta, w68, w95));
+                // the two widths in units of the constant interval's (so neither level dominates)
+                double score = w68 / constant68 + w95 / constant95;
+                if (score < bestWidth) (bestWidth, bestFloor, bestLevel, q68, q95) = (score, beta, gamma, a, b);
+            }
         if (!(q68 > 0)) throw new ArgumentException("calibration rows are predicted exactly (68 % conformal quantile 0): nothing to calibrate");
-        var head = new UncertaintyHead([.. weights.Select(v => (float)v)], (float)q68, (float)bestFloor, (float)Math.Max(1, q95 / q68));
-        var sigma = spread.Select(s => head.SigmaScale * (s + head.SigmaFloor)).Select(v => (double)v).ToArray();
+        var head = new UncertaintyHead([.. weights.Select(v => (float)v)], (float)q68, (float)bestFloor, (float)Math.Max(1, q95 / q68),
+            (float)center, (float)bestLevel);
+        var sigma = spread.Select((s, i) => head.SigmaScale * (s + head.SigmaFloor + head.LevelWeight * Math.Abs(mu[i] - head.LevelCenter))).ToArray();
         return new CalibrationResult(head, bestW, bestMae,
             Enumerable.Range(0, n).Average(i => Math.Abs(outputs[i][0] - target[i])),
             UncertaintyMetrics.Coverage(mu, sigma, target), UncertaintyMetrics.Coverage(mu, sigma, target, head.Interval95Factor),

@@ -7,7 +7,8 @@ namespace Kiago.Nets.Uncertainty;
 /// μ and σ from the K+1 model outputs, recorded on the tape with existing ops only (so every backend runs it and its
 /// gradient comes with it): the outputs are stacked into M [N, K+1] (ScatterColumns into column j, Add), then
 /// μ = Linear(w) · M; the deviations d_j = m_j − μ = (e_j − w)·M are taken with both signs by one Linear with a fused
-/// ReLU (relu(d) + relu(−d) = |d|), and σ = SigmaScale · (mean_j |d_j| + SigmaFloor) is one more Linear.
+/// ReLU (relu(d) + relu(−d) = |d|; the same Linear gives ±(μ − LevelCenter) for the level term), and
+/// σ = SigmaScale · (mean_j |d_j| + SigmaFloor + LevelWeight · |μ − LevelCenter|) is one more Linear.
 /// The mean absolute deviation rather than the standard deviation: it needs no square root op, is piecewise linear
 /// like the networks, and split-conformal calibration makes either a calibrated interval.
 /// </summary>
@@ -27,7 +28,11 @@ public sealed class EnsembleHead : IDisposable
             backend.Upload<int>([j], columns[j]);
         }
         mean = backend.PrepareLinear(new LinearSpec(k, 1), head.MeanWeights, []);
-        var d = new float[2 * k * k];
+        // rows 0..k-1: d_j = (e_j − w)·m; rows k..2k-1: −d_j; with a level term two more rows: ±(w·m − c)
+        bool level = head.LevelWeight > 0;
+        int rows = 2 * k + (level ? 2 : 0);
+        var d = new float[rows * k];
+        var bias = new float[rows];
         for (int j = 0; j < k; j++)
             for (int i = 0; i < k; i++)
             {
@@ -35,9 +40,21 @@ public sealed class EnsembleHead : IDisposable
                 d[j * k + i] = value;
                 d[(k + j) * k + i] = -value;
             }
-        deviations = backend.PrepareLinear(new LinearSpec(k, 2 * k), d, []);
-        spread = backend.PrepareLinear(new LinearSpec(2 * k, 1), Enumerable.Repeat(head.SigmaScale / k, 2 * k).ToArray(),
-            [head.SigmaScale * head.SigmaFloor]);
+        if (level)
+        {
+            for (int i = 0; i < k; i++)
+            {
+                d[2 * k * k + i] = head.MeanWeights[i];
+                d[(2 * k + 1) * k + i] = -head.MeanWeights[i];
+            }
+            bias[2 * k] = -head.LevelCenter;
+            bias[2 * k + 1] = head.LevelCenter;
+        }
+        deviations = backend.PrepareLinear(new LinearSpec(k, rows), d, level ? bias : []);
+        var sum = new float[rows];
+        for (int r = 0; r < 2 * k; r++) sum[r] = head.SigmaScale / k;
+        if (level) sum[2 * k] = sum[2 * k + 1] = head.SigmaScale * head.LevelWeight;
+        spread = backend.PrepareLinear(new LinearSpec(rows, 1), sum, [head.SigmaScale * head.SigmaFloor]);
     }
 
     public UncertaintyHead Head { get; }

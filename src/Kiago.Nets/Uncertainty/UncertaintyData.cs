@@ -16,11 +16,13 @@ public sealed record UncertaintyData(
 
 /// <summary>
 /// How the K+1 outputs m_0 (flagship), m_1 … m_K (members) become μ and σ:
-/// μ = Σ_j w_j m_j; σ = SigmaScale · (mean_j |m_j − μ| + SigmaFloor). SigmaScale and SigmaFloor come from
-/// split-conformal calibration on the validation split (<see cref="Calibration"/>); the 95 % half-width is
-/// Interval95Factor · σ.
+/// μ = Σ_j w_j m_j; σ = SigmaScale · (mean_j |m_j − μ| + SigmaFloor + LevelWeight · |μ − LevelCenter|). The level
+/// term lets σ grow with the predicted value's distance from the bulk of the data (where the errors are larger:
+/// the tails of Ef, high Tc); 0 turns it off. All come from split-conformal calibration on the validation split
+/// (<see cref="Calibration"/>); the 95 % half-width is Interval95Factor · σ.
 /// </summary>
-public sealed record UncertaintyHead(float[] MeanWeights, float SigmaScale, float SigmaFloor, float Interval95Factor)
+public sealed record UncertaintyHead(float[] MeanWeights, float SigmaScale, float SigmaFloor, float Interval95Factor,
+    float LevelCenter = 0, float LevelWeight = 0)
 {
     public int Outputs => MeanWeights.Length;
 
@@ -33,6 +35,8 @@ public sealed record UncertaintyHead(float[] MeanWeights, float SigmaScale, floa
         if (!(SigmaScale > 0) || !float.IsFinite(SigmaScale) || !(SigmaFloor >= 0) || !float.IsFinite(SigmaFloor) ||
             !(Interval95Factor >= 1) || !float.IsFinite(Interval95Factor))
             throw new WeightFileException(file, $"head: sigma_scale {SigmaScale} (> 0), sigma_floor {SigmaFloor} (>= 0) and interval95_factor {Interval95Factor} (>= 1) out of range");
+        if (!float.IsFinite(LevelCenter) || !(LevelWeight >= 0) || !float.IsFinite(LevelWeight))
+            throw new WeightFileException(file, $"head: level_center {LevelCenter} must be finite and level_weight {LevelWeight} >= 0");
     }
 }
 

@@ -45,11 +45,13 @@ public static class UncertaintyFile
         w.WriteArrayHeader(data.Members.Count);
         foreach (var m in data.Members) w.Write(WeightFile.Serialize(m));
         w.Write("head");
-        w.WriteMapHeader(4);
+        w.WriteMapHeader(6);
         w.Write("mean_weights"); w.WriteArrayHeader(data.Head.MeanWeights.Length); foreach (var v in data.Head.MeanWeights) w.Write(v);
         w.Write("sigma_scale"); w.Write(data.Head.SigmaScale);
         w.Write("sigma_floor"); w.Write(data.Head.SigmaFloor);
         w.Write("interval95_factor"); w.Write(data.Head.Interval95Factor);
+        w.Write("level_center"); w.Write(data.Head.LevelCenter);
+        w.Write("level_weight"); w.Write(data.Head.LevelWeight);
         w.Write("domain");
         w.WriteMapHeader(4);
         w.Write("offsets"); w.Write(Bytes(data.Domain.Offsets));
@@ -193,7 +195,7 @@ public static class UncertaintyFile
                 case "head":
                 {
                     float[]? weights = null;
-                    float scale = float.NaN, floor = float.NaN, factor = float.NaN;
+                    float scale = float.NaN, floor = float.NaN, factor = float.NaN, center = 0, levelWeight = 0; // level: absent = off
                     int n = r.ReadMapHeader();
                     for (int k = 0; k < n; k++)
                     {
@@ -206,10 +208,12 @@ public static class UncertaintyFile
                             case "sigma_scale": scale = r.ReadSingle(); break;
                             case "sigma_floor": floor = r.ReadSingle(); break;
                             case "interval95_factor": factor = r.ReadSingle(); break;
+                            case "level_center": center = r.ReadSingle(); break;
+                            case "level_weight": levelWeight = r.ReadSingle(); break;
                             default: r.Skip(); break;
                         }
                     }
-                    head = new UncertaintyHead(weights ?? throw new WeightFileException(file, "head lacks mean_weights"), scale, floor, factor);
+                    head = new UncertaintyHead(weights ?? throw new WeightFileException(file, "head lacks mean_weights"), scale, floor, factor, center, levelWeight);
                     break;
                 }
                 case "domain":

@@ -440,7 +440,7 @@ public abstract class BackendOpTests : IDisposable
     // ---- the uncertainty head (tape ops only; the multi-output backward) ---------------------------------------
 
     /// <summary>
-    /// Ensemble head on K+1 stacked outputs: y = [μ (N), σ (N)], μ = Σ w_j m_j, σ = q·(mean_j |m_j − μ| + β),
+    /// Ensemble head on K+1 stacked outputs: y = [μ (N), σ (N)], μ = Σ w_j m_j, σ = q·(mean_j |m_j − μ| + β + γ|μ − c|),
     /// recorded on a tape from existing ops; the backward seeds μ and σ with their halves of dy in one walk
     /// (<see cref="Kiago.Autodiff.Tape.BackwardFrom"/>), checked against finite differences of the double reference.
     /// </summary>
@@ -448,7 +448,7 @@ public abstract class BackendOpTests : IDisposable
     public void EnsembleHead_mean_and_sigma_and_their_joint_backward()
     {
         const int batch = 4, outputs = 5;
-        var head = new Kiago.Nets.Uncertainty.UncertaintyHead([0.4f, 0.15f, 0.15f, 0.15f, 0.15f], 1.7f, 0.3f, 2.1f);
+        var head = new Kiago.Nets.Uncertainty.UncertaintyHead([0.4f, 0.15f, 0.15f, 0.15f, 0.15f], 1.7f, 0.3f, 2.1f, LevelCenter: 0.2f, LevelWeight: 0.6f);
         using var ensemble = new Kiago.Nets.Uncertainty.EnsembleHead(Backend, head);
         var columnIndex = Enumerable.Range(0, outputs).Select(j =>
         {
@@ -465,7 +465,7 @@ public abstract class BackendOpTests : IDisposable
                 for (int j = 0; j < outputs; j++) mu += head.MeanWeights[j] * m[b * outputs + j];
                 for (int j = 0; j < outputs; j++) mad += Math.Abs(m[b * outputs + j] - mu) / outputs;
                 y[b] = mu;
-                y[batch + b] = head.SigmaScale * (mad + head.SigmaFloor);
+                y[batch + b] = head.SigmaScale * (mad + head.SigmaFloor + head.LevelWeight * Math.Abs(mu - head.LevelCenter));
             }
             return y;
         }

@@ -73,11 +73,12 @@ internal static class RandomMembers
     }
 
     /// <summary>K random members around a flagship, with a head that weights the flagship by <paramref name="flagshipWeight"/>.</summary>
-    public static UncertaintyData Data(ModelKind kind, string baseSha256, int members = 3, float flagshipWeight = 0.5f, int seed = 100)
+    public static UncertaintyData Data(ModelKind kind, string baseSha256, int members = 3, float flagshipWeight = 0.5f, int seed = 100,
+        float levelWeight = 0.3f)
     {
         var list = Enumerable.Range(0, members).Select(k => Mlp(kind, seed + k, outputScale: 1.3f, outputBias: 0.1f * k)).ToList();
         float rest = (1 - flagshipWeight) / members;
-        var head = new UncertaintyHead([flagshipWeight, .. Enumerable.Repeat(rest, members)], 1.4f, 0.05f, 2.2f);
+        var head = new UncertaintyHead([flagshipWeight, .. Enumerable.Repeat(rest, members)], 1.4f, 0.05f, 2.2f, 0.1f, levelWeight);
         return new UncertaintyData(baseSha256, list, head, Domain(TrainingFormulas),
             "{\"sigma_meaning\": \"test: calibrated 68 % half-width\"}");
     }

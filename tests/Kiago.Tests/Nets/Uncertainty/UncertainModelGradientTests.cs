@@ -72,7 +72,7 @@ public abstract class UncertainModelGradientTests : IDisposable
         {
             double mu = Enumerable.Range(0, w.Length).Sum(j => w[j] * (double)outputs[j][b]);
             double mad = Enumerable.Range(0, w.Length).Average(j => Math.Abs(outputs[j][b] - mu));
-            double expected = data.Head.SigmaScale * (mad + data.Head.SigmaFloor);
+            double expected = data.Head.SigmaScale * (mad + data.Head.SigmaFloor + data.Head.LevelWeight * Math.Abs(mu - data.Head.LevelCenter));
             Assert.True(Math.Abs(mean[b] - mu) <= 1e-5 * (1 + Math.Abs(mu)), $"{Formulas[b]}: μ {mean[b]} vs {mu}");
             Assert.True(Math.Abs(sigma[b] - expected) <= 1e-5 * (1 + expected), $"{Formulas[b]}: σ {sigma[b]} vs {expected}");
             Assert.True(mad > 1e-3, $"{Formulas[b]}: the random members should disagree (MAD {mad})");
@@ -133,6 +133,37 @@ public abstract class UncertainModelGradientTests : IDisposable
             double fd = (plus - minus) / (2 * h);
             Assert.True(Math.Abs(fd - grad[i]) <= 2e-2 * scale, $"dx[{i}] = {grad[i]}, finite differences {fd} (scale {scale})");
         }
+    }
+
+    [Fact]
+    public void Risk_adjusted_model_is_mu_minus_kappa_sigma_with_that_gradient()
+    {
+        var flagship = RandomMembers.Mlp(ModelKind.TcResNet, 4);
+        var data = RandomMembers.Data(ModelKind.TcResNet, "00", members: 2, flagshipWeight: 0.5f, seed: 300);
+        using var model = UncertainModel.Create(flagship, data, Backend);
+        using var risk = new RiskAdjustedModel(model, 1.5f);
+        var x = Compositions();
+        using var xb = Backend.Allocate<float>(x.Length);
+        using var yb = Backend.Allocate<float>(Batch);
+        using var mb = Backend.Allocate<float>(Batch);
+        using var sb = Backend.Allocate<float>(Batch);
+        using var d1 = Backend.Allocate<float>(x.Length);
+        using var d2 = Backend.Allocate<float>(x.Length);
+        Backend.Upload<float>(x, xb);
+        Backend.Fill(d1, 0f, x.Length);
+        Backend.Fill(d2, 0f, x.Length);
+        risk.ForwardBackward(Batch, xb, yb, d1, 0.5f);
+        model.ForwardBackwardWithSigma(Batch, xb, mb, sb, d2, 0.5f, -0.75f);
+        float[] y = new float[Batch], m = new float[Batch], s = new float[Batch], g1 = new float[x.Length], g2 = new float[x.Length];
+        Backend.Download<float>(yb, y); Backend.Download<float>(mb, m); Backend.Download<float>(sb, s);
+        Backend.Download<float>(d1, g1); Backend.Download<float>(d2, g2);
+        for (int b = 0; b < Batch; b++) Assert.Equal(m[b] - 1.5f * s[b], y[b], 5);
+        Assert.Equal(g2, g1);
+        Assert.True(g1.Max(Math.Abs) > 1e-3);
+        risk.Forward(Batch, xb, yb);
+        var yf = new float[Batch];
+        Backend.Download<float>(yb, yf);
+        Assert.Equal(y, yf);
     }
 
     [Fact]

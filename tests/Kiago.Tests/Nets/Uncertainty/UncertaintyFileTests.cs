@@ -37,6 +37,7 @@ public sealed class UncertaintyFileTests : IDisposable
         Assert.Equal(data.Members.Count, back.Members.Count);
         Assert.Equal(data.Head.MeanWeights, back.Head.MeanWeights);
         Assert.Equal((data.Head.SigmaScale, data.Head.SigmaFloor, data.Head.Interval95Factor), (back.Head.SigmaScale, back.Head.SigmaFloor, back.Head.Interval95Factor));
+        Assert.Equal((data.Head.LevelCenter, data.Head.LevelWeight), (back.Head.LevelCenter, back.Head.LevelWeight));
         Assert.Equal(data.Domain.Offsets, back.Domain.Offsets);
         Assert.Equal(data.Domain.Elements, back.Domain.Elements);
         Assert.Equal(data.Domain.Fractions, back.Domain.Fractions);
@@ -152,7 +153,8 @@ public sealed class CalibrationTests
         var result = Calibration.Fit(fitOut, fitTarget);
         var head = result.Head;
         var mu = testOut.Select(o => o.Select((v, j) => head.MeanWeights[j] * v).Sum()).ToList();
-        var sigma = testOut.Select((o, i) => head.SigmaScale * (o.Average(v => Math.Abs(v - mu[i])) + head.SigmaFloor)).Select(v => (double)v).ToList();
+        var sigma = testOut.Select((o, i) => head.SigmaScale * (o.Average(v => Math.Abs(v - mu[i])) + head.SigmaFloor
+            + head.LevelWeight * Math.Abs(mu[i] - head.LevelCenter))).Select(v => (double)v).ToList();
         Assert.InRange(UncertaintyMetrics.Coverage(mu, sigma, testTarget), 0.65, 0.71);
         Assert.InRange(UncertaintyMetrics.Coverage(mu, sigma, testTarget, head.Interval95Factor), 0.935, 0.965);
         var err = testTarget.Select((t, i) => Math.Abs(t - mu[i])).ToList();
