@@ -31,38 +31,30 @@ internal static class ModelOptions
     /// Loads <paramref name="path"/> for <paramref name="option"/>; with <paramref name="expected"/> the model must be
     /// that kind. Every failure is an input error naming the option and the file.
     /// </summary>
-    public static GraphModel Load(string path, string option, IBackend backend, ModelKind? expected)
-    {
-        if (Directory.Exists(path)) throw new UserInputException($"{option} {path}: is a folder, expected a .kgw file");
-        if (!File.Exists(path)) throw new UserInputException($"{option} {path}: file not found");
-        GraphModel model;
-        try { model = GraphModel.Load(path, backend); }
-        catch (InputException e) { throw new UserInputException($"{option}: {e.Message}", e); }
-        if (expected is { } kind && model.Kind != kind)
-        {
-            model.Dispose();
-            throw new UserInputException($"{option} {path}: is {WithArticle(ModelKinds.Name(model.Kind))} model ({model.OutputName} in {model.OutputUnit}), " +
-                $"but {option} needs {WithArticle(ModelKinds.Name(kind))} model");
-        }
-        return model;
-    }
+    public static GraphModel Load(string path, string option, IBackend backend, ModelKind? expected) =>
+        LoadChecked(path, option, expected, () => GraphModel.Load(path, backend), m => m.Kind);
 
     /// <summary>
     /// As <see cref="Load"/>, with the uncertainty file beside the model (x.kgw → x.kgu) when it is there: a missing
     /// .kgu is one line to <paramref name="notice"/> (σ and domain empty); a corrupted one, or one calibrated for
     /// another .kgw, is an input error naming the .kgu and the reason.
     /// </summary>
-    public static UncertainModel LoadUncertain(string path, string option, IBackend backend, ModelKind? expected, Action<string>? notice)
+    public static UncertainModel LoadUncertain(string path, string option, IBackend backend, ModelKind? expected, Action<string>? notice) =>
+        LoadChecked(path, option, expected, () => UncertainModel.Load(path, backend, notice), m => m.Kind);
+
+    /// <summary>The path, load-error and kind checks both loaders share.</summary>
+    static T LoadChecked<T>(string path, string option, ModelKind? expected, Func<T> load, Func<T, ModelKind> kindOf)
+        where T : ICompositionModel
     {
         if (Directory.Exists(path)) throw new UserInputException($"{option} {path}: is a folder, expected a .kgw file");
         if (!File.Exists(path)) throw new UserInputException($"{option} {path}: file not found");
-        UncertainModel model;
-        try { model = UncertainModel.Load(path, backend, notice); }
+        T model;
+        try { model = load(); }
         catch (InputException e) { throw new UserInputException($"{option}: {e.Message}", e); }
-        if (expected is { } kind && model.Kind != kind)
+        if (expected is { } kind && kindOf(model) != kind)
         {
             model.Dispose();
-            throw new UserInputException($"{option} {path}: is {WithArticle(ModelKinds.Name(model.Kind))} model ({model.OutputName} in {model.OutputUnit}), " +
+            throw new UserInputException($"{option} {path}: is {WithArticle(ModelKinds.Name(kindOf(model)))} model ({model.OutputName} in {model.OutputUnit}), " +
                 $"but {option} needs {WithArticle(ModelKinds.Name(kind))} model");
         }
         return model;
