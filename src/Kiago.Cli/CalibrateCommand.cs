@@ -101,10 +101,10 @@ internal static class CalibrateCommand
             ["domain_meaning"] = string.Create(CultureInfo.InvariantCulture,
                 $"L1 distance in atom-fraction space to the nearest of {domain.Rows} training compositions, divided by {reference:0.####} " +
                 $"(95th percentile of the validation rows' distances): <= 1 typical of held-out data, >> 1 out of domain; max 2 / reference (no element shared)"),
-            ["flagship"] = new JsonObject { ["file"] = Path.GetFileName(modelPath), ["sha256"] = UncertaintyFile.FileSha256(modelPath) },
+            ["flagship"] = new JsonObject { ["file"] = Path.GetFileName(modelPath), ["sha256"] = FileChecksum.Sha256Hex(modelPath) },
             ["calibration"] = new JsonObject
             {
-                ["file"] = Path.GetFileName(validPath), ["sha256"] = UncertaintyFile.FileSha256(validPath), ["rows"] = fit.Rows,
+                ["file"] = Path.GetFileName(validPath), ["sha256"] = FileChecksum.Sha256Hex(validPath), ["rows"] = fit.Rows,
                 ["rows_note"] = tc ? "positives (tc_kelvin > 0) of the validation split" : "all rows of the validation split",
                 ["flagship_weight"] = fit.FlagshipWeight, ["mean_mae"] = fit.MeanMae, ["flagship_mae"] = fit.FlagshipMae,
                 ["coverage68"] = fit.Coverage68, ["coverage95"] = fit.Coverage95, ["spearman_abs_error_sigma"] = fit.Spearman,
@@ -115,19 +115,19 @@ internal static class CalibrateCommand
             },
             ["domain"] = new JsonObject
             {
-                ["file"] = Path.GetFileName(trainPath), ["sha256"] = UncertaintyFile.FileSha256(trainPath), ["rows"] = domain.Rows,
+                ["file"] = Path.GetFileName(trainPath), ["sha256"] = FileChecksum.Sha256Hex(trainPath), ["rows"] = domain.Rows,
                 ["reference_distance"] = reference,
             },
             ["members"] = new JsonArray([.. memberModels.Select((m, k) => (JsonNode)new JsonObject
             {
                 ["source"] = Path.GetFileName(memberPaths[k]),
-                ["sha256"] = UncertaintyFile.FileSha256(memberPaths[k]),
+                ["sha256"] = FileChecksum.Sha256Hex(memberPaths[k]),
                 ["parameters"] = m.Graph.ParameterCount,
                 ["card"] = ParseCard(m.CardJson),
             })]),
             ["created_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
-        var data = new UncertaintyData(UncertaintyFile.FileSha256(modelPath), memberModels, fit.Head, domain,
+        var data = new UncertaintyData(FileChecksum.Sha256Hex(modelPath), memberModels, fit.Head, domain,
             card.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
         string path = output ?? UncertaintyFile.SiblingOf(modelPath);
         UncertaintyFile.Write(path, data);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kiago.Chemistry;
@@ -358,18 +357,12 @@ internal sealed class DesignCommand
         if (!File.Exists(spec) && !Directory.Exists(spec))
             throw new UserInputException($"{option} {spec}: file not found (pass a .kgw file, or 'random' for an untrained smoke run)");
         var model = ModelOptions.LoadUncertain(spec, option, backend, kind, notice);
-        weights.Add(new(option.TrimStart('-'), $"{Path.GetFullPath(spec)} sha256:{FileSha(spec)}"));
+        weights.Add(RunManifest.WeightsEntry(option.TrimStart('-'), spec));
         if (model.UncertaintyFilePath is { } kgu)
-            weights.Add(new(option.TrimStart('-') + "-uncertainty", $"{Path.GetFullPath(kgu)} sha256:{FileSha(kgu)}"));
+            weights.Add(RunManifest.WeightsEntry(option.TrimStart('-') + "-uncertainty", kgu));
         try { card = JsonNode.Parse(model.Flagship.Model.CardJson); } catch (JsonException) { card = null; }
         // the flagship is the μ model whatever κ is, so κ = 0 is the published objective byte for byte
         return new LoadedModel(model.Flagship, model);
-    }
-
-    static string FileSha(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     /// <summary>A base element outside ElemNet's 86 inputs (e.g. Po, Am) is dropped before the Ef model: say so, per base.</summary>

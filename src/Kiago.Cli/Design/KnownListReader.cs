@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using Kiago.Chemistry;
 using Kiago.Cli.IO;
 using Kiago.Design.Novelty;
@@ -57,8 +56,7 @@ internal static class KnownListReader
         catch (UserInputException e) { throw new UserInputException($"{option}: {e.Message}"); }
         if (skipped > 0) stderr.WriteLine($"kiago: {option} {path}: {skipped} bad row{(skipped == 1 ? "" : "s")} skipped, {items.Count} used");
         if (items.Count == 0) throw new UserInputException($"{option}: {path} has no usable row (column \"{FormulaColumn}\")");
-        string sha;
-        using (var stream = File.OpenRead(path)) sha = Convert.ToHexStringLower(SHA256.HashData(stream));
+        string sha = Kiago.Nets.FileChecksum.Sha256Hex(path);
         return KnownCompositions.FromEntries(items, $"{Path.GetFullPath(path)} sha256:{sha} ({items.Count} rows used, {skipped} skipped)");
     }
 }

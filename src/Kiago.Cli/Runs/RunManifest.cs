@@ -53,8 +53,7 @@ public sealed record RunManifest
     public static KeyValuePair<string, string> WeightsEntry(string key, string? path)
     {
         if (path is null) return new(key, "none");
-        using var stream = System.IO.File.OpenRead(path);
-        return new(key, $"{Path.GetFullPath(path)} sha256:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream))}");
+        return new(key, $"{Path.GetFullPath(path)} sha256:{Kiago.Nets.FileChecksum.Sha256Hex(path)}");
     }
 
     public void Write(string path)

@@ -59,7 +59,7 @@ public sealed class UncertainModel : IUncertainCompositionModel
         UncertaintyData? data = null;
         if (File.Exists(path))
         {
-            data = UncertaintyFile.Read(path, UncertaintyFile.FileSha256(kgwPath), kgwPath);
+            data = UncertaintyFile.Read(path, FileChecksum.Sha256Hex(kgwPath), kgwPath);
             CheckMembers(model, data, path);
         }
         else notice?.Invoke($"{kgwPath}: no uncertainty data ({Path.GetFileName(path)} not found beside it): sigma and domain are empty");

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using Kiago.Nets.Weights;
 using MessagePack;
 
@@ -18,15 +17,11 @@ public static class UncertaintyFile
     public const int FormatVersion = 1;
     public const string Extension = ".kgu";
 
+    static readonly WeightEnvelope.Format Envelope = new(Magic, FormatVersion, "not a Kiago uncertainty file (.kgu)",
+        _ => "");
+
     /// <summary>weights/x.kgw → weights/x.kgu.</summary>
     public static string SiblingOf(string kgwPath) => Path.ChangeExtension(kgwPath, Extension);
-
-    /// <summary>Hex SHA-256 of a file's bytes (what base_sha256 holds).</summary>
-    public static string FileSha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
 
     // ---- write ----------------------------------------------------------------------------------------------------
 
@@ -60,29 +55,11 @@ public static class UncertaintyFile
         w.Write("reference_distance"); w.Write(data.Domain.ReferenceDistance);
         w.Write("card"); w.Write(data.CardJson);
         w.Flush();
-        byte[] payload = payloadBuffer.WrittenSpan.ToArray();
-
-        var buffer = new ArrayBufferWriter<byte>(payload.Length + 64);
-        var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(4);
-        writer.Write(Magic);
-        writer.Write(FormatVersion);
-        writer.Write(SHA256.HashData(payload));
-        writer.Write(payload);
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
+        return WeightEnvelope.Wrap(Envelope, payloadBuffer.WrittenSpan.ToArray());
     }
 
     /// <summary>Writes atomically (temporary file, then rename).</summary>
-    public static void Write(string path, UncertaintyData data)
-    {
-        var bytes = Serialize(data);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + $".tmp{Environment.ProcessId}";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, full, overwrite: true);
-    }
+    public static void Write(string path, UncertaintyData data) => WeightEnvelope.WriteFile(path, Serialize(data));
 
     static byte[] Bytes(int[] values)
     {
@@ -106,20 +83,7 @@ public static class UncertaintyFile
     /// </summary>
     public static UncertaintyData Read(string path, string? baseSha256 = null, string? basePath = null)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new WeightFileException(path, "file not found");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new WeightFileException(path, $"cannot read: {e.Message}");
-        }
-        var data = Deserialize(bytes, path);
+        var data = Deserialize(WeightEnvelope.ReadFile(path), path);
         if (baseSha256 is not null && !string.Equals(baseSha256, data.BaseSha256, StringComparison.OrdinalIgnoreCase))
             throw new WeightFileException(path, $"checksum mismatch: calibrated for a model file with SHA-256 {data.BaseSha256}, " +
                 $"but {basePath ?? "the model"} has SHA-256 {baseSha256} (the model was replaced: recalibrate with 'kiago calibrate', or remove {Path.GetFileName(path)})");
@@ -128,34 +92,7 @@ public static class UncertaintyFile
 
     public static UncertaintyData Deserialize(byte[] bytes, string file)
     {
-        var reader = new MessagePackReader(bytes);
-        byte[] payload, checksum;
-        try
-        {
-            if (bytes.Length == 0) throw new WeightFileException(file, "file is empty");
-            if (reader.NextMessagePackType != MessagePackType.Array || reader.ReadArrayHeader() != 4 ||
-                reader.NextMessagePackType != MessagePackType.String || reader.ReadString() != Magic)
-                throw new WeightFileException(file, $"not a Kiago uncertainty file (.kgu): the '{Magic}' header is missing");
-            if (reader.NextMessagePackType != MessagePackType.Integer)
-                throw new WeightFileException(file, "corrupted header: format version is not an integer");
-            int version = reader.ReadInt32();
-            if (version != FormatVersion)
-                throw new WeightFileException(file, $"format version {version}, but this Kiago reads version {FormatVersion}");
-            checksum = ReadBin(ref reader) ?? throw new WeightFileException(file, "corrupted header: checksum missing");
-            if (checksum.Length != 32) throw new WeightFileException(file, "corrupted header: checksum is not 32 bytes");
-            payload = ReadBin(ref reader) ?? throw new WeightFileException(file, "corrupted header: payload missing");
-        }
-        catch (EndOfStreamException)
-        {
-            throw new WeightFileException(file, $"file is truncated ({bytes.Length} bytes)");
-        }
-        catch (MessagePackSerializationException e)
-        {
-            throw new WeightFileException(file, $"corrupted header: {e.Message}");
-        }
-        if (!reader.End) throw new WeightFileException(file, $"corrupted: {bytes.Length - reader.Consumed} unexpected bytes after the payload");
-        if (!SHA256.HashData(payload).AsSpan().SequenceEqual(checksum))
-            throw new WeightFileException(file, "checksum mismatch: the payload is corrupted (SHA-256 differs from the header)");
+        byte[] payload = WeightEnvelope.Unwrap(Envelope, bytes, file);
         try
         {
             return ReadPayload(payload, file);
@@ -165,9 +102,6 @@ public static class UncertaintyFile
             throw new WeightFileException(file, $"payload is malformed although its checksum matches: {e.Message}");
         }
     }
-
-    static byte[]? ReadBin(ref MessagePackReader reader) =>
-        reader.NextMessagePackType == MessagePackType.Binary ? reader.ReadBytes()?.ToArray() : null;
 
     static UncertaintyData ReadPayload(byte[] payload, string file)
     {

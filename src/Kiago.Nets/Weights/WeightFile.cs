@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Buffers;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kiago.Nets.Featurisers;
@@ -20,42 +19,20 @@ public static class WeightFile
     public const string Magic = "KIAGO-KGW";
     public const int FormatVersion = 1;
 
+    static readonly WeightEnvelope.Format Envelope = new(Magic, FormatVersion, "not a Kiago weight file (.kgw)",
+        version => version > FormatVersion ? " (written by a newer Kiago: upgrade)" : " (re-convert the model)");
+
     // ---- write ----------------------------------------------------------------------------------------------------
 
     public static byte[] Serialize(WeightModel model)
     {
         ValidateCard(model.CardJson, "<model>");
         model.Graph.InferShapes();
-        byte[] payload = SerializePayload(model);
-        var buffer = new ArrayBufferWriter<byte>(payload.Length + 64);
-        var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(4);
-        writer.Write(Magic);
-        writer.Write(FormatVersion);
-        writer.Write(SHA256.HashData(payload));
-        writer.Write(payload);
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
+        return WeightEnvelope.Wrap(Envelope, SerializePayload(model));
     }
 
     /// <summary>Writes atomically (temporary file, then rename).</summary>
-    public static void Write(string path, WeightModel model)
-    {
-        var bytes = Serialize(model);
-        string full = Path.GetFullPath(path);
-        string temp = full + $".tmp{Environment.ProcessId}";
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            try { File.Delete(temp); } catch (IOException) { /* best effort: the target was never touched */ }
-            throw new WeightFileException(path, $"cannot write: {e.Message}");
-        }
-    }
+    public static void Write(string path, WeightModel model) => WeightEnvelope.WriteFile(path, Serialize(model));
 
     static byte[] SerializePayload(WeightModel m)
     {
@@ -177,58 +154,13 @@ public static class WeightFile
 
     // ---- read -----------------------------------------------------------------------------------------------------
 
-    public static WeightModel Read(string path)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new WeightFileException(path, "file not found");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new WeightFileException(path, $"cannot read: {e.Message}");
-        }
-        return Deserialize(bytes, path);
-    }
+    public static WeightModel Read(string path) => Deserialize(WeightEnvelope.ReadFile(path), path);
 
     public static WeightModel Deserialize(byte[] bytes, string file)
     {
         string hint = file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
             ? " (this looks like an ONNX file: convert it with 'kiago convert')" : "";
-        var reader = new MessagePackReader(bytes);
-        byte[] payload, checksum;
-        try
-        {
-            if (bytes.Length == 0) throw new WeightFileException(file, "file is empty");
-            if (reader.NextMessagePackType != MessagePackType.Array || reader.ReadArrayHeader() != 4 ||
-                reader.NextMessagePackType != MessagePackType.String || reader.ReadString() != Magic)
-                throw new WeightFileException(file, $"not a Kiago weight file (.kgw): the '{Magic}' header is missing{hint}");
-            if (reader.NextMessagePackType != MessagePackType.Integer)
-                throw new WeightFileException(file, "corrupted header: format version is not an integer");
-            int version = reader.ReadInt32();
-            if (version != FormatVersion)
-                throw new WeightFileException(file, $"format version {version}, but this Kiago reads version {FormatVersion}" +
-                    (version > FormatVersion ? " (written by a newer Kiago: upgrade)" : " (re-convert the model)"));
-            checksum = ReadBin(ref reader) ?? throw new WeightFileException(file, "corrupted header: checksum missing");
-            if (checksum.Length != 32) throw new WeightFileException(file, "corrupted header: checksum is not 32 bytes");
-            payload = ReadBin(ref reader) ?? throw new WeightFileException(file, "corrupted header: payload missing");
-        }
-        catch (EndOfStreamException)
-        {
-            throw new WeightFileException(file, $"file is truncated ({bytes.Length} bytes; it ends inside the header or the payload)");
-        }
-        catch (MessagePackSerializationException e)
-        {
-            throw new WeightFileException(file, $"corrupted header: {e.Message}{hint}");
-        }
-        if (!reader.End)
-            throw new WeightFileException(file, $"corrupted: {bytes.Length - reader.Consumed} unexpected bytes after the payload");
-        if (!SHA256.HashData(payload).AsSpan().SequenceEqual(checksum))
-            throw new WeightFileException(file, "checksum mismatch: the payload is corrupted (SHA-256 differs from the header)");
+        byte[] payload = WeightEnvelope.Unwrap(Envelope, bytes, file, hint);
         try
         {
             return ReadPayload(payload, file);
@@ -237,13 +169,6 @@ public static class WeightFile
         {
             throw new WeightFileException(file, $"payload is malformed although its checksum matches (written by a buggy tool?): {e.Message}");
         }
-    }
-
-    static byte[]? ReadBin(ref MessagePackReader reader)
-    {
-        if (reader.NextMessagePackType != MessagePackType.Binary) return null;
-        var seq = reader.ReadBytes();
-        return seq?.ToArray();
     }
 
     static WeightModel ReadPayload(byte[] payload, string file)

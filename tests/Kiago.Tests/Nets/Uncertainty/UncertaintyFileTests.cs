@@ -1,3 +1,4 @@
+using Kiago.Nets;
 using Kiago.Chemistry;
 using Kiago.Kernels.Cpu;
 using Kiago.Nets.Uncertainty;
@@ -30,9 +31,9 @@ public sealed class UncertaintyFileTests : IDisposable
     public void Round_trip_keeps_members_head_domain_and_card()
     {
         string kgw = WriteFlagship();
-        var data = RandomMembers.Data(ModelKind.ElemNet, UncertaintyFile.FileSha256(kgw));
+        var data = RandomMembers.Data(ModelKind.ElemNet, FileChecksum.Sha256Hex(kgw));
         UncertaintyFile.Write(UncertaintyFile.SiblingOf(kgw), data);
-        var back = UncertaintyFile.Read(UncertaintyFile.SiblingOf(kgw), UncertaintyFile.FileSha256(kgw));
+        var back = UncertaintyFile.Read(UncertaintyFile.SiblingOf(kgw), FileChecksum.Sha256Hex(kgw));
         Assert.Equal(data.BaseSha256, back.BaseSha256);
         Assert.Equal(data.Members.Count, back.Members.Count);
         Assert.Equal(data.Head.MeanWeights, back.Head.MeanWeights);
@@ -70,7 +71,7 @@ public sealed class UncertaintyFileTests : IDisposable
     {
         string kgw = WriteFlagship(1);
         string kgu = UncertaintyFile.SiblingOf(kgw);
-        UncertaintyFile.Write(kgu, RandomMembers.Data(ModelKind.ElemNet, UncertaintyFile.FileSha256(kgw)));
+        UncertaintyFile.Write(kgu, RandomMembers.Data(ModelKind.ElemNet, FileChecksum.Sha256Hex(kgw)));
         WeightFile.Write(kgw, RandomMembers.Mlp(ModelKind.ElemNet, 2)); // the flagship is replaced
         var e = Assert.Throws<WeightFileException>(() => UncertainModel.Load(kgw, backend));
         Assert.Equal(kgu, e.File);
@@ -83,7 +84,7 @@ public sealed class UncertaintyFileTests : IDisposable
     {
         string kgw = WriteFlagship();
         string kgu = UncertaintyFile.SiblingOf(kgw);
-        UncertaintyFile.Write(kgu, RandomMembers.Data(ModelKind.ElemNet, UncertaintyFile.FileSha256(kgw)));
+        UncertaintyFile.Write(kgu, RandomMembers.Data(ModelKind.ElemNet, FileChecksum.Sha256Hex(kgw)));
         var bytes = File.ReadAllBytes(kgu);
         bytes[bytes.Length / 2] ^= 0x40;
         File.WriteAllBytes(kgu, bytes);
@@ -104,7 +105,7 @@ public sealed class UncertaintyFileTests : IDisposable
     public void Members_of_another_kind_are_refused()
     {
         string kgw = WriteFlagship();
-        var data = RandomMembers.Data(ModelKind.TcResNet, UncertaintyFile.FileSha256(kgw));
+        var data = RandomMembers.Data(ModelKind.TcResNet, FileChecksum.Sha256Hex(kgw));
         UncertaintyFile.Write(UncertaintyFile.SiblingOf(kgw), data);
         var e = Assert.Throws<WeightFileException>(() => UncertainModel.Load(kgw, backend));
         Assert.Contains("member 0 is a tc-resnet model", e.Message);
@@ -114,7 +115,7 @@ public sealed class UncertaintyFileTests : IDisposable
     public void Domain_score_is_zero_on_training_compositions_and_largest_for_unseen_elements()
     {
         string kgw = WriteFlagship();
-        UncertaintyFile.Write(UncertaintyFile.SiblingOf(kgw), RandomMembers.Data(ModelKind.ElemNet, UncertaintyFile.FileSha256(kgw)));
+        UncertaintyFile.Write(UncertaintyFile.SiblingOf(kgw), RandomMembers.Data(ModelKind.ElemNet, FileChecksum.Sha256Hex(kgw)));
         using var model = UncertainModel.Load(kgw, backend);
         var scores = model.DomainScores([.. new[] { "NaCl", "Og", "Na1Cl1.1", "KBr" }.Select(Composition.Parse)]);
         Assert.Equal(0, scores[0], 6);
