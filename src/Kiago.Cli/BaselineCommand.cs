@@ -62,9 +62,14 @@ internal static class BaselineCommand
 
             using (var backend = compute.CreateBackend(r))
             {
-                using var tc = EvalIO.LoadModel(r.GetValue(tcModel), backend, "--tc-model");
-                using var ef = EvalIO.LoadModel(r.GetValue(efModel), backend, "--ef-model");
-                var evaluator = new CesEvaluator(tc, ef) { Novelty = new Kiago.Design.Novelty.NoveltySearch(knownList) };
+                // μ columns are the flagship's (as in optimise); a .kgu beside a model adds its σ and domain columns
+                void Notice(string line) => error.WriteLine($"kiago: note: {line}");
+                using var tc = LoadUncertain(r.GetValue(tcModel), ModelOptions.TcOption, backend, Notice);
+                using var ef = LoadUncertain(r.GetValue(efModel), ModelOptions.EfOption, backend, Notice);
+                var evaluator = new CesEvaluator(tc?.Flagship, ef?.Flagship)
+                {
+                    Novelty = new Kiago.Design.Novelty.NoveltySearch(knownList), TcUncertainty = tc, EfUncertainty = ef,
+                };
                 var request = new RunRequest("baseline ces",
                 [
                     new("mode", cesMode.ToString().ToLowerInvariant()), new("samples", I(options.Samples)), new("seed", I(options.Seed)),
@@ -74,7 +79,8 @@ internal static class BaselineCommand
                     new("tc_model", r.GetValue(tcModel) ?? ""), new("ef_model", r.GetValue(efModel) ?? ""),
                     new("known", knownList.Provenance), new("novel_only", dropKnown ? "true" : "false"),
                 ], [.. list.Select(b => b.Name)], options.Seed, dir, r.GetValue(resume), backend.DeviceName,
-                [RunManifest.WeightsEntry("tc-model", r.GetValue(tcModel)), RunManifest.WeightsEntry("ef-model", r.GetValue(efModel))],
+                [RunManifest.WeightsEntry("tc-model", r.GetValue(tcModel)), RunManifest.WeightsEntry("ef-model", r.GetValue(efModel)),
+                 .. UncertaintyEntries("tc-model", tc), .. UncertaintyEntries("ef-model", ef)],
                 cesMode == CesMode.Hydride ? "hydride" : "standard", shardSpec);
                 var result = new RunSession(CesLayout.Layout, error).Run(request, (i, _) =>
                 {
@@ -95,4 +101,11 @@ internal static class BaselineCommand
         });
         return new Command("baseline", "Baselines on the same predictors and screening as kiago optimise") { ces };
     }
+
+    static Kiago.Nets.Uncertainty.UncertainModel? LoadUncertain(string? path, string option, IBackend backend, Action<string> notice) =>
+        path is null ? null : ModelOptions.LoadUncertain(path, option, backend, ModelOptions.KindFor(option), notice);
+
+    /// <summary>The .kgu a model's σ came from, as optimise records it (name "tc-model-uncertainty"), or nothing.</summary>
+    static IEnumerable<KeyValuePair<string, string>> UncertaintyEntries(string name, Kiago.Nets.Uncertainty.UncertainModel? model) =>
+        model?.UncertaintyFilePath is { } kgu ? [RunManifest.WeightsEntry(name + "-uncertainty", kgu)] : [];
 }

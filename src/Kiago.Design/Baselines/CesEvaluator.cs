@@ -16,7 +16,8 @@ public sealed record CesOutcome(BaseSummary Summary, IReadOnlyList<CandidateRow>
 /// "Evaluation"): uniqueness on the formula, SMACT screening with the baselines' element limit (&lt; 10, i.e. at most
 /// 9), the hydride check for the hydride mode, Tc and Ef on the normalised formula, Ef &lt; 0, the substitution checks
 /// (fixed fractions within 1e-5), and the shared per-base summary. Without a model its column is NaN and, for Ef, the
-/// Ef &lt; 0 check fails with the reason "no Ef model".
+/// Ef &lt; 0 check fails with the reason "no Ef model". With <see cref="TcUncertainty"/>/<see cref="EfUncertainty"/>
+/// every row also gets each model's σ and domain score (as the optimiser's rows: the μ columns stay the flagship's).
 /// </summary>
 public sealed class CesEvaluator(ICompositionModel? tc, ICompositionModel? ef)
 {
@@ -29,6 +30,10 @@ public sealed class CesEvaluator(ICompositionModel? tc, ICompositionModel? ef)
     public Novelty.NoveltySearch? Novelty { get; init; }
     /// <summary>Oxidation-state table of the screening (the reference: SMACT 2014).</summary>
     public OxidationStateTable OxidationStates { get; init; } = OxidationStateTable.Smact14;
+    /// <summary>The Tc model's uncertainty (σ and domain columns); null or one without uncertainty data leaves them NaN.</summary>
+    public IUncertainCompositionModel? TcUncertainty { get; init; }
+    /// <summary>The Ef model's uncertainty (σ and domain columns); null or one without uncertainty data leaves them NaN.</summary>
+    public IUncertainCompositionModel? EfUncertainty { get; init; }
 
     public CesOutcome Evaluate(CesBaseResult generated, int baseIndex, CesMode mode)
     {
@@ -50,6 +55,10 @@ public sealed class CesEvaluator(ICompositionModel? tc, ICompositionModel? ef)
         var novelty = Novelty?.QueryMany([.. distinct.Select(i => samples[i].Composition)]);
         var noveltyOf = novelty is null ? null
             : distinct.Select((i, j) => (keys[i], novelty[j])).ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
+        var distinctCompositions = distinct.Select(i => samples[i].Composition).ToArray();
+        var tcTrust = Trust(TcUncertainty, distinctCompositions);
+        var efTrust = Trust(EfUncertainty, distinctCompositions);
+        var slotOf = distinct.Select((i, j) => (keys[i], j)).ToDictionary(p => p.Item1, p => p.j, StringComparer.Ordinal);
 
         var order = Enumerable.Range(0, samples.Count)
             .OrderByDescending(i => double.IsNaN(tcs[i]) ? double.NegativeInfinity : tcs[i]).ThenBy(i => i).ToArray();
@@ -72,6 +81,10 @@ public sealed class CesEvaluator(ICompositionModel? tc, ICompositionModel? ef)
             {
                 FormulaAtoms = composition.TotalAtoms,
                 Novelty = noveltyOf?[keys[i]] ?? Kiago.Design.Novelty.NoveltyVerdict.None,
+                TcSigma = tcTrust?.Sigma[slotOf[keys[i]]] ?? double.NaN,
+                EfSigma = efTrust?.Sigma[slotOf[keys[i]]] ?? double.NaN,
+                TcDomain = tcTrust?.Domain[slotOf[keys[i]]] ?? double.NaN,
+                EfDomain = efTrust?.Domain[slotOf[keys[i]]] ?? double.NaN,
             });
         }
         string substitution = mode == CesMode.Substitution && material.Substitution is { } s
@@ -101,6 +114,12 @@ public sealed class CesEvaluator(ICompositionModel? tc, ICompositionModel? ef)
         }
         return ok;
     }
+
+    /// <summary>σ and domain score per composition, or null when the model has no uncertainty data.</summary>
+    static (double[] Sigma, double[] Domain)? Trust(IUncertainCompositionModel? model, IReadOnlyList<Composition> compositions) =>
+        model is { HasUncertainty: true }
+            ? (ModelPredictions.PredictWithSigma(model, compositions).Sigma, model.DomainScores(compositions))
+            : null;
 
     static double[] Predict(ICompositionModel? model, IReadOnlyList<Composition> compositions) =>
         model is null ? [.. compositions.Select(_ => double.NaN)] : ModelPredictions.Predict(model, compositions);

@@ -1,7 +1,12 @@
 using Kiago.Chemistry;
 using Kiago.Cli;
 using Kiago.Design.Novelty;
+using Kiago.Nets;
+using Kiago.Nets.Graph;
+using Kiago.Nets.Uncertainty;
+using Kiago.Nets.Weights;
 using Kiago.Tests.Cli;
+using Kiago.Tests.Nets.Uncertainty;
 
 namespace Kiago.Tests.Design.Trust;
 
@@ -138,6 +143,39 @@ public sealed class TrustCommandTests : IDisposable
         var kept = Csv(Path.Combine(novel, "candidates.csv"));
         Assert.All(kept, r => Assert.Equal("false", r["known"]));
         Assert.Equal(rows.Count(r => r["known"] == "false"), kept.Count);
+    }
+
+    [Fact]
+    public void Baseline_ces_fills_sigma_and_domain_from_the_kgu_on_every_row_and_records_it_in_the_manifest()
+    {
+        string tc = cli.PathOf("tc.kgw"), ef = cli.PathOf("ef.kgw");
+        WeightFile.Write(tc, RandomMembers.Mlp(ModelKind.TcResNet, 11, outputScale: 30f, outputBias: 40f));
+        WeightFile.Write(ef, RandomMembers.Mlp(ModelKind.ElemNet, 12));
+        UncertaintyFile.Write(UncertaintyFile.SiblingOf(tc), RandomMembers.Data(ModelKind.TcResNet, FileChecksum.Sha256Hex(tc), seed: 310));
+        string dir = cli.PathOf("ces-sigma");
+        var (code, _, err) = cli.Run(["baseline", "ces", "--base", "LaFeAsO", "--samples", "48", "--tc-model", tc, "--ef-model", ef, "--out", dir, "--device", "cpu"]);
+        Assert.True(code == ExitCodes.Ok, err);
+        Assert.Contains("ef.kgu", err); // Ef has no .kgu: one note, its columns stay empty
+
+        using var backend = new Kiago.Kernels.Cpu.CpuBackend(threads: 2);
+        using var model = UncertainModel.Load(tc, backend);
+        var rows = Csv(Path.Combine(dir, "candidates.csv"));
+        Assert.Equal(48, rows.Count);
+        var compositions = rows.Select(r => Composition.Parse(r["formula"])).ToArray();
+        var sigma = Kiago.Design.Experiments.ModelPredictions.PredictWithSigma(model, compositions).Sigma;
+        var domain = model.DomainScores(compositions);
+        var flagship = Kiago.Design.Experiments.ModelPredictions.Predict(model.Flagship, compositions);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            Assert.True(sigma[i] > 0, $"row {i}: σ {sigma[i]}");
+            Assert.Equal(sigma[i], double.Parse(rows[i]["tc_sigma_K"], inv), 3);
+            Assert.Equal(domain[i], double.Parse(rows[i]["tc_domain"], inv), 3);
+            Assert.Equal(flagship[i], double.Parse(rows[i]["tc_rounded"], inv), 3); // μ column stays the flagship's
+            Assert.Equal("", rows[i]["ef_sigma_eV_per_atom"]);
+            Assert.Equal("", rows[i]["ef_domain"]);
+        }
+        Assert.Contains("tc-model-uncertainty", File.ReadAllText(Path.Combine(dir, "manifest.json")));
     }
 
     internal static List<Dictionary<string, string>> Csv(string path)
