@@ -31,7 +31,9 @@ public static class Screener
         var counts = reduced.IntegerCounts(options.MaxDenominator);
         var formula = string.Concat(elements.Select((e, i) => e.Symbol + counts[i].ToString(CultureInfo.InvariantCulture)));
         if (elements.Count == 1)
-            return Pass(ScreeningShortcut.SingleElement, formula, null);
+            return options.SingleElementShortcut ? Pass(ScreeningShortcut.SingleElement, formula, null)
+                : new(false, false, false, false, ScreeningShortcut.None, formula, null,
+                    [new(ScreeningRule.SingleElement, elements[0].Symbol, null, $"{elements[0].Symbol} alone is an element, not a compound")]);
         if (options.AllMetalShortcut && elements.All(e => e.IsSmactMetal))
             return Pass(ScreeningShortcut.AllMetals, formula, null);
 

@@ -22,6 +22,9 @@ public sealed record ScreeningOptions
     public int MaxElements { get; init; } = 8;
     /// <summary>SMACT's include_alloys: a composition of `smact.metals` only passes without further tests.</summary>
     public bool AllMetalShortcut { get; init; } = true;
+    /// <summary>SMACT's single-element shortcut (an element alone passes). Off, an element alone fails as
+    /// <see cref="ScreeningRule.SingleElement"/>: it is not a compound, so it cannot be a new one.</summary>
+    public bool SingleElementShortcut { get; init; } = true;
     /// <summary>Denominator bound of the Fraction.limit_denominator integerisation.</summary>
     public long MaxDenominator { get; init; } = 1_000_000;
 

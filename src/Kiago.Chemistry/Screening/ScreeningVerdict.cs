@@ -15,6 +15,8 @@ public enum ScreeningRule
     Electronegativity,
     /// <summary>Hydrogen fraction outside [min, 1) (hydride screening).</summary>
     HydrogenFraction,
+    /// <summary>An element alone, with the single-element shortcut off (the practical preset).</summary>
+    SingleElement,
 }
 
 /// <summary>Why a composition passed without the charge search.</summary>

@@ -167,7 +167,8 @@ internal sealed class DesignCommand
         if (dir is not null) OutputOptions.PrepareFolder(dir); // after everything that can be refused, before any compute
         if (bench) return Benchmark(backend, tc, ef, settings, baseList[0], stdout, stderr);
 
-        var screen = new ChemistryScreen(preset == DesignPreset.Hydride, oxTable, threads);
+        // the practical preset fails an element alone (SMACT passes it): a design run is after new compounds
+        var screen = new ChemistryScreen(preset == DesignPreset.Hydride, oxTable, threads, singleElements: !practical);
         var designer = new BaseDesigner(backend, tc, ef, screen, CompositionKernels.For(backend))
         {
             Novelty = new NoveltySearch(knownList),

@@ -71,6 +71,29 @@ public class ScreenerTests
         Assert.False(v.Passed);
     }
 
+    [Theory]
+    [InlineData("Ca")]
+    [InlineData("O")]
+    [InlineData("Nb2")]
+    [InlineData("He")]
+    public void Without_the_single_element_shortcut_an_element_alone_fails_and_says_why(string formula)
+    {
+        var off = Screen(formula, ScreeningOptions.Kiago with { SingleElementShortcut = false });
+        Assert.False(off.Passed);
+        Assert.False(off.Valid);
+        var reason = Assert.Single(off.Reasons);
+        Assert.Equal(ScreeningRule.SingleElement, reason.Rule);
+        Assert.Contains("alone is an element", reason.Message);
+        Assert.True(Screen(formula).Passed); // the published shortcut is unchanged
+        // compounds are untouched by the switch
+        foreach (var compound in new[] { "NaCl", "YBa2Cu3O7", "Nb3Sn", "CuO8" })
+            Assert.Equal(Screen(compound), Screen(compound, ScreeningOptions.Kiago with { SingleElementShortcut = false }), VerdictComparer);
+    }
+
+    static readonly IEqualityComparer<ScreeningVerdict> VerdictComparer = EqualityComparer<ScreeningVerdict>.Create(
+        (a, b) => a!.Passed == b!.Passed && a.Valid == b.Valid && a.ChargeNeutral == b.ChargeNeutral && a.ReasonCodes == b.ReasonCodes,
+        v => v.Passed.GetHashCode());
+
     [Fact]
     public void AllMetalAndSingleElementShortcuts()
     {

@@ -100,6 +100,7 @@ public sealed class TrustCommandTests : IDisposable
             Assert.DoesNotContain(f.Elements, e => radioactive.Contains(e.Symbol));
             Assert.True(r["known"] is "true" or "false");
             Assert.NotEqual("", r["nearest_known"]);
+            if (f.Count == 1) Assert.True(r["all_pass"] == "false" && r["reasons"].Contains("alone is an element"), $"{r["formula"]}: an element alone must fail");
         }
         var manifest = File.ReadAllText(Path.Combine(dir, "manifest.json"));
         Assert.Contains("\"ox_states\": \"pymatgen-common\"", manifest);
