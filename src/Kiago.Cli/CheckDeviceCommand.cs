@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Kernels;
 using Kiago.Kernels.Cpu;
 using Kiago.Kernels.Ilgpu;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Kiago.Cli.Eval;
 using Kiago.Cli.Runs;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Experiments;
 using Kiago.Kernels;
 using Kiago.Kernels.Ilgpu;
@@ -66,7 +66,7 @@ internal static class ExperimentCommand
             using var backend = compute.CreateBackend(r);
             using var tc = EvalIO.LoadModel(r.GetRequiredValue(tcModel), backend, ModelOptions.TcOption)!;
             using var ef = EvalIO.LoadModel(r.GetRequiredValue(efModel), backend, ModelOptions.EfOption)!;
-            var runner = new ExperimentRunner(backend, tc, ef, KernelFactory(backend))
+            var runner = new ExperimentRunner(backend, tc, ef)
             {
                 Log = line => error.WriteLine($"kiago: {line}"),
                 Novelty = new Kiago.Design.Novelty.NoveltySearch(Kiago.Design.Novelty.KnownCompositions.Builtin),
@@ -103,10 +103,6 @@ internal static class ExperimentCommand
         });
         return command;
     }
-
-    /// <summary>The fused composition kernel that matches the backend (ILGPU on ILGPU backends, SIMD CPU otherwise).</summary>
-    static Func<CompositionSpec, ICompositionKernel> KernelFactory(IBackend backend) =>
-        backend is IlgpuBackend ilgpu ? spec => new CompositionKernelIlgpu(ilgpu, spec) : spec => new CompositionKernelCpu(spec);
 
     static int Positive(int value, string option) => value >= 1 ? value : throw new UserInputException($"{option} must be >= 1 (got {value})");
 

@@ -1,3 +1,5 @@
+using Kiago.Kernels.Composition;
+
 namespace Kiago.Kernels;
 
 /// <summary>
@@ -22,6 +24,10 @@ public interface IBackend : IDisposable
     void Copy(DeviceBuffer<float> source, DeviceBuffer<float> destination, long count);
     void Fill(DeviceBuffer<float> buffer, float value, long count);
     void Synchronize();
+
+    // ---- fused optimiser kernels ----------------------------------------------------------------------
+    /// <summary>The fused composition map and integer loss of one base (<see cref="ICompositionKernel"/>), on this backend.</summary>
+    ICompositionKernel CreateCompositionKernel(CompositionSpec spec);
 
     // ---- frozen layers (weights prepared once) --------------------------------------------------------
     /// <summary>Prepares a convolution (BatchNorm already folded into weight and bias by the caller).</summary>

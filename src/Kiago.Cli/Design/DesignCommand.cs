@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using Kiago.Chemistry;
 using Kiago.Cli.Hull;
 using Kiago.Cli.Runs;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
 using Kiago.Design.Models;
@@ -169,7 +169,7 @@ internal sealed class DesignCommand
 
         // the practical preset fails an element alone (SMACT passes it): a design run is after new compounds
         var screen = new ChemistryScreen(preset == DesignPreset.Hydride, oxTable, threads, singleElements: !practical);
-        var designer = new BaseDesigner(backend, tc, ef, screen, CompositionKernels.For(backend))
+        var designer = new BaseDesigner(backend, tc, ef, screen)
         {
             Novelty = new NoveltySearch(knownList),
             TcUncertainty = tcLoaded.Uncertain, EfUncertainty = efLoaded.Uncertain,

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Initialisers;
 using Kiago.Design.Optimiser;
 using Kiago.Design.Pipeline;
@@ -24,7 +24,7 @@ public static class WholeStepBenchmark
         int batch = settings.Candidates;
         var theta = Initialiser.Draw(settings.InitialiserFor(b), b.Composition.ToFractionVector(), resolved.Allowed, settings.ElementFrequencies,
             batch, DesignRandom.ForStream(settings.Seed, 0, "init"));
-        using var kernel = CompositionKernels.For(backend)(spec);
+        using var kernel = backend.CreateCompositionKernel(spec);
         var timed = settings.Optimiser with { TraceEvery = Math.Max(1, settings.Optimiser.Steps / 10) };
         using (var warm = new DesignOptimiser(backend, kernel, tc, ef, timed with { Steps = warmupSteps }, batch))
             warm.Run(theta);
@@ -46,7 +46,7 @@ public static class WholeStepBenchmark
     static string DeviceMemory(IBackend backend) => backend switch
     {
         IlgpuBackend { Kind: DeviceKind.Cuda } cuda => string.Create(CultureInfo.InvariantCulture,
-            $" device_peak_buffers_mb={cuda.PeakBytes / (1 << 20)} device_in_use_mb={(cuda.Accelerator.MemorySize - cuda.FreeMemoryBytes) / (1 << 20)}"),
+            $" device_peak_buffers_mb={cuda.PeakBytes / (1 << 20)} device_in_use_mb={(cuda.DeviceMemoryBytes - cuda.FreeMemoryBytes) / (1 << 20)}"),
         IlgpuBackend ilgpu => string.Create(CultureInfo.InvariantCulture, $" device_peak_buffers_mb={ilgpu.PeakBytes / (1 << 20)}"),
         _ => "",
     };

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Kiago.Chemistry;
 using Kiago.Design.Baselines;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
 using Kiago.Design.Optimiser;
@@ -57,8 +57,7 @@ public sealed record ExperimentResult(ExperimentOptions Options, IReadOnlyList<E
 /// reference's per-experiment settings (§6): Normal lr 0.03, k = 8, reference initialiser; Substitution with the
 /// JSON's target and state, integer loss off; Hydride lr 0.04, H fixed at 0.4, k = 2, N ≤ 14, hydride screening.
 /// </summary>
-public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICompositionModel ef,
-    Func<CompositionSpec, ICompositionKernel> kernelFactory)
+public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICompositionModel ef)
 {
     /// <summary>Progress lines (one per base and stage).</summary>
     public Action<string>? Log { get; set; }
@@ -131,7 +130,7 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
         var screen = new ChemistryScreen(hydride: options.Kind == ExperimentKind.Hydride, options.OxidationStates);
         try
         {
-            var designer = new BaseDesigner(backend, tc, ef, screen, kernelFactory) { Novelty = Novelty };
+            var designer = new BaseDesigner(backend, tc, ef, screen) { Novelty = Novelty };
             return (designer.Run(settings, designBase, index, cancel), null);
         }
         catch (ConstraintException e)

@@ -1,4 +1,4 @@
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 
 namespace Kiago.Design.Initialisers;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Kernels;
 using Kiago.Nets;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Kiago.Chemistry;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
 using Kiago.Design.Novelty;
@@ -25,8 +25,7 @@ public sealed record BaseOutcome(BaseSummary Summary, IReadOnlyList<CandidateRow
 /// One base, end to end: initialise → optimise → round at N* (substitution: <see cref="SubstitutionFormula"/>) → predict on the rounded formula → screen → summarise.
 /// Pure compute: no files. Deterministic for (settings, base index).
 /// </summary>
-public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompositionModel ef, ICandidateScreen screen,
-    Func<CompositionSpec, ICompositionKernel> kernelFactory)
+public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompositionModel ef, ICandidateScreen screen)
 {
     const int E = CompositionSpec.Elements;
 
@@ -62,7 +61,7 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
             batch, DesignRandom.ForStream(settings.Seed, baseIndex, "init"));
 
         OptimiserResult result;
-        using (var kernel = kernelFactory(spec))
+        using (var kernel = backend.CreateCompositionKernel(spec))
         using (var optimiser = new DesignOptimiser(backend, kernel, tc, ef, options, batch, TcUncertainty, EfUncertainty) { Progress = Progress })
             result = optimiser.Run(theta, cancel);
         cancel.ThrowIfCancellationRequested();

@@ -1,4 +1,4 @@
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
 using Kiago.Design.Optimiser;

@@ -103,6 +103,10 @@ public sealed partial class CpuBackend : IBackend
     public void Synchronize() { }
 
     // ---- frozen layers ------------------------------------------------------------------------------------
+    // --threads bounds the composition kernel like the rest of the backend
+    public Composition.ICompositionKernel CreateCompositionKernel(Composition.CompositionSpec spec) =>
+        new Composition.CompositionKernelCpu(spec, Threads);
+
     public IConv2d PrepareConv2d(Conv2dSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias) =>
         new CpuConv2d(this, spec, weight, bias);
 

@@ -5,6 +5,9 @@ namespace Kiago.Kernels.Ilgpu;
 // IBackend's ops: checks here, kernels in Ops/.
 public sealed partial class IlgpuBackend
 {
+    public Composition.ICompositionKernel CreateCompositionKernel(Composition.CompositionSpec spec) =>
+        new Composition.CompositionKernelIlgpu(this, spec);
+
     public IConv2d PrepareConv2d(Conv2dSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias) =>
         new IlgpuConv2d(this, spec, weight, bias);
 

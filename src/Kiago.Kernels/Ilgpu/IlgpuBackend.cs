@@ -70,12 +70,12 @@ public sealed partial class IlgpuBackend : IBackend
     internal AdamOp AdamOp { get; }
 
     /// <summary>The ILGPU context (one per backend).</summary>
-    public Context Context { get; }
+    internal Context Context { get; }
 
-    public Accelerator Accelerator { get; }
+    internal Accelerator Accelerator { get; }
 
     /// <summary>The stream every op of this backend is launched on, in order.</summary>
-    public AcceleratorStream Stream { get; }
+    internal AcceleratorStream Stream { get; }
 
     public string DeviceName { get; }
 
@@ -140,7 +140,7 @@ public sealed partial class IlgpuBackend : IBackend
     /// Compiles (once per backend) an implicitly grouped kernel marked <see cref="IlgpuKernelAttribute"/> and returns
     /// its launcher, whose first two arguments are the stream and the number of thread indices.
     /// </summary>
-    public TDelegate LoadKernel<TDelegate>(Delegate kernel) where TDelegate : Delegate
+    internal TDelegate LoadKernel<TDelegate>(Delegate kernel) where TDelegate : Delegate
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         var method = kernel.Method;
@@ -159,7 +159,7 @@ public sealed partial class IlgpuBackend : IBackend
     /// Compiles (once per backend) an explicitly grouped kernel marked <c>[IlgpuKernel(ExplicitlyGrouped = true)]</c>
     /// and returns its launcher, whose first two arguments are the stream and the <see cref="KernelConfig"/>.
     /// </summary>
-    public TDelegate LoadGroupedKernel<TDelegate>(Delegate kernel) where TDelegate : Delegate
+    internal TDelegate LoadGroupedKernel<TDelegate>(Delegate kernel) where TDelegate : Delegate
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         var method = kernel.Method;
@@ -175,9 +175,12 @@ public sealed partial class IlgpuBackend : IBackend
     }
 
     /// <summary>Thread indices to launch for a grid-stride loop over <paramref name="work"/> items (≥ 1).</summary>
-    public int GridSize(long work) => (int)Math.Clamp(work, 1, maxGridThreads);
+    internal int GridSize(long work) => (int)Math.Clamp(work, 1, maxGridThreads);
 
     // ---- memory -------------------------------------------------------------------------------------------
+
+    /// <summary>The accelerator's total memory.</summary>
+    public long DeviceMemoryBytes => Accelerator.MemorySize;
 
     /// <summary>Free device memory: the driver's figure on CUDA; the GC's available memory on the CPU accelerator.</summary>
     public long FreeMemoryBytes => Accelerator is CudaAccelerator cuda

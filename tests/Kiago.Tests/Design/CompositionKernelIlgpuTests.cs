@@ -1,4 +1,4 @@
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Initialisers;
 using Kiago.Kernels;
 using Kiago.Kernels.Cpu;
@@ -47,8 +47,8 @@ public sealed class CompositionKernelIlgpuTests(IlgpuCpuFixture fixture)
     [Fact]
     public void Optimiser_on_ilgpu_cpu_follows_the_cpu_backend()
     {
-        var c = OptimiserParity.Run(new CpuBackend(), spec => new CompositionKernelCpu(spec));
-        var g = OptimiserParity.Run(fixture.Backend, spec => new CompositionKernelIlgpu(fixture.Backend, spec), disposeBackend: false);
+        var c = OptimiserParity.Run(new CpuBackend());
+        var g = OptimiserParity.Run(fixture.Backend, disposeBackend: false);
         for (int i = 0; i < c.FinalX.Length; i++) Assert.True(Math.Abs(c.FinalX[i] - g.FinalX[i]) < 2e-3, $"x[{i}] {c.FinalX[i]} vs {g.FinalX[i]}");
         for (int b = 0; b < c.Candidates; b++) Assert.True(Math.Abs(c.FinalTc[b] - g.FinalTc[b]) < 0.05, $"Tc[{b}] {c.FinalTc[b]} vs {g.FinalTc[b]}");
     }

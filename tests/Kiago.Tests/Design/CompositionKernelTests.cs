@@ -1,5 +1,5 @@
 using Kiago.Kernels.Cpu;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Initialisers;
 using Kiago.Kernels;
 using Kiago.Tests.Design.Support;

@@ -1,7 +1,7 @@
 using Kiago.Kernels.Cpu;
 using Kiago.Chemistry;
 using Kiago.Cli.Design;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Constraints;
 using Kiago.Design.Optimiser;
 using Kiago.Design.Pipeline;
@@ -44,7 +44,7 @@ public sealed class DesignSessionTests : IDisposable
         using var ef = new MlpTestModel(backend, 202, outputScale: 2f, name: "ef", unit: "eV/atom");
         using var cts = new CancellationTokenSource();
         ICompositionModel tc = cancelAtCall > 0 ? new CancellingModel(tcInner, cts, cancelAtCall) : tcInner;
-        var designer = new BaseDesigner(backend, tc, ef, new TestScreen(), spec => new CompositionKernelCpu(spec));
+        var designer = new BaseDesigner(backend, tc, ef, new TestScreen());
         return new DesignSession(designer, "test", progress: null).Run(request, cts.Token);
     }
 

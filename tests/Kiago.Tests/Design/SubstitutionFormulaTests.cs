@@ -1,6 +1,6 @@
 using System.Globalization;
 using Kiago.Chemistry;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Constraints;
 using Kiago.Design.Optimiser;
 using Kiago.Design.Pipeline;
@@ -98,7 +98,7 @@ public sealed class SubstitutionFormulaTests
         using var backend = new CpuBackend();
         using var tc = new MlpTestModel(backend, 101, outputScale: 80f, outputBias: 20f);
         using var ef = new MlpTestModel(backend, 202, outputScale: 2f, name: "ef", unit: "eV/atom");
-        var designer = new BaseDesigner(backend, tc, ef, new TestScreen(), spec => new CompositionKernelCpu(spec));
+        var designer = new BaseDesigner(backend, tc, ef, new TestScreen());
         var settings = new DesignSettings
         {
             Candidates = 32, Seed = 5,

@@ -1,4 +1,4 @@
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Experiments;
 using Kiago.Kernels.Cpu;
 using Kiago.Tests.Design.Support;
@@ -16,7 +16,7 @@ public sealed class ExperimentRunnerTests : IDisposable
     {
         tc = new MlpTestModel(backend, 101, outputScale: 80f, outputBias: 20f);
         ef = new MlpTestModel(backend, 202, outputScale: 2f, outputBias: -0.5f, name: "ef", unit: "eV/atom");
-        runner = new ExperimentRunner(backend, tc, ef, spec => new CompositionKernelCpu(spec));
+        runner = new ExperimentRunner(backend, tc, ef);
     }
 
     public void Dispose()

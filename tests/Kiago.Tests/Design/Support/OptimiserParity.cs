@@ -1,4 +1,4 @@
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Initialisers;
 using Kiago.Design.Optimiser;
 using Kiago.Kernels;
@@ -8,7 +8,7 @@ namespace Kiago.Tests.Design.Support;
 /// <summary>A short seeded optimisation (16 candidates × 8 steps, stage switch included) on a given backend.</summary>
 public static class OptimiserParity
 {
-    public static OptimiserResult Run(IBackend backend, Func<CompositionSpec, ICompositionKernel> kernelFactory, bool disposeBackend = true)
+    public static OptimiserResult Run(IBackend backend, bool disposeBackend = true)
     {
         const int E = 118, batch = 16;
         try
@@ -18,7 +18,7 @@ public static class OptimiserParity
             var allowed = new float[E];
             for (int e = 0; e < 86; e++) allowed[e] = 1f;
             var spec = new CompositionSpec(allowed, new float[E], Enumerable.Range(1, 20));
-            using var kernel = kernelFactory(spec);
+            using var kernel = backend.CreateCompositionKernel(spec);
             var baseX = new double[E];
             baseX[56] = 1; baseX[25] = 1; baseX[32] = 1; baseX[7] = 1; // LaFeAsO
             var theta = Initialiser.Draw(new ReferenceInitialiser(), baseX, allowed, default, batch, DesignRandom.ForStream(1, 0, "init"));

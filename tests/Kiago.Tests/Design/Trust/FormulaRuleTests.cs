@@ -1,6 +1,6 @@
 using System.Numerics;
 using Kiago.Chemistry;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Constraints;
 using Kiago.Design.Novelty;
 using Kiago.Design.Optimiser;
@@ -23,7 +23,7 @@ public sealed class FormulaRuleTests
         using var backend = new CpuBackend();
         using var tc = new MlpTestModel(backend, 101, outputScale: 80f, outputBias: 20f);
         using var ef = new MlpTestModel(backend, 202, outputScale: 2f, name: "ef", unit: "eV/atom");
-        var designer = new BaseDesigner(backend, tc, ef, new TestScreen(), spec => new CompositionKernelCpu(spec)) { Novelty = novelty };
+        var designer = new BaseDesigner(backend, tc, ef, new TestScreen()) { Novelty = novelty };
         var settings = new DesignSettings
         {
             Candidates = candidates, Seed = 5, Optimiser = new OptimiserOptions { Steps = steps, TraceEvery = 8 },

@@ -1,5 +1,5 @@
 using Kiago.Chemistry;
-using Kiago.Design.CompositionMap;
+using Kiago.Kernels.Composition;
 using Kiago.Design.Constraints;
 using Kiago.Design.Optimiser;
 using Kiago.Design.Pipeline;
@@ -125,7 +125,7 @@ public sealed class CpuKappaObjectiveTests : KappaObjectiveTests
 
     static BaseOutcome Run(IBackend backend, UncertainModel tc, UncertainModel ef, float kappa, bool attach)
     {
-        var designer = new BaseDesigner(backend, tc.Flagship, ef.Flagship, new TestScreen(), spec => new CompositionKernelCpu(spec))
+        var designer = new BaseDesigner(backend, tc.Flagship, ef.Flagship, new TestScreen())
         {
             TcUncertainty = attach ? tc : null, EfUncertainty = attach ? ef : null,
         };

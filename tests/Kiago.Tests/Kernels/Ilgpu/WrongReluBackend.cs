@@ -15,6 +15,7 @@ sealed class WrongReluBackend(IBackend inner) : IBackend
     public void Copy(DeviceBuffer<float> source, DeviceBuffer<float> destination, long count) => inner.Copy(source, destination, count);
     public void Fill(DeviceBuffer<float> buffer, float value, long count) => inner.Fill(buffer, value, count);
     public void Synchronize() => inner.Synchronize();
+    public Kiago.Kernels.Composition.ICompositionKernel CreateCompositionKernel(Kiago.Kernels.Composition.CompositionSpec spec) => inner.CreateCompositionKernel(spec);
     public IConv2d PrepareConv2d(Conv2dSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias) => inner.PrepareConv2d(spec, weight, bias);
     public ILinear PrepareLinear(LinearSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias) => inner.PrepareLinear(spec, weight, bias);
     public void Gemm(int m, int n, int k, DeviceBuffer<float> a, bool transposeA, DeviceBuffer<float> b, bool transposeB, DeviceBuffer<float> c, float alpha = 1, float beta = 0) =>

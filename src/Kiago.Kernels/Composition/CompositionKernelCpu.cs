@@ -2,14 +2,14 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Kiago.Kernels;
 
-namespace Kiago.Design.CompositionMap;
+namespace Kiago.Kernels.Composition;
 
 /// <summary>
 /// CPU version of the fused composition kernel: rows are independent, so a Parallel.For over row blocks is
 /// deterministic; inside a row the 118 elements are padded to 15 × Vector256 (padding stays 0 and adds 0 to
 /// every sum and to the integer loss). Sums are taken in a fixed order. ReLU'(0) = 0 as in PyTorch.
 /// </summary>
-public sealed class CompositionKernelCpu : ICompositionKernel
+internal sealed class CompositionKernelCpu : ICompositionKernel
 {
     const int E = CompositionSpec.Elements;
     const int Lanes = 8;

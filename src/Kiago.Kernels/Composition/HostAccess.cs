@@ -1,10 +1,9 @@
-using Kiago.Kernels;
 using Kiago.Kernels.Cpu;
 
-namespace Kiago.Design.CompositionMap;
+namespace Kiago.Kernels.Composition;
 
 /// <summary>The one place that turns a CPU backend buffer into its host array (CPU kernels only).</summary>
-public static class HostAccess
+internal static class HostAccess
 {
     public static T[] Array<T>(DeviceBuffer<T> buffer) where T : unmanaged => buffer switch
     {

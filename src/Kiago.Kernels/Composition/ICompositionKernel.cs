@@ -1,6 +1,6 @@
 using Kiago.Kernels;
 
-namespace Kiago.Design.CompositionMap;
+namespace Kiago.Kernels.Composition;
 
 /// <summary>
 /// The fused composition kernel: one launch for all candidates. Buffers are [batch, 118] row-major float

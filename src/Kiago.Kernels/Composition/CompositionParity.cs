@@ -1,9 +1,8 @@
-using Kiago.Design.Initialisers;
 using Kiago.Kernels;
 using Kiago.Kernels.Cpu;
 using Kiago.Kernels.Ilgpu;
 
-namespace Kiago.Design.CompositionMap;
+namespace Kiago.Kernels.Composition;
 
 /// <summary>
 /// The ILGPU composition kernel against the CPU one on seeded random θ (a degenerate row, masked elements, a fixed
@@ -22,7 +21,7 @@ public static class CompositionParity
         var fixedPart = new float[E];
         fixedPart[0] = 0.25f;
         var spec = new CompositionSpec(allowed, fixedPart, Enumerable.Range(1, 30), distance);
-        var rng = new DesignRandom(77);
+        var rng = new Random(77); // seeded: System.Random(seed) is the same stream on every runtime
         var theta = new float[batch * E];
         var top = new float[batch * E];
         var gradX = new float[batch * E];

@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 using Kiago.Kernels;
 using Kiago.Kernels.Ilgpu;
 
-namespace Kiago.Design.CompositionMap;
+namespace Kiago.Kernels.Composition;
 
 /// <summary>Per-launch constants of the ILGPU composition kernels.</summary>
 public struct CompositionLaunch
@@ -20,7 +20,7 @@ public struct CompositionLaunch
 /// the gradient buffer as scratch between its passes. Same maths and float32 operation order as
 /// <see cref="CompositionKernelCpu"/> up to summation order (the CPU sums in 8 lanes).
 /// </summary>
-public sealed class CompositionKernelIlgpu : ICompositionKernel
+internal sealed class CompositionKernelIlgpu : ICompositionKernel
 {
     const int E = CompositionSpec.Elements;
     readonly IlgpuBackend _backend;

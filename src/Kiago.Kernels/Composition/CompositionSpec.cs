@@ -1,4 +1,4 @@
-namespace Kiago.Design.CompositionMap;
+namespace Kiago.Kernels.Composition;
 
 /// <summary>Distance in the integer loss: the published code squares it, the paper's eq. (10) takes |·|.</summary>
 public enum IntegerDistance { Squared, Absolute }
