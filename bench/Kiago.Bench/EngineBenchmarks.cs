@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Kiago.Autodiff;
-using Kiago.Autodiff.BenchNets;
+using Kiago.Nets.Architectures;
+using Kiago.Nets.Graph;
 using Kiago.Kernels;
 using Kiago.Kernels.Cpu;
 
@@ -55,7 +56,7 @@ public class GemmBench : EngineBench
 /// <summary>Forward + input backward through one ResNet18 stage (4×7×32 network input), batch 1024.</summary>
 public class ResNetStageBench : EngineBench
 {
-    RandomResNet18 net = null!;
+    GraphExecutor net = null!;
     Tape tape = null!;
     DeviceBuffer<float> x = null!;
     int[] shape = [];
@@ -70,9 +71,10 @@ public class ResNetStageBench : EngineBench
     public void Setup()
     {
         CreateBackend();
-        net = new RandomResNet18(Backend);
+        var stage = RandomArchitectures.ResNet18().Stages[Stage];
+        net = new GraphExecutor(stage.Graph, Backend);
         tape = new Tape(Backend);
-        shape = [Batch, .. net.Stages[Stage].InputShape];
+        shape = [Batch, .. stage.InputShape];
         x = RandomBuffer(shape.Aggregate(1L, (p, d) => p * d), 3);
     }
 
@@ -80,7 +82,7 @@ public class ResNetStageBench : EngineBench
     public void ForwardBackward()
     {
         var leaf = tape.Leaf(x, shape, requiresGrad: true);
-        tape.Backward(net.Stages[Stage].Forward(tape, leaf));
+        tape.Backward(net.Run(tape, leaf));
         tape.Reset();
     }
 }
@@ -88,8 +90,7 @@ public class ResNetStageBench : EngineBench
 /// <summary>Whole ResNet18 (4×7×32) and ElemNet (86 inputs): forward + input backward; divide by Batch for ms/sample.</summary>
 public class ModelBench : EngineBench
 {
-    RandomResNet18 resnet = null!;
-    RandomElemNet elemnet = null!;
+    GraphExecutor resnet = null!, elemnet = null!;
     Tape tape = null!;
     DeviceBuffer<float> image = null!, fractions = null!;
 
@@ -100,8 +101,8 @@ public class ModelBench : EngineBench
     public void Setup()
     {
         CreateBackend();
-        resnet = new RandomResNet18(Backend);
-        elemnet = new RandomElemNet(Backend);
+        resnet = new GraphExecutor(RandomArchitectures.ResNet18().Graph, Backend);
+        elemnet = new GraphExecutor(RandomArchitectures.ElemNet().Graph, Backend);
         tape = new Tape(Backend);
         image = RandomBuffer((long)Batch * 4 * 7 * 32, 4);
         fractions = RandomBuffer((long)Batch * 86, 5);
@@ -110,14 +111,14 @@ public class ModelBench : EngineBench
     [Benchmark]
     public void ResNet18()
     {
-        tape.Backward(resnet.Forward(tape, tape.Leaf(image, [Batch, 4, 7, 32], requiresGrad: true)));
+        tape.Backward(resnet.Run(tape, tape.Leaf(image, [Batch, 4, 7, 32], requiresGrad: true)));
         tape.Reset();
     }
 
     [Benchmark]
     public void ElemNet()
     {
-        tape.Backward(elemnet.Forward(tape, tape.Leaf(fractions, [Batch, 86], requiresGrad: true)));
+        tape.Backward(elemnet.Run(tape, tape.Leaf(fractions, [Batch, 86], requiresGrad: true)));
         tape.Reset();
     }
 }

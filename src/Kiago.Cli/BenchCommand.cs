@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Kiago.Autodiff;
-using Kiago.Autodiff.BenchNets;
+using Kiago.Nets.Architectures;
+using Kiago.Nets.Graph;
 using Kiago.Kernels;
 using Kiago.Kernels.Cpu;
 
@@ -66,22 +67,25 @@ internal static class BenchCommand
         }
         if (what is "stages" or "all")
         {
-            using var net = new RandomResNet18(backend);
-            foreach (var stage in net.Stages)
-                Model(backend, $"resnet18 {stage.Name}", stage.InputShape, batches.Max(), stage.MacsPerSample, repeats, output,
-                    (tape, x) => stage.Forward(tape, x));
+            foreach (var stage in RandomArchitectures.ResNet18().Stages)
+            {
+                using var net = new GraphExecutor(stage.Graph, backend);
+                Model(backend, $"resnet18 {stage.Name}", stage.InputShape, batches.Max(), stage.MacsPerSample, repeats, output, net.Run);
+            }
         }
         if (what is "resnet" or "all")
         {
-            using var net = new RandomResNet18(backend);
+            var resnet = RandomArchitectures.ResNet18();
+            using var net = new GraphExecutor(resnet.Graph, backend);
             foreach (int batch in batches)
-                Model(backend, "resnet18 4x7x32", net.InputShape, batch, net.MacsPerSample, repeats, output, net.Forward);
+                Model(backend, "resnet18 4x7x32", resnet.InputShape, batch, resnet.MacsPerSample, repeats, output, net.Run);
         }
         if (what is "elemnet" or "all")
         {
-            using var net = new RandomElemNet(backend);
+            var elemnet = RandomArchitectures.ElemNet();
+            using var net = new GraphExecutor(elemnet.Graph, backend);
             foreach (int batch in batches)
-                Model(backend, "elemnet 86", [net.Inputs], batch, net.MacsPerSample, repeats, output, net.Forward);
+                Model(backend, "elemnet 86", elemnet.InputShape, batch, elemnet.MacsPerSample, repeats, output, net.Run);
         }
     }
 

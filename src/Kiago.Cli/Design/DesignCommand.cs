@@ -8,7 +8,7 @@ using Kiago.Cli.Runs;
 using Kiago.Kernels.Composition;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
-using Kiago.Design.Models;
+using Kiago.Nets.Architectures;
 using Kiago.Design.Novelty;
 using Kiago.Design.Optimiser;
 using Kiago.Design.Pipeline;
@@ -353,7 +353,8 @@ internal sealed class DesignCommand
         if (spec == "random")
         {
             weights.Add(new(option.TrimStart('-'), "random (untrained, seeded; predictions are meaningless)"));
-            return new LoadedModel(kind == ModelKind.TcResNet ? RandomCompositionModel.ResNet18Tc(backend) : RandomCompositionModel.ElemNetEf(backend), null);
+            var architecture = kind == ModelKind.TcResNet ? RandomArchitectures.ResNet18() : RandomArchitectures.ElemNet();
+            return new LoadedModel(new GraphModel(architecture.ToWeightModel(), backend), null);
         }
         if (!File.Exists(spec) && !Directory.Exists(spec))
             throw new UserInputException($"{option} {spec}: file not found (pass a .kgw file, or 'random' for an untrained smoke run)");
