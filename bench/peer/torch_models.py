@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer for `kiago bench`: the same GEMMs, ResNet18 stages, ResNet18 and ElemNet, forward + gradient
-w.r.t. the input, random weights, fp32 on CPU. BatchNorm is folded away (convs carry a bias), as in our engine.
+w.r.t. the input, random weights, fp32 on CPU. The networks are training/kiago_models.py's (the one Python copy),
+with BatchNorm folded away (convs carry a bias), as in our engine.
 
     /usr/bin/python3 bench/peer/torch_models.py --threads 2 --batch 256,1024
 
@@ -8,18 +9,32 @@ GFLOP/s count dense FLOPs (padding taps included): fwd+bwd(input) = 2 x forward,
 """
 import argparse
 import os
+import sys
 import time
 
 import torch
 import torch.nn as nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
+# the one copy of the architectures in Python: training/kiago_models.py (it makes the shipped weights)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "training"))
+from kiago_models import ElemNet, TcResNet18  # noqa: E402
+
+
+def fold(conv, bn):
+    """conv + BatchNorm (eval) as one conv with a bias, as our import folds it."""
+    return fuse_conv_bn_eval(conv.eval(), bn.eval())
+
+
+class FoldedBlock(nn.Module):
+    """training's BasicBlock with BatchNorm folded into the convs."""
+
+    def __init__(self, block):
         super().__init__()
-        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1)
-        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1)
-        self.down = nn.Conv2d(cin, cout, 1, stride) if stride != 1 or cin != cout else None
+        self.c1 = fold(block.conv1, block.bn1)
+        self.c2 = fold(block.conv2, block.bn2)
+        self.down = None if block.downsample is None else fold(block.downsample[0], block.downsample[1])
 
     def forward(self, x):
         s = x if self.down is None else self.down(x)
@@ -27,42 +42,40 @@ class Block(nn.Module):
 
 
 class Stem(nn.Module):
-    def __init__(self, cin):
+    def __init__(self, net):
         super().__init__()
-        self.conv = nn.Conv2d(cin, 64, 7, 2, 3)
-        self.pool = nn.MaxPool2d(3, 2, 1)
+        self.conv = fold(net.conv1, net.bn1)
+        self.pool = net.maxpool
 
     def forward(self, x):
         return self.pool(torch.relu(self.conv(x)))
 
 
 class Head(nn.Module):
-    def __init__(self):
+    def __init__(self, net):
         super().__init__()
-        self.fc = nn.Linear(512, 1)
+        self.fc = net.fc
 
     def forward(self, x):
         return torch.relu(self.fc(x.mean(dim=(2, 3))))
 
 
-def resnet18_stages(cin=4):
-    stages = [("stem conv7x7/2 + maxpool", Stem(cin))]
+def resnet18_stages():
+    """training's TcResNet18 (4 channels in), BatchNorm folded, cut into the stages `kiago bench` times."""
+    net = TcResNet18().eval()
+    stages = [("stem conv7x7/2 + maxpool", Stem(net))]
     c = 64
-    for i, w in enumerate([64, 128, 256, 512]):
-        stride = 1 if i == 0 else 2
-        stages.append((f"layer{i + 1} {c}->{w}", nn.Sequential(Block(c, w, stride), Block(w, w, 1))))
+    for i, layer in enumerate([net.layer1, net.layer2, net.layer3, net.layer4]):
+        w = layer[0].conv1.out_channels
+        stages.append((f"layer{i + 1} {c}->{w}", nn.Sequential(FoldedBlock(layer[0]), FoldedBlock(layer[1]))))
         c = w
-    stages.append(("head gap + fc 512->1", Head()))
+    stages.append(("head gap + fc 512->1", Head(net)))
     return stages
 
 
-def elemnet(n_in=86):
-    layers, w_in = [], n_in
-    for w in [1024] * 4 + [512] * 3 + [256] * 3 + [128] * 3 + [64] * 2 + [32]:
-        layers += [nn.Linear(w_in, w), nn.ReLU()]
-        w_in = w
-    layers.append(nn.Linear(w_in, 1))
-    return nn.Sequential(*layers)
+def elemnet():
+    """training's ElemNet in eval mode (its dropout is the identity there, as in inference)."""
+    return ElemNet().eval()
 
 
 def dense_macs(model, x):

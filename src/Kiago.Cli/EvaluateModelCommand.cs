@@ -5,6 +5,7 @@ using Kiago.Chemistry;
 using Kiago.Cli.IO;
 using Kiago.Kernels;
 using Kiago.Kernels.Ilgpu;
+using Kiago.Nets.Evaluation;
 using Kiago.Nets;
 using Kiago.Nets.Featurisers;
 using Kiago.Nets.Uncertainty;

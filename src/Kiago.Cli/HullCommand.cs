@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using Kiago.Chemistry;
 using Kiago.Cli.Eval;
+using Kiago.Chemistry.Hull;
 using Kiago.Cli.Hull;
+using Kiago.Design.Hull;
 using Kiago.Cli.IO;
 using Kiago.Design.Experiments;
 
@@ -29,7 +31,7 @@ internal static class HullCommand
         {
             var queries = r.GetRequiredValue(formulas).Select((f, i) => Composition.TryParse(f, out var c, out var e) ? c
                 : throw new UserInputException($"formula {i + 1}: {e.Message}")).ToArray();
-            var references = HullReferenceSet.Read(r.GetRequiredValue(reference), r.GetValue(column)!, "--reference");
+            var references = HullReferenceReader.Read(r.GetRequiredValue(reference), r.GetValue(column)!, "--reference");
             if (r.GetValue(outFile) is { } target)
             {
                 OutputOptions.CheckFile(target);

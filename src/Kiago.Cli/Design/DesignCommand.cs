@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kiago.Chemistry;
+using Kiago.Chemistry.Hull;
 using Kiago.Cli.Hull;
+using Kiago.Design.Hull;
 using Kiago.Cli.Runs;
 using Kiago.Kernels.Composition;
 using Kiago.Design.Constraints;
@@ -125,7 +127,7 @@ internal sealed class DesignCommand
         if (parse.GetValue(hullReference) is { } hullPath)
         {
             string column = parse.GetValue(hullFormulaColumn)!;
-            hullReferences = HullReferenceSet.Read(hullPath, column, "--hull-reference");
+            hullReferences = HullReferenceReader.Read(hullPath, column, "--hull-reference");
             // only a run with a hull records it, so manifests (and --resume) of runs without one are unchanged
             args.Add(new("hull_reference", hullPath));
             args.Add(new("hull_formula_column", column));
@@ -144,7 +146,7 @@ internal sealed class DesignCommand
         var weights = new List<KeyValuePair<string, string>>();
         weights.Add(new("known_compositions", knownList.Provenance));
         Action<string>? notice = parse.GetValue(quiet) ? null : line => stderr.WriteLine($"kiago: note: {line}");
-        using var tcLoaded = LoadModel(ShippedWeights.Resolve(parse, tcModel), "--tc-model", ModelKind.TcResNet, backend, weights, notice, out var card);
+        using var tcLoaded = LoadModel(ShippedWeights.Resolve(parse, tcModel), "--tc-model", ModelKind.TcResNet, backend, weights, notice, out var frequencies);
         using var efLoaded = LoadModel(ShippedWeights.Resolve(parse, efModel), "--ef-model", ModelKind.ElemNet, backend, weights, notice, out _);
         var (tc, ef) = (tcLoaded.Mu, efLoaded.Mu);
         float k = settings.Optimiser.Kappa;
@@ -157,9 +159,9 @@ internal sealed class DesignCommand
             if (!tcSigma) notice?.Invoke($"--kappa {F(k)}: the Tc model has no uncertainty data, only Ef's σ is penalised");
             if (!efSigma) notice?.Invoke($"--kappa {F(k)}: the Ef model has no uncertainty data, only Tc's σ is penalised");
         }
-        if (card?["element_frequencies"] is JsonArray freq && freq.Count == Elements.Count)
+        if (frequencies is not null)
         {
-            settings = settings with { ElementFrequencies = freq.Select(f => f!.GetValue<double>()).ToArray() };
+            settings = settings with { ElementFrequencies = frequencies };
             args.Add(new("element_frequencies", "tc model card"));
         }
         else args.Add(new("element_frequencies", "uniform over the allowed elements (no model card table)"));
@@ -178,7 +180,7 @@ internal sealed class DesignCommand
         var hullProgress = parse.GetValue(quiet) ? null : stderr;
         var session = new DesignSession(designer, screen.Name, parse.GetValue(quiet) ? null : stderr)
         {
-            EnergyAboveHull = hull is null ? null : rows => CandidateHullColumn.Compute(hull, rows, hullProgress),
+            EnergyAboveHull = hull is null ? null : rows => CandidateHullColumn.Compute(hull, rows, hullProgress is null ? null : hullProgress.WriteLine),
             Warnings = stderr,
         };
         var runRequest = new DesignRunRequest(CommandName, args, baseList, settings, dir!, parse.GetValue(resume), backend.DeviceName, weights, shardSpec);
@@ -347,9 +349,9 @@ internal sealed class DesignCommand
     }
 
     static LoadedModel LoadModel(string spec, string option, ModelKind kind, IBackend backend,
-        List<KeyValuePair<string, string>> weights, Action<string>? notice, out JsonNode? card)
+        List<KeyValuePair<string, string>> weights, Action<string>? notice, out double[]? elementFrequencies)
     {
-        card = null;
+        elementFrequencies = null;
         if (spec == "random")
         {
             weights.Add(new(option.TrimStart('-'), "random (untrained, seeded; predictions are meaningless)"));
@@ -362,7 +364,7 @@ internal sealed class DesignCommand
         weights.Add(RunManifest.WeightsEntry(option.TrimStart('-'), spec));
         if (model.UncertaintyFilePath is { } kgu)
             weights.Add(RunManifest.WeightsEntry(option.TrimStart('-') + "-uncertainty", kgu));
-        try { card = JsonNode.Parse(model.Flagship.Model.CardJson); } catch (JsonException) { card = null; }
+        elementFrequencies = model.Flagship.Model.ElementFrequencies();
         // the flagship is the μ model whatever κ is, so κ = 0 is the published objective byte for byte
         return new LoadedModel(model.Flagship, model);
     }

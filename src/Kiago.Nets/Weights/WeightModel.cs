@@ -15,6 +15,30 @@ public sealed record WeightModel(
     string CardJson,
     string CreatedBy)
 {
+    /// <summary>
+    /// The card's element_frequencies (118 values, index Z − 1: how often each element occurs in the training data; the
+    /// optimiser's initialiser draws replacement elements from them), or null when the card has no valid table
+    /// (a .kgw's card is checked on read; an in-memory one may not be).
+    /// </summary>
+    public double[]? ElementFrequencies()
+    {
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(CardJson) is not System.Text.Json.Nodes.JsonObject card
+                || card["element_frequencies"] is not System.Text.Json.Nodes.JsonArray array || array.Count != Kiago.Chemistry.Elements.Count)
+                return null;
+            var values = new double[array.Count];
+            for (int i = 0; i < values.Length; i++)
+                if (array[i] is not System.Text.Json.Nodes.JsonValue v || !v.TryGetValue(out values[i]) || !(values[i] >= 0) || !double.IsFinite(values[i]))
+                    return null;
+            return values.Sum() > 0 ? values : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The same model with every tensor stored as <paramref name="storage"/> (values rounded accordingly).</summary>
     public WeightModel WithStorage(TensorStorageType storage)
     {

@@ -4,6 +4,7 @@ using Kiago.Chemistry.Hull;
 using Kiago.Cli;
 using Kiago.Cli.Design;
 using Kiago.Cli.Hull;
+using Kiago.Design.Hull;
 using Kiago.Design.Experiments;
 using Kiago.Kernels;
 using Kiago.Kernels.Cpu;
@@ -92,7 +93,7 @@ public sealed class HullColumnTests : IDisposable
     public void Each_reference_is_predicted_once_and_each_system_gets_one_diagram()
     {
         string reference = cli.File("ref.csv", References);
-        var set = HullReferenceSet.Read(reference, "formula", "--hull-reference");
+        var set = HullReferenceReader.Read(reference, "formula", "--hull-reference");
         Assert.Equal(6, set.Count); // O2 is an element, Fe1O1 repeats FeO, the blank line is skipped
         Assert.Equal(["Fe2O3", "Fe1O1", "Fe3O4"], set.Inside([.. Composition.Parse("FeO").Elements]).Select(c => c.ToFormulaString()));
         using var backend = new CpuBackend(threads: 2);

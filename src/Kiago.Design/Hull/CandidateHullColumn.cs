@@ -1,18 +1,18 @@
 using Kiago.Chemistry;
 using Kiago.Design.Pipeline;
 
-namespace Kiago.Cli.Hull;
+namespace Kiago.Design.Hull;
 
 /// <summary>
 /// The e_above_hull column of candidates.csv: for each row's final integer formula, max(0, ef_rounded − hull) in
 /// eV/atom against the predicted hull of its chemical system. NaN where there is no formula (degenerate, all zero),
 /// Ef is not finite, or the system has fewer than 2 or more than 8 elements (the validated range).
 /// </summary>
-internal static class CandidateHullColumn
+public static class CandidateHullColumn
 {
     public const int MinElements = 2, MaxElements = 8;
 
-    public static double[] Compute(PredictedHull hull, IReadOnlyList<CandidateRow> rows, TextWriter? progress)
+    public static double[] Compute(PredictedHull hull, IReadOnlyList<CandidateRow> rows, Action<string>? progress = null)
     {
         var formulas = rows.Select(r => r.Formula.Length > 0 && double.IsFinite(r.EfRounded) && Composition.TryParse(r.Formula, out var c, out _)
             && c.Count is >= MinElements and <= MaxElements ? c : null).ToArray();
@@ -26,7 +26,7 @@ internal static class CandidateHullColumn
             if (!hullEnergies.TryGetValue(f, out double h)) hullEnergies[f] = h = hull.For(f).Diagram.HullEnergy(f);
             result[i] = Math.Max(0, rows[i].EfRounded - h); // = PhaseDiagram.EnergyAboveHull
         }
-        progress?.WriteLine($"kiago: e_above_hull: {hull.Predicted - before} new reference compounds predicted ({hull.Predicted} in all)");
+        progress?.Invoke($"kiago: e_above_hull: {hull.Predicted - before} new reference compounds predicted ({hull.Predicted} in all)");
         return result;
     }
 }

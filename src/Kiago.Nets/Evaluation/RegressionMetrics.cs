@@ -1,7 +1,7 @@
-namespace Kiago.Cli;
+namespace Kiago.Nets.Evaluation;
 
 /// <summary>MAE, RMSE and R² of predictions against targets, accumulated in double.</summary>
-internal sealed record RegressionMetrics(int Count, double Mae, double Rmse, double R2)
+public sealed record RegressionMetrics(int Count, double Mae, double Rmse, double R2)
 {
     public static RegressionMetrics Of(IReadOnlyList<double> predicted, IReadOnlyList<double> target)
     {

@@ -3,7 +3,7 @@ using Kiago.Chemistry.Hull;
 using Kiago.Design.Experiments;
 using Kiago.Nets;
 
-namespace Kiago.Cli.Hull;
+namespace Kiago.Design.Hull;
 
 /// <summary>
 /// Hulls from predicted formation energies (reference §9): every reference energy comes from one ElemNet, elements at
@@ -11,7 +11,7 @@ namespace Kiago.Cli.Hull;
 /// <see cref="Prepare"/>), and one <see cref="PhaseDiagram"/> is built per chemical system (cached).
 /// Shared by <c>kiago hull</c> and the e_above_hull column of <c>kiago optimise/substitute/hydride</c>.
 /// </summary>
-internal sealed class PredictedHull(HullReferenceSet references, ICompositionModel ef)
+public sealed class PredictedHull(HullReferenceSet references, ICompositionModel ef)
 {
     readonly Dictionary<Composition, double> energies = [];
     readonly Dictionary<string, (PhaseDiagram Diagram, int References)> diagrams = new(StringComparer.Ordinal);

@@ -1,15 +1,13 @@
 using Kiago.Chemistry;
-using Kiago.Cli.IO;
 
-namespace Kiago.Cli.Hull;
+namespace Kiago.Chemistry.Hull;
 
 /// <summary>
-/// The reference compositions of a hull, read from one column of a CSV (e.g. the formulas of
-/// ../shared/data/formation_energy_mp.csv). Every row is checked when the file is read, so a bad file fails before any
-/// compute. Kept: multi-element compositions, each atom-fraction composition once (first occurrence), in file order;
-/// elements are terminal entries at 0 eV/atom and need no row.
+/// The reference compositions of a hull (e.g. the formulas of ../shared/data/formation_energy_mp.csv), indexed by
+/// chemical system. Kept: multi-element compositions, each atom-fraction composition once (first occurrence), in
+/// order; elements are terminal entries at 0 eV/atom and need no entry.
 /// </summary>
-internal sealed class HullReferenceSet
+public sealed class HullReferenceSet
 {
     readonly List<Composition> compositions = [];
     readonly Dictionary<string, List<int>> bySystem = new(StringComparer.Ordinal);
@@ -19,26 +17,16 @@ internal sealed class HullReferenceSet
 
     HullReferenceSet(string source) => Source = source;
 
-    /// <summary>Reads <paramref name="column"/> of <paramref name="path"/>; errors name <paramref name="option"/>, the file, line and column.</summary>
-    public static HullReferenceSet Read(string path, string column, string option)
+    /// <summary>
+    /// A reference set from <paramref name="compositions"/> (e.g. one column of a CSV): multi-element compositions are
+    /// kept, each atom-fraction composition once (first occurrence), in the given order.
+    /// </summary>
+    public static HullReferenceSet From(IEnumerable<Composition> compositions, string source)
     {
-        var set = new HullReferenceSet(path);
+        var set = new HullReferenceSet(source);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        // every message names the option and the file (CsvReader's and CsvHeader's name the file; the option is the label)
-        using var reader = CsvReader.Open(path, option);
-        var header = CsvHeader.Read(reader, $"{option} {path}");
-        int index = header.Require(column);
-        long rows = 0;
-        foreach (var record in reader.ReadAll())
-        {
-            if (record.IsBlank) continue;
-            rows++;
-            if (index >= record.Fields.Length) throw new UserInputException($"{option} {path}: line {record.Line}: no field for column \"{column}\"");
-            if (!Composition.TryParse(record.Fields[index], out var c, out var e))
-                throw new UserInputException($"{option} {path}: line {record.Line}, column \"{column}\": {e.Message}");
+        foreach (var c in compositions)
             if (c.Count > 1 && seen.Add(c.Normalise().ToCanonicalString())) set.Add(c);
-        }
-        if (rows == 0) throw new UserInputException($"{option} {path}: no rows below the header");
         return set;
     }
 
