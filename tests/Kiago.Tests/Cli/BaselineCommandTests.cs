@@ -1,7 +1,7 @@
 using Kiago.Tests.Cli;
 using Kiago.Tests.Support;
 
-namespace Kiago.Tests.Eval;
+namespace Kiago.Tests.Cli;
 
 public sealed class BaselineCommandTests : IDisposable
 {

@@ -8,7 +8,7 @@ using Kiago.Nets.Weights;
 using Kiago.Tests.Cli;
 using Kiago.Tests.Nets.Uncertainty;
 
-namespace Kiago.Tests.Design.Trust;
+namespace Kiago.Tests.Cli;
 
 /// <summary>The issue-12 options through the real command line: refusals before compute, --known, the practical preset.</summary>
 public sealed class TrustCommandTests : IDisposable

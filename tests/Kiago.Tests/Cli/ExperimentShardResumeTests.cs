@@ -8,7 +8,7 @@ using Kiago.Tests.Cli;
 using Kiago.Tests.Nets;
 using Kiago.Tests.Support;
 
-namespace Kiago.Tests.Eval;
+namespace Kiago.Tests.Cli;
 
 /// <summary>
 /// `kiago experiment` survives long runs: killed mid-run then --resume equals an uninterrupted run byte for byte;

@@ -10,7 +10,7 @@ using Kiago.Nets.Weights;
 using Kiago.Tests.Cli;
 using Kiago.Tests.Nets;
 
-namespace Kiago.Tests.Eval;
+namespace Kiago.Tests.Cli;
 
 public sealed class HullCommandTests : IDisposable
 {

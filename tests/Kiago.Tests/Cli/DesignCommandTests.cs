@@ -2,7 +2,7 @@ using Kiago.Cli;
 using Kiago.Tests.Cli;
 using Kiago.Tests.Support;
 
-namespace Kiago.Tests.Design;
+namespace Kiago.Tests.Cli;
 
 /// <summary>`kiago optimise/substitute/hydride` through the real command line: input errors before compute, and one tiny run.</summary>
 public sealed class DesignCommandTests : IDisposable

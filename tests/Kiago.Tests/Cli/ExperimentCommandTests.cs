@@ -5,7 +5,7 @@ using Kiago.Tests.Cli;
 using Kiago.Tests.Nets;
 using Kiago.Tests.Support;
 
-namespace Kiago.Tests.Eval;
+namespace Kiago.Tests.Cli;
 
 /// <summary>`kiago experiment` end to end on tiny untrained models (the nets fixtures converted to .kgw).</summary>
 public sealed class ExperimentCommandTests : IDisposable
