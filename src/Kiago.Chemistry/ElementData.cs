@@ -6,7 +6,7 @@ namespace Kiago.Chemistry;
 
 public static partial class Elements
 {
-    static readonly Element[] table =
+    static readonly Element[] Table =
     [
         new(1, "H", "Hydrogen", 1, 1, ElementSeries.None, Block.S, new(0, 0, Block.S), 1.00794, 2.2, 2.2, false, [-1, 1], [-1, 1], [1, -1]),
         new(2, "He", "Helium", 1, 18, ElementSeries.None, Block.S, new(0, 31, Block.S), 4.002602, null, null, false, [], [], []),

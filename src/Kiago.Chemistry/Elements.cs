@@ -8,22 +8,22 @@ public static partial class Elements
     /// <summary>Length of the composition axis (index = Z − 1).</summary>
     public const int Count = 118;
 
-    static readonly FrozenDictionary<string, Element> bySymbol =
-        table.ToFrozenDictionary(e => e.Symbol, StringComparer.Ordinal);
+    static readonly FrozenDictionary<string, Element> BySymbol =
+        Table.ToFrozenDictionary(e => e.Symbol, StringComparer.Ordinal);
 
     /// <summary>All elements in Z order (index = Z − 1).</summary>
-    public static IReadOnlyList<Element> All => table;
+    public static IReadOnlyList<Element> All => Table;
 
     public static Element ByZ(int z) =>
-        z is >= 1 and <= Count ? table[z - 1] : throw new ArgumentOutOfRangeException(nameof(z), z, "Z must be 1…118");
+        z is >= 1 and <= Count ? Table[z - 1] : throw new ArgumentOutOfRangeException(nameof(z), z, "Z must be 1…118");
 
     /// <summary>Case-sensitive symbol lookup ("Fe", not "fe").</summary>
     public static bool TryGet(string symbol, out Element element) =>
-        bySymbol.TryGetValue(symbol, out element!);
+        BySymbol.TryGetValue(symbol, out element!);
 
     /// <summary>Case-sensitive symbol lookup that also works on a slice of a larger string.</summary>
     public static bool TryGet(ReadOnlySpan<char> symbol, out Element element) =>
-        bySymbol.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(symbol, out element!);
+        BySymbol.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(symbol, out element!);
 
     public static Element Get(string symbol) =>
         TryGet(symbol, out var element) ? element : throw new ArgumentException($"unknown element \"{symbol}\"", nameof(symbol));

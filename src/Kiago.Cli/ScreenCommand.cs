@@ -15,7 +15,7 @@ namespace Kiago.Cli;
 /// </summary>
 internal static class ScreenCommand
 {
-    static readonly Dictionary<string, OxidationStateTable> tables = new()
+    static readonly Dictionary<string, OxidationStateTable> Tables = new()
     {
         ["smact14"] = OxidationStateTable.Smact14,
         ["pymatgen-common"] = OxidationStateTable.PymatgenCommon,
@@ -34,7 +34,7 @@ internal static class ScreenCommand
             Description = "Oxidation-state table: smact14 (KIAGO's), pymatgen-common or icsd (pymatgen's ICSD set)",
             DefaultValueFactory = _ => "smact14",
         };
-        oxStates.AcceptOnlyFromAmong([.. tables.Keys]);
+        oxStates.AcceptOnlyFromAmong([.. Tables.Keys]);
         var maxElements = new Option<int?>("--max-elements") { Description = "Most distinct elements allowed (default 8; 3 with --hydride)" };
         var hydride = new Option<bool>("--hydride") { Description = "KIAGO's hydride check: per-atom states, ≤ 15 atoms, 0.4 ≤ x_H < 1" };
         var maxAtoms = new Option<int?>("--max-atoms") { Description = "With --hydride: most atoms allowed after rounding (default 15)" };
@@ -45,7 +45,7 @@ internal static class ScreenCommand
         var compute = ComputeOptions.AddTo(command, device: false);
         command.SetAction(result =>
         {
-            var table = tables[result.GetRequiredValue(oxStates)];
+            var table = Tables[result.GetRequiredValue(oxStates)];
             var limit = result.GetValue(maxElements);
             if (limit is < 1) throw new UserInputException($"--max-elements must be at least 1 (got {limit})");
             var atoms = result.GetValue(maxAtoms);

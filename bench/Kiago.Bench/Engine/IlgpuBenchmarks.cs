@@ -17,7 +17,7 @@ namespace Kiago.Bench.Engine;
 /// </summary>
 static class BenchDevice
 {
-    static readonly Lazy<bool> isCuda = new(() =>
+    static readonly Lazy<bool> IsCudaDevice = new(() =>
     {
         var wanted = Environment.GetEnvironmentVariable("KIAGO_BENCH_DEVICE") ?? "auto";
         if (wanted == "ilgpu-cpu") return false;
@@ -26,7 +26,7 @@ static class BenchDevice
         return cuda is not null;
     });
 
-    public static bool IsCuda => isCuda.Value;
+    public static bool IsCuda => IsCudaDevice.Value;
 
     public static IlgpuBackend Create()
     {

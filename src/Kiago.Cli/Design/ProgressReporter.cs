@@ -8,15 +8,15 @@ namespace Kiago.Cli.Design;
 /// <summary>Progress lines on stderr: step, stage, best Tc, mean loss, candidate-steps/s, ETA (at most one a second).</summary>
 public sealed class ProgressReporter(TextWriter? output, int baseIndex, int baseCount, string baseName, int candidates)
 {
-    readonly Stopwatch _clock = Stopwatch.StartNew();
-    double _lastPrinted = double.NegativeInfinity;
+    readonly Stopwatch clock = Stopwatch.StartNew();
+    double lastPrinted = double.NegativeInfinity;
 
     public void Report(TracePoint p, int done, int total)
     {
         if (output is null) return;
-        double t = _clock.Elapsed.TotalSeconds;
-        if (done < total && t - _lastPrinted < 1.0) return;
-        _lastPrinted = t;
+        double t = clock.Elapsed.TotalSeconds;
+        if (done < total && t - lastPrinted < 1.0) return;
+        lastPrinted = t;
         double rate = done * (double)candidates / Math.Max(t, 1e-9);
         double eta = (total - done) * (double)candidates / Math.Max(rate, 1e-9);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -25,7 +25,7 @@ public sealed class ProgressReporter(TextWriter? output, int baseIndex, int base
 
     public void Done(BaseSummary s, double noveltySeconds = 0)
     {
-        double t = _clock.Elapsed.TotalSeconds;
+        double t = clock.Elapsed.TotalSeconds;
         output?.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[{baseIndex + 1}/{baseCount} {baseName}] done in {t:0.0} s: base Tc {s.BaseTc:0.00} K, {s.Unique} unique, all-pass {s.AllPassRate:P1} ({s.NovelAllPass} novel), ΔTc top-10 {s.DeltaTcTop10:0.00} K; novelty search {noveltySeconds:0.000} s ({noveltySeconds / Math.Max(t, 1e-9):P2} of the base)"));
     }

@@ -11,12 +11,12 @@ public static class OxidationSubstituents
 {
     public const int MaxZ = 86;
 
-    static readonly FrozenDictionary<int, Element[]> byState = Elements.All
+    static readonly FrozenDictionary<int, Element[]> ByState = Elements.All
         .Where(e => e.Z <= MaxZ)
         .SelectMany(e => e.OxidationStatesSmact14.Select(s => (State: s, Element: e)))
         .GroupBy(p => p.State)
         .ToFrozenDictionary(g => g.Key, g => g.Select(p => p.Element).OrderBy(e => e.Z).ToArray());
 
     /// <summary>Elements with <paramref name="state"/> (empty when none).</summary>
-    public static IReadOnlyList<Element> WithState(int state) => byState.TryGetValue(state, out var list) ? list : [];
+    public static IReadOnlyList<Element> WithState(int state) => ByState.TryGetValue(state, out var list) ? list : [];
 }

@@ -7,12 +7,12 @@ namespace Kiago.Design.Initialisers;
 /// </summary>
 public sealed class DesignRandom
 {
-    ulong _s0, _s1, _s2, _s3;
+    ulong s0, s1, s2, s3;
 
     public DesignRandom(ulong seed)
     {
         ulong sm = seed;
-        _s0 = SplitMix(ref sm); _s1 = SplitMix(ref sm); _s2 = SplitMix(ref sm); _s3 = SplitMix(ref sm);
+        s0 = SplitMix(ref sm); s1 = SplitMix(ref sm); s2 = SplitMix(ref sm); s3 = SplitMix(ref sm);
     }
 
     /// <summary>An independent stream for (seed, base index, purpose).</summary>
@@ -34,11 +34,11 @@ public sealed class DesignRandom
 
     public ulong NextUInt64()
     {
-        ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
-        ulong t = _s1 << 17;
-        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;
-        _s2 ^= t;
-        _s3 = ulong.RotateLeft(_s3, 45);
+        ulong result = ulong.RotateLeft(s1 * 5, 7) * 9;
+        ulong t = s1 << 17;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+        s2 ^= t;
+        s3 = ulong.RotateLeft(s3, 45);
         return result;
     }
 

@@ -18,7 +18,7 @@ public sealed record KnownComposition(string Key, string Formula, double TcKelvi
 public sealed class KnownCompositions
 {
     const string ResourceName = "Kiago.Design.Novelty.known-compositions.tsv.gz";
-    static readonly Lazy<KnownCompositions> builtin = new(LoadBuiltin, LazyThreadSafetyMode.ExecutionAndPublication);
+    static readonly Lazy<KnownCompositions> BuiltinList = new(LoadBuiltin, LazyThreadSafetyMode.ExecutionAndPublication);
 
     readonly KnownComposition[] entries;
     readonly Dictionary<string, int> byKey;
@@ -33,7 +33,7 @@ public sealed class KnownCompositions
     public int Count => entries.Length;
 
     /// <summary>The embedded index (loaded once, on first use).</summary>
-    public static KnownCompositions Builtin => builtin.Value;
+    public static KnownCompositions Builtin => BuiltinList.Value;
 
     /// <summary>
     /// From (composition, Tc) pairs: compositions sharing a key merge into one entry (the first spelling, the largest

@@ -15,14 +15,14 @@ namespace Kiago.Design.Optimiser;
 public sealed class DesignOptimiser : IDisposable
 {
     const int E = CompositionSpec.Elements;
-    readonly IBackend _backend;
-    readonly ICompositionKernel _kernel;
-    readonly ICompositionModel _tc, _ef;
-    readonly OptimiserOptions _options;
-    readonly int _batch;
-    readonly DeviceBuffer<float> _theta, _grad, _m, _v, _top, _x, _gx, _tcOut, _efOut, _lint, _tcSigma, _efSigma;
-    readonly DeviceBuffer<int> _n, _flags;
-    readonly DesignObjective _objective;
+    readonly IBackend deviceBackend;
+    readonly ICompositionKernel compositionKernel;
+    readonly ICompositionModel tcModel, efModel;
+    readonly OptimiserOptions settings;
+    readonly int batchSize;
+    readonly DeviceBuffer<float> theta, grad, m, v, top, fractions, gx, tcOut, efOut, integerLossOut, tcSigmaOut, efSigmaOut;
+    readonly DeviceBuffer<int> chosenN, degenerateFlags;
+    readonly DesignObjective objective;
 
     /// <summary>
     /// <paramref name="tc"/>/<paramref name="ef"/>: the μ models (the flagship networks: the final Tc/Ef always come from
@@ -34,16 +34,16 @@ public sealed class DesignOptimiser : IDisposable
     {
         options.Validate();
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "need at least one candidate");
-        _backend = backend; _kernel = kernel; _tc = tc; _ef = ef; _options = options; _batch = batch;
+        deviceBackend = backend; compositionKernel = kernel; tcModel = tc; efModel = ef; settings = options; batchSize = batch;
         long n = (long)batch * E;
-        _theta = backend.Allocate<float>(n); _grad = backend.Allocate<float>(n);
-        _m = backend.Allocate<float>(n); _v = backend.Allocate<float>(n);
-        _top = backend.Allocate<float>(n); _x = backend.Allocate<float>(n); _gx = backend.Allocate<float>(n);
-        _tcOut = backend.Allocate<float>(batch); _efOut = backend.Allocate<float>(batch); _lint = backend.Allocate<float>(batch);
-        _n = backend.Allocate<int>(batch); _flags = backend.Allocate<int>(batch);
-        _tcSigma = backend.Allocate<float>(batch); _efSigma = backend.Allocate<float>(batch);
-        backend.Fill(_tcSigma, 0f, batch); backend.Fill(_efSigma, 0f, batch);
-        _objective = new DesignObjective(tc, ef, options.Alpha, options.Kappa, tcUncertainty, efUncertainty);
+        theta = backend.Allocate<float>(n); grad = backend.Allocate<float>(n);
+        m = backend.Allocate<float>(n); v = backend.Allocate<float>(n);
+        top = backend.Allocate<float>(n); fractions = backend.Allocate<float>(n); gx = backend.Allocate<float>(n);
+        tcOut = backend.Allocate<float>(batch); efOut = backend.Allocate<float>(batch); integerLossOut = backend.Allocate<float>(batch);
+        chosenN = backend.Allocate<int>(batch); degenerateFlags = backend.Allocate<int>(batch);
+        tcSigmaOut = backend.Allocate<float>(batch); efSigmaOut = backend.Allocate<float>(batch);
+        backend.Fill(tcSigmaOut, 0f, batch); backend.Fill(efSigmaOut, 0f, batch);
+        objective = new DesignObjective(tc, ef, options.Alpha, options.Kappa, tcUncertainty, efUncertainty);
     }
 
     /// <summary>Progress report: (trace point, steps done, total steps).</summary>
@@ -51,27 +51,27 @@ public sealed class DesignOptimiser : IDisposable
 
     public OptimiserResult Run(ReadOnlySpan<float> initialTheta, CancellationToken cancel = default)
     {
-        long n = (long)_batch * E;
-        if (initialTheta.Length != n) throw new ArgumentException($"initial θ has {initialTheta.Length} values, expected {_batch} × {E}");
-        _backend.Upload(initialTheta, _theta);
-        _backend.Fill(_m, 0f, n); _backend.Fill(_v, 0f, n); _backend.Fill(_top, 1f, n);
+        long n = (long)batchSize * E;
+        if (initialTheta.Length != n) throw new ArgumentException($"initial θ has {initialTheta.Length} values, expected {batchSize} × {E}");
+        deviceBackend.Upload(initialTheta, theta);
+        deviceBackend.Fill(m, 0f, n); deviceBackend.Fill(v, 0f, n); deviceBackend.Fill(top, 1f, n);
         var clock = Stopwatch.StartNew();
         var trace = new List<TracePoint>();
-        int steps = _options.Steps, t0 = _options.SwitchStep;
+        int steps = settings.Steps, t0 = settings.SwitchStep;
         float[]? stage1 = null;
         if (t0 == 0) stage1 = ComposeNow();
-        var adam = _options.Adam;
-        float invB = 1f / _batch;
+        var adam = settings.Adam;
+        float invB = 1f / batchSize;
         for (int t = 0; t < steps; t++)
         {
             cancel.ThrowIfCancellationRequested();
-            float w = _options.IntegerWeightAt(t);
-            bool traceNow = (t + 1) % _options.TraceEvery == 0 || t == 0 || t == steps - 1;
-            _kernel.Forward(_batch, _theta, _top, _x, _flags, integerLoss: w != 0f || traceNow && t >= t0, _lint, _n);
-            _backend.Fill(_gx, 0f, n);
-            _objective.ForwardBackward(_batch, _x, _tcOut, _tcSigma, _efOut, _efSigma, _gx, invB);
-            _kernel.Backward(_batch, _theta, _top, _gx, _flags, w * invB, _n, _grad);
-            _backend.AdamUpdate(adam, t + 1, _theta, _grad, _m, _v, n);
+            float w = settings.IntegerWeightAt(t);
+            bool traceNow = (t + 1) % settings.TraceEvery == 0 || t == 0 || t == steps - 1;
+            compositionKernel.Forward(batchSize, theta, top, fractions, degenerateFlags, integerLoss: w != 0f || traceNow && t >= t0, integerLossOut, chosenN);
+            deviceBackend.Fill(gx, 0f, n);
+            objective.ForwardBackward(batchSize, fractions, tcOut, tcSigmaOut, efOut, efSigmaOut, gx, invB);
+            compositionKernel.Backward(batchSize, theta, top, gx, degenerateFlags, w * invB, chosenN, grad);
+            deviceBackend.AdamUpdate(adam, t + 1, theta, grad, m, v, n);
             if (traceNow)
             {
                 var point = Summarise(t, t >= t0 ? 2 : 1, w, clock.Elapsed.TotalSeconds);
@@ -81,15 +81,15 @@ public sealed class DesignOptimiser : IDisposable
             if (t + 1 == t0)
             {
                 stage1 = ComposeNow();
-                if (_options.MaxElements > 1) _kernel.BuildTopMask(_batch, _x, _options.MaxElements, _top);
+                if (settings.MaxElements > 1) compositionKernel.BuildTopMask(batchSize, fractions, settings.MaxElements, top);
             }
         }
         // final state: x(θ_final), its N*, and both predictions (no gradient)
-        _kernel.Forward(_batch, _theta, _top, _x, _flags, integerLoss: true, _lint, _n);
-        _tc.Forward(_batch, _x, _tcOut);
-        _ef.Forward(_batch, _x, _efOut);
-        var result = new OptimiserResult(_batch, stage1 ?? Download(_x, n), Download(_x, n), Download(_tcOut, _batch),
-            Download(_efOut, _batch), Download(_lint, _batch), Download(_n, _batch), Download(_flags, _batch), trace,
+        compositionKernel.Forward(batchSize, theta, top, fractions, degenerateFlags, integerLoss: true, integerLossOut, chosenN);
+        tcModel.Forward(batchSize, fractions, tcOut);
+        efModel.Forward(batchSize, fractions, efOut);
+        var result = new OptimiserResult(batchSize, stage1 ?? Download(fractions, n), Download(fractions, n), Download(tcOut, batchSize),
+            Download(efOut, batchSize), Download(integerLossOut, batchSize), Download(chosenN, batchSize), Download(degenerateFlags, batchSize), trace,
             clock.Elapsed.TotalSeconds);
         return result;
     }
@@ -97,45 +97,45 @@ public sealed class DesignOptimiser : IDisposable
     /// <summary>x for the current θ and mask, downloaded (stage-switch bookkeeping).</summary>
     float[] ComposeNow()
     {
-        _kernel.Forward(_batch, _theta, _top, _x, _flags, integerLoss: false, _lint, _n);
-        return Download(_x, (long)_batch * E);
+        compositionKernel.Forward(batchSize, theta, top, fractions, degenerateFlags, integerLoss: false, integerLossOut, chosenN);
+        return Download(fractions, (long)batchSize * E);
     }
 
     TracePoint Summarise(int step, int stage, float w, double elapsed)
     {
-        var tc = Download(_tcOut, _batch); var ef = Download(_efOut, _batch);
-        var flags = Download(_flags, _batch);
-        var lint = stage == 2 ? Download(_lint, _batch) : new float[_batch];
-        var tcSigma = _objective.PenalisesTcSigma ? Download(_tcSigma, _batch) : new float[_batch];
-        var efSigma = _objective.PenalisesEfSigma ? Download(_efSigma, _batch) : new float[_batch];
+        var tc = Download(tcOut, batchSize); var ef = Download(efOut, batchSize);
+        var flags = Download(degenerateFlags, batchSize);
+        var lint = stage == 2 ? Download(integerLossOut, batchSize) : new float[batchSize];
+        var tcSigma = objective.PenalisesTcSigma ? Download(tcSigmaOut, batchSize) : new float[batchSize];
+        var efSigma = objective.PenalisesEfSigma ? Download(efSigmaOut, batchSize) : new float[batchSize];
         double best = double.NegativeInfinity, sumTc = 0, sumEf = 0, sumInt = 0, sumLoss = 0;
         int valid = 0, flagged = 0;
-        for (int b = 0; b < _batch; b++) // fixed order: deterministic
+        for (int b = 0; b < batchSize; b++) // fixed order: deterministic
         {
             if (flags[b] != 0) { flagged++; continue; }
             valid++;
             best = Math.Max(best, tc[b]);
             sumTc += tc[b]; sumEf += ef[b]; sumInt += lint[b];
             // κ = 0: −Tc + α·Ef exactly as before (the float expression is kept so traces stay byte-identical)
-            sumLoss += _objective.PenalisesTcSigma || _objective.PenalisesEfSigma
-                ? _objective.Loss(tc[b], tcSigma[b], ef[b], efSigma[b]) + w * lint[b]
-                : -tc[b] + _options.Alpha * ef[b] + w * lint[b];
+            sumLoss += objective.PenalisesTcSigma || objective.PenalisesEfSigma
+                ? objective.Loss(tc[b], tcSigma[b], ef[b], efSigma[b]) + w * lint[b]
+                : -tc[b] + settings.Alpha * ef[b] + w * lint[b];
         }
         double d = Math.Max(valid, 1);
         return new TracePoint(step, stage, w, valid > 0 ? best : double.NaN, sumTc / d, sumEf / d, sumInt / d,
-            sumLoss / _batch, flagged, elapsed);
+            sumLoss / batchSize, flagged, elapsed);
     }
 
     T[] Download<T>(DeviceBuffer<T> buffer, long count) where T : unmanaged
     {
         var host = new T[count];
-        _backend.Download(buffer, host.AsSpan());
+        deviceBackend.Download(buffer, host.AsSpan());
         return host;
     }
 
     public void Dispose()
     {
-        foreach (var b in new[] { _theta, _grad, _m, _v, _top, _x, _gx, _tcOut, _efOut, _lint, _tcSigma, _efSigma }) b.Dispose();
-        _n.Dispose(); _flags.Dispose();
+        foreach (var b in new[] { theta, grad, m, v, top, fractions, gx, tcOut, efOut, integerLossOut, tcSigmaOut, efSigmaOut }) b.Dispose();
+        chosenN.Dispose(); degenerateFlags.Dispose();
     }
 }

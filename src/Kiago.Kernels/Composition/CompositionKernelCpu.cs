@@ -17,25 +17,25 @@ internal sealed class CompositionKernelCpu : ICompositionKernel
     const int Vectors = Padded / Lanes;
     const int RowsPerBlock = 32;
 
-    readonly float[] _allowed = new float[Padded];
-    readonly float[] _fixed = new float[Padded];
-    readonly int[] _nSet;
-    readonly float[] _invN;
-    readonly float _free;
-    readonly bool _absolute;
-    readonly ParallelOptions _parallel;
+    readonly float[] allowed = new float[Padded];
+    readonly float[] fixedPart = new float[Padded];
+    readonly int[] nSet;
+    readonly float[] invN;
+    readonly float freeShare;
+    readonly bool absolute;
+    readonly ParallelOptions parallel;
 
     /// <param name="threads">most threads the row blocks run on (--threads; the CPU backend's count); null = all cores</param>
     public CompositionKernelCpu(CompositionSpec spec, int? threads = null)
     {
-        _parallel = new ParallelOptions { MaxDegreeOfParallelism = threads ?? -1 };
+        parallel = new ParallelOptions { MaxDegreeOfParallelism = threads ?? -1 };
         Spec = spec;
-        spec.Allowed.CopyTo(_allowed, 0);
-        spec.Fixed.CopyTo(_fixed, 0);
-        _nSet = spec.NSet;
-        _invN = _nSet.Select(n => 1f / n).ToArray();
-        _free = 1f - spec.FixedSum;
-        _absolute = spec.Distance == IntegerDistance.Absolute;
+        spec.Allowed.CopyTo(allowed, 0);
+        spec.Fixed.CopyTo(fixedPart, 0);
+        nSet = spec.NSet;
+        invN = nSet.Select(n => 1f / n).ToArray();
+        freeShare = 1f - spec.FixedSum;
+        absolute = spec.Distance == IntegerDistance.Absolute;
     }
 
     public CompositionSpec Spec { get; }
@@ -65,7 +65,7 @@ internal sealed class CompositionKernelCpu : ICompositionKernel
                         IntegerLoss(s, out float loss, out int n);
                         li[b] = loss; nc[b] = n;
                     }
-                    else { li[b] = 0f; nc[b] = _nSet[0]; }
+                    else { li[b] = 0f; nc[b] = nSet[0]; }
                 }
             }
         });
@@ -158,7 +158,7 @@ internal sealed class CompositionKernelCpu : ICompositionKernel
         {
             var q = Load(u1, v) / inv1;
             Store(q, u1, v);
-            var r = Vector256.Max(q * Load(_allowed, v), zero);
+            var r = Vector256.Max(q * Load(allowed, v), zero);
             Store(r, u2, v);
             acc += r;
         }
@@ -172,26 +172,26 @@ internal sealed class CompositionKernelCpu : ICompositionKernel
     /// <summary>x = (1 − Σc)·u2 + c (u2 empty: x = c).</summary>
     void ComposeX(ReadOnlySpan<float> u2, Span<float> x)
     {
-        var free = Vector256.Create(_free);
+        var free = Vector256.Create(freeShare);
         for (int v = 0; v < Vectors; v++)
-            Store(u2.IsEmpty ? Load(_fixed, v) : free * Load(u2, v) + Load(_fixed, v), x, v);
+            Store(u2.IsEmpty ? Load(fixedPart, v) : free * Load(u2, v) + Load(fixedPart, v), x, v);
     }
 
     void IntegerLoss(ReadOnlySpan<float> x, out float best, out int bestN)
     {
-        best = float.PositiveInfinity; bestN = _nSet[0];
-        for (int i = 0; i < _nSet.Length; i++)
+        best = float.PositiveInfinity; bestN = nSet[0];
+        for (int i = 0; i < nSet.Length; i++)
         {
-            var inv = Vector256.Create(_invN[i]);
+            var inv = Vector256.Create(invN[i]);
             var acc = Vector256<float>.Zero;
             for (int v = 0; v < Vectors; v++)
             {
                 var xv = Load(x, v);
                 var d = xv - Vector256.Round(xv / inv) * inv;
-                acc += _absolute ? Vector256.Abs(d) : d * d;
+                acc += absolute ? Vector256.Abs(d) : d * d;
             }
             float loss = Vector256.Sum(acc);
-            if (loss < best) { best = loss; bestN = _nSet[i]; }
+            if (loss < best) { best = loss; bestN = nSet[i]; }
         }
     }
 
@@ -205,7 +205,7 @@ internal sealed class CompositionKernelCpu : ICompositionKernel
             var xv = Load(x, v);
             var d = xv - Vector256.Round(xv / inv) * inv;
             Vector256<float> dd;
-            if (_absolute)
+            if (absolute)
             {
                 var one = Vector256<float>.One;
                 dd = Vector256.ConditionalSelect(Vector256.GreaterThan(d, Vector256<float>.Zero), one,
@@ -221,7 +221,7 @@ internal sealed class CompositionKernelCpu : ICompositionKernel
         float s1, float s2, Span<float> g)
     {
         var zero = Vector256<float>.Zero;
-        var free = Vector256.Create(_free);
+        var free = Vector256.Create(freeShare);
         // through x = (1 − Σc)·u2 + c, then u2 = r2/s2
         var dot = zero;
         for (int v = 0; v < Vectors; v++)
@@ -237,7 +237,7 @@ internal sealed class CompositionKernelCpu : ICompositionKernel
         {
             // r2 = ReLU(u1⊙M): gradient only where u1⊙M > 0 (u2 > 0 exactly there)
             var gr = (Load(g, v) - dot2) / is2;
-            var gu1 = Vector256.ConditionalSelect(Vector256.GreaterThan(Load(u2, v), zero), gr * Load(_allowed, v), zero);
+            var gu1 = Vector256.ConditionalSelect(Vector256.GreaterThan(Load(u2, v), zero), gr * Load(allowed, v), zero);
             Store(gu1, g, v);
             dot += gu1 * Load(u1, v);
         }
@@ -263,7 +263,7 @@ internal sealed class CompositionKernelCpu : ICompositionKernel
     {
         int blocks = (batch + RowsPerBlock - 1) / RowsPerBlock;
         if (blocks <= 1) { body(0, batch); return; }
-        Parallel.For(0, blocks, _parallel, i => body(i * RowsPerBlock, Math.Min(batch, (i + 1) * RowsPerBlock)));
+        Parallel.For(0, blocks, parallel, i => body(i * RowsPerBlock, Math.Min(batch, (i + 1) * RowsPerBlock)));
     }
 
     static T[] Arrays<T>(DeviceBuffer<T> buffer) where T : unmanaged => HostAccess.Array(buffer);

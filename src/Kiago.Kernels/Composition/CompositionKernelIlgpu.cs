@@ -23,19 +23,19 @@ public struct CompositionLaunch
 internal sealed class CompositionKernelIlgpu : ICompositionKernel
 {
     const int E = CompositionSpec.Elements;
-    readonly IlgpuBackend _backend;
-    readonly DeviceBuffer<float> _allowed, _fixed;
-    readonly DeviceBuffer<int> _nSet;
-    readonly float _free;
+    readonly IlgpuBackend device;
+    readonly DeviceBuffer<float> allowedMask, fixedFractions;
+    readonly DeviceBuffer<int> nSetBuffer;
+    readonly float free;
 
     public CompositionKernelIlgpu(IlgpuBackend backend, CompositionSpec spec)
     {
-        _backend = backend;
+        device = backend;
         Spec = spec;
-        _allowed = backend.Allocate<float>(E); backend.Upload<float>(spec.Allowed, _allowed);
-        _fixed = backend.Allocate<float>(E); backend.Upload<float>(spec.Fixed, _fixed);
-        _nSet = backend.Allocate<int>(spec.NSet.Length); backend.Upload<int>(spec.NSet, _nSet);
-        _free = 1f - spec.FixedSum;
+        allowedMask = backend.Allocate<float>(E); backend.Upload<float>(spec.Allowed, allowedMask);
+        fixedFractions = backend.Allocate<float>(E); backend.Upload<float>(spec.Fixed, fixedFractions);
+        nSetBuffer = backend.Allocate<int>(spec.NSet.Length); backend.Upload<int>(spec.NSet, nSetBuffer);
+        free = 1f - spec.FixedSum;
     }
 
     public CompositionSpec Spec { get; }
@@ -46,8 +46,8 @@ internal sealed class CompositionKernelIlgpu : ICompositionKernel
 
     CompositionLaunch Launch(int batch) => new()
     {
-        Batch = batch, GridStride = _backend.GridSize(batch), NCount = Spec.NSet.Length,
-        Absolute = Spec.Distance == IntegerDistance.Absolute ? 1 : 0, Free = _free,
+        Batch = batch, GridStride = device.GridSize(batch), NCount = Spec.NSet.Length,
+        Absolute = Spec.Distance == IntegerDistance.Absolute ? 1 : 0, Free = free,
     };
 
     public void Forward(int batch, DeviceBuffer<float> theta, DeviceBuffer<float> topMask, DeviceBuffer<float> x,
@@ -56,9 +56,9 @@ internal sealed class CompositionKernelIlgpu : ICompositionKernel
         if (batch == 0) return;
         var p = Launch(batch);
         p.IntegerLoss = integerLoss ? 1 : 0;
-        var k = _backend.LoadKernel<Action<AcceleratorStream, Index1D, CompositionLaunch, ArrayView<float>, ArrayView<float>,
+        var k = device.LoadKernel<Action<AcceleratorStream, Index1D, CompositionLaunch, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>>>(ForwardKernel);
-        k(_backend.Stream, p.GridStride, p, V(theta), V(topMask), V(_allowed), V(_fixed), V(_nSet), V(x), V(flags), V(chosenN), V(integerLossOut));
+        k(device.Stream, p.GridStride, p, V(theta), V(topMask), V(allowedMask), V(fixedFractions), V(nSetBuffer), V(x), V(flags), V(chosenN), V(integerLossOut));
     }
 
     public void Backward(int batch, DeviceBuffer<float> theta, DeviceBuffer<float> topMask, DeviceBuffer<float> gradX,
@@ -67,9 +67,9 @@ internal sealed class CompositionKernelIlgpu : ICompositionKernel
         if (batch == 0) return;
         var p = Launch(batch);
         p.IntegerScale = integerScale;
-        var k = _backend.LoadKernel<Action<AcceleratorStream, Index1D, CompositionLaunch, ArrayView<float>, ArrayView<float>,
+        var k = device.LoadKernel<Action<AcceleratorStream, Index1D, CompositionLaunch, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>>>(BackwardKernel);
-        k(_backend.Stream, p.GridStride, p, V(theta), V(topMask), V(_allowed), V(_fixed), V(gradX), V(flags), V(chosenN), V(gradTheta));
+        k(device.Stream, p.GridStride, p, V(theta), V(topMask), V(allowedMask), V(fixedFractions), V(gradX), V(flags), V(chosenN), V(gradTheta));
     }
 
     public void BuildTopMask(int batch, DeviceBuffer<float> x, int k, DeviceBuffer<float> topMask)
@@ -78,13 +78,13 @@ internal sealed class CompositionKernelIlgpu : ICompositionKernel
         if (batch == 0) return;
         var p = Launch(batch);
         p.K = k;
-        var kernel = _backend.LoadKernel<Action<AcceleratorStream, Index1D, CompositionLaunch, ArrayView<float>, ArrayView<float>>>(TopMaskKernel);
-        kernel(_backend.Stream, p.GridStride, p, V(x), V(topMask));
+        var kernel = device.LoadKernel<Action<AcceleratorStream, Index1D, CompositionLaunch, ArrayView<float>, ArrayView<float>>>(TopMaskKernel);
+        kernel(device.Stream, p.GridStride, p, V(x), V(topMask));
     }
 
     public void Dispose()
     {
-        _allowed.Dispose(); _fixed.Dispose(); _nSet.Dispose();
+        allowedMask.Dispose(); fixedFractions.Dispose(); nSetBuffer.Dispose();
     }
 
     // ---- kernels -------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ public class ChargeSearchTests
     }
 
     [Fact]
-    public void PrunedSearchMatchesBruteForceOnRandomFormulas()
+    public void Pruned_search_matches_brute_force_on_random_formulas()
     {
         var rng = new Random(1234);
         var pool = Elements.All.Where(e => e.OxidationStatesSmact14.Count > 0 && e.Z <= 103).ToArray();
@@ -45,7 +45,7 @@ public class ChargeSearchTests
     }
 
     [Fact]
-    public void HugeCountsUseExactArithmetic()
+    public void Huge_counts_use_exact_arithmetic()
     {
         // Amounts 1/p for the primes p = 999983, 999979, 999961, 999959: limit_denominator keeps each 1/p, the lcm is their
         // product and the counts are lcm/p ≈ 1e18 > 2^50 (Python: [999899003278966421, 999903002958972817,

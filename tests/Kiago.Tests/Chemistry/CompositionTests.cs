@@ -6,7 +6,7 @@ namespace Kiago.Tests.Chemistry;
 public class CompositionTests
 {
     [Fact]
-    public void FractionVectorIsIndexedByZMinusOne()
+    public void Fraction_vector_is_indexed_by_z_minus_one()
     {
         // Fe2O3: Fe (Z 26) 2/5 = 0.4, O (Z 8) 3/5 = 0.6.
         var v = Composition.Parse("Fe2O3").ToFractionVector();
@@ -20,7 +20,7 @@ public class CompositionTests
     }
 
     [Fact]
-    public void NormaliseSumsToOne()
+    public void Normalise_sums_to_one()
     {
         var n = Composition.Parse("Y1Ba2Cu3O7").Normalise();
         Assert.Equal(1.0, n.TotalAtoms, 1e-15);
@@ -28,7 +28,7 @@ public class CompositionTests
     }
 
     [Fact]
-    public void ReduceDividesIntegralAmountsByGcdOnly()
+    public void Reduce_divides_integral_amounts_by_gcd_only()
     {
         Assert.Equal("Fe2O3", Composition.Parse("Fe4O6").Reduce().ToFormulaString().Replace("1", ""));
         // Fe4O6: gcd(4, 6) = 2 → Fe2O3.
@@ -41,7 +41,7 @@ public class CompositionTests
     }
 
     [Fact]
-    public void IntegerCountsFollowLimitDenominatorLcmAndGcd()
+    public void Integer_counts_follow_limit_denominator_lcm_and_gcd()
     {
         // 6.95 → 139/20; lcm(1, 2, 3, 20) = 20 → Y20 Ba40 Cu60 O139; gcd = 1.
         Assert.Equal([20, 40, 60, 139], Composition.Parse("Y1Ba2Cu3O6.95").IntegerCounts().Select(c => (int)c));
@@ -61,7 +61,7 @@ public class CompositionTests
     [InlineData(6e-7, 1, 1000000)]
     [InlineData(1.5e-6, 1, 666667)]
     [InlineData(-0.75, -3, 4)]
-    public void LimitDenominatorMatchesPython(double x, long num, long den)
+    public void Limit_denominator_matches_python(double x, long num, long den)
     {
         var (n, d) = Rationals.LimitDenominator(x);
         Assert.Equal(new BigInteger(num), n);
@@ -69,7 +69,7 @@ public class CompositionTests
     }
 
     [Fact]
-    public void IntegerFormulaPicksTheBestAtomCount()
+    public void Integer_formula_picks_the_best_atom_count()
     {
         // Fractions 0.4/0.6: N = 5 gives 2/5 and 3/5 exactly (error 0); N = 1…4 do not (e.g. N = 4: 0.4 → round(1.6)/4 = 0.5).
         var f = Composition.Parse("Fe0.4O0.6").ToIntegerFormula(maxAtomCount: 199)!;
@@ -81,7 +81,7 @@ public class CompositionTests
     }
 
     [Fact]
-    public void EqualityIgnoresOrder()
+    public void Equality_ignores_order()
     {
         Assert.Equal(Composition.Parse("O3Fe2"), Composition.Parse("Fe2O3"));
         Assert.Equal(Composition.Parse("O3Fe2").GetHashCode(), Composition.Parse("Fe2O3").GetHashCode());
@@ -95,11 +95,11 @@ public class CompositionTests
     [InlineData("Fe1e-7", "Fe0.0000001")]
     [InlineData("Fe1e22", "Fe10000000000000000000000")]
     [InlineData("Ca(OH)2", "Ca1O2H2")]
-    public void FormulaStringPrintsPlainDecimals(string formula, string printed) =>
+    public void Formula_string_prints_plain_decimals(string formula, string printed) =>
         Assert.Equal(printed, Composition.Parse(formula).ToFormulaString());
 
     [Fact]
-    public void CanonicalStringIsInZOrderAndRoundTrips()
+    public void Canonical_string_is_in_z_order_and_round_trips()
     {
         var c = Composition.Parse("O6.95Cu3Ba2Y1");
         Assert.Equal("O6.95Cu3Y1Ba2", c.ToCanonicalString());
@@ -109,7 +109,7 @@ public class CompositionTests
     }
 
     [Fact]
-    public void FromVectorSkipsZeros()
+    public void From_vector_skips_zeros()
     {
         var v = new double[Elements.Count];
         v[0] = 0.5; v[7] = 0.25; v[25] = 0.25;

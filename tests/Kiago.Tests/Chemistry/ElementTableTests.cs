@@ -13,7 +13,7 @@ public class ElementTableTests
     static string CsvNumber(string text) => text == "" ? "" : Number(double.Parse(text, CultureInfo.InvariantCulture));
 
     [Fact]
-    public void EveryValueMatchesSharedElementsCsv()
+    public void Every_value_matches_shared_elements_csv()
     {
         var mismatches = new List<string>();
         int rows = 0;
@@ -56,7 +56,7 @@ public class ElementTableTests
     }
 
     [Fact]
-    public void LookupBySymbolAndZAgree()
+    public void Lookup_by_symbol_and_z_agree()
     {
         for (int z = 1; z <= Elements.Count; z++)
         {
@@ -70,7 +70,7 @@ public class ElementTableTests
     }
 
     [Fact]
-    public void SmactMetalsAreTheSeventyNineOfAppendixA()
+    public void Smact_metals_are_the_seventy_nine_of_appendix_a()
     {
         // kiago-reference.md Appendix A: smact.metals has 79 entries and Pm is not one of them.
         Assert.Equal(79, Elements.All.Count(e => e.IsSmactMetal));
@@ -78,7 +78,7 @@ public class ElementTableTests
     }
 
     [Fact]
-    public void OxidationStatesSelectByTable()
+    public void Oxidation_states_select_by_table()
     {
         var h = Elements.Get("H");
         Assert.Equal([-1, 1], h.OxidationStates(OxidationStateTable.Smact14));

@@ -16,7 +16,7 @@ public partial class FormulaCorpusTests
 
     [Theory]
     [MemberData(nameof(Files))]
-    public void EveryFormulaParsesToTheCsvAmounts(string file)
+    public void Every_formula_parses_to_the_csv_amounts(string file)
     {
         var failures = new List<string>();
         int count = 0;

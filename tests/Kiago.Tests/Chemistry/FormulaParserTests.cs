@@ -12,7 +12,7 @@ public class FormulaParserTests
     }
 
     [Fact]
-    public void PlainSymbolsAndAmounts()
+    public void Plain_symbols_and_amounts()
     {
         AssertAmounts("Y1Ba2Cu3O6.95", ("Y", 1), ("Ba", 2), ("Cu", 3), ("O", 6.95));
         AssertAmounts("NaCl", ("Na", 1), ("Cl", 1));
@@ -22,7 +22,7 @@ public class FormulaParserTests
     }
 
     [Fact]
-    public void GroupsMultiplyAndNest()
+    public void Groups_multiply_and_nest()
     {
         // (SO4)2: S 1·2 = 2, O 4·2 = 8.
         AssertAmounts("Fe2(SO4)3", ("Fe", 2), ("S", 3), ("O", 12));
@@ -33,21 +33,21 @@ public class FormulaParserTests
     }
 
     [Fact]
-    public void RepeatsAreSummedInOrderOfFirstAppearance()
+    public void Repeats_are_summed_in_order_of_first_appearance()
     {
         // CH3COOH: C 1+1, H 3+1, O 1+1.
         AssertAmounts("CH3COOH", ("C", 2), ("H", 4), ("O", 2));
     }
 
     [Fact]
-    public void WhitespaceBetweenTokensIsIgnored()
+    public void Whitespace_between_tokens_is_ignored()
     {
         AssertAmounts("  Fe 2 O 3 ", ("Fe", 2), ("O", 3));
         AssertAmounts("Ba2 ( Cu O2 ) 2", ("Ba", 2), ("Cu", 2), ("O", 4));
     }
 
     [Fact]
-    public void ZeroAmountsDropOutLikePymatgen()
+    public void Zero_amounts_drop_out_like_pymatgen()
     {
         AssertAmounts("Fe1Co0O2", ("Fe", 1), ("O", 2));
     }
@@ -68,7 +68,7 @@ public class FormulaParserTests
     [InlineData("2Fe", 1, FormulaError.UnexpectedCharacter, "without an element")]
     [InlineData("Fe+O", 3, FormulaError.UnexpectedCharacter, "unexpected character '+'")]
     [InlineData("fe2", 1, FormulaError.UnexpectedCharacter, "unexpected character 'f'")]
-    public void ErrorsCarryColumnAndReason(string formula, int column, FormulaError error, string reasonPart)
+    public void Errors_carry_column_and_reason(string formula, int column, FormulaError error, string reasonPart)
     {
         var e = Assert.Throws<FormulaParseException>(() => Composition.Parse(formula));
         Assert.Equal(column, e.Column);

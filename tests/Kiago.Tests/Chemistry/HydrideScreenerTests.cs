@@ -10,7 +10,7 @@ public class HydrideScreenerTests
         Screener.ScreenHydride(Composition.Parse(formula), options);
 
     [Fact]
-    public void LaH10IsNeutralPerAtom()
+    public void LaH10_is_neutral_per_atom()
     {
         // La{+2,+3}; 10 H atoms reach {−10, −8, …, 10}. La +2 with six H⁻ and four H⁺: 2 − 6 + 4 = 0.
         // x_H = 10/11 ≈ 0.91 ∈ [0.4, 1); 11 atoms ≤ 15.
@@ -21,14 +21,14 @@ public class HydrideScreenerTests
     }
 
     [Fact]
-    public void H3SIsNeutral()
+    public void H3S_is_neutral()
     {
         // S +3 with three H⁻: 3 − 3 = 0; x_H = 3/4.
         Assert.True(Screen("H3S").Passed);
     }
 
     [Fact]
-    public void LaHIsNotNeutral()
+    public void LaH_is_not_neutral()
     {
         // La{+2,+3} + H{−1,+1}: sums 1, 3, 2, 4; never 0. x_H = 0.5 is fine.
         var v = Screen("LaH");
@@ -38,7 +38,7 @@ public class HydrideScreenerTests
     }
 
     [Fact]
-    public void AtomAndElementCapsFailTheNeutralityCheck()
+    public void Atom_and_element_caps_fail_the_neutrality_check()
     {
         // LaH16: 17 atoms > 15.
         var big = Screen("LaH16");
@@ -53,7 +53,7 @@ public class HydrideScreenerTests
     }
 
     [Fact]
-    public void HydrogenFractionBounds()
+    public void Hydrogen_fraction_bounds()
     {
         // Pure H2: x_H = 1 is outside [0.4, 1) although H⁺ + H⁻ is neutral.
         var h2 = Screen("H2");
@@ -67,7 +67,7 @@ public class HydrideScreenerTests
     }
 
     [Fact]
-    public void AmountsRoundHalfToEven()
+    public void Amounts_round_half_to_even()
     {
         // round(8.5) = 8 and round(9.5) = 10 in Python.
         Assert.Equal("La1H8", Screen("La1H8.5").Formula);
@@ -75,7 +75,7 @@ public class HydrideScreenerTests
     }
 
     [Fact]
-    public void ElementWithoutStatesFails()
+    public void Element_without_states_fails()
     {
         // He has no SMACT-2014 states: no total for its atom.
         var v = Screen("HeH2");
@@ -84,7 +84,7 @@ public class HydrideScreenerTests
     }
 
     [Fact]
-    public void MinkowskiSumsEqualBruteForceProducts()
+    public void Minkowski_sums_equal_brute_force_products()
     {
         // The code enumerates product(states, repeat = n); the DP must reach the same totals.
         foreach (var symbol in new[] { "H", "La", "S", "N", "Mn" })

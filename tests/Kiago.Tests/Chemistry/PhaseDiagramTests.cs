@@ -11,7 +11,7 @@ public class PhaseDiagramTests
     static HullEntry Entry(string formula, double ef) => new(Composition.Parse(formula), ef);
 
     [Fact]
-    public void BinaryHullByHand()
+    public void Binary_hull_by_hand()
     {
         // A–B line with FeO at −1 eV/atom (x_O = 1/2) and Fe2O3 at −0.9 (x_O = 3/5), both stable only if on the hull:
         // the segment Fe(0) → FeO(−1) gives, at x_O = 1/4 (Fe3O), −1 · (1/4)/(1/2) = −0.5.
@@ -30,7 +30,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void ElementsAreZeroAndPositiveEntriesNeverLowerTheHull()
+    public void Elements_are_zero_and_positive_entries_never_lower_the_hull()
     {
         // Elemental reference entries are forced to 0 (KIAGO), and a compound above 0 cannot be below the Fe–O tie line.
         var pd = new PhaseDiagram([Entry("Fe", -3.0), Entry("FeO", 0.4)]);
@@ -39,7 +39,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void TernaryPointInsideATriangle()
+    public void Ternary_point_inside_a_triangle()
     {
         // Stable YCuO3? No: only Y2O3 (−1.5 at x = (0.4, 0, 0.6)) and CuO (−0.8 at (0, 0.5, 0.5)). The point Y2Cu1O4
         // (x = 2/7, 1/7, 4/7) = (5/7)·Y2O3 + (2/7)·CuO: (5/7)(0.4, 0, 0.6) + (2/7)(0, 0.5, 0.5) = (2/7, 1/7, 4/7).
@@ -49,7 +49,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void MatchesPymatgenPhaseDiagramOnFixtures()
+    public void Matches_pymatgen_phase_diagram_on_fixtures()
     {
         string Fixture(string name) => Path.Combine(SharedData.RepoRoot, "tests", "Kiago.Tests", "Chemistry", "Fixtures", name);
         static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);

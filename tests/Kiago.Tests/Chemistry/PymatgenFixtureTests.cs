@@ -18,7 +18,7 @@ public class PymatgenFixtureTests
     }));
 
     [Fact]
-    public void OursAgreesWithPymatgenOnEveryFixtureRow()
+    public void Ours_agrees_with_pymatgen_on_every_fixture_row()
     {
         var path = Path.Combine(SharedData.RepoRoot, "tests", "Kiago.Tests", "Chemistry", "Fixtures", "pymatgen_compositions.csv");
         using var reader = CsvReader.Open(path);

@@ -13,7 +13,7 @@ public class ScreenerTests
         Screener.Screen(Composition.Parse(formula), options);
 
     [Fact]
-    public void CuprateIsNeutralWithTheFirstAssignmentInProductOrder()
+    public void Cuprate_is_neutral_with_the_first_assignment_in_product_order()
     {
         // Y2Ba4Cu6O13 (from Y1Ba2Cu3O6.5 ×2): 2y + 4·2 + 6c + 13o = 0. With y = 1 or 2, 13o = −(2y + 8 + 6c) is never a
         // multiple of 13; y = 3, c = 2 gives 6 + 8 + 12 = 26 = −13·(−2). Pauling: Y 1.22, Ba 0.89, Cu 1.90 < O 3.44.
@@ -25,7 +25,7 @@ public class ScreenerTests
     }
 
     [Fact]
-    public void Yba2Cu3O695IsNotNeutralAfterLimitDenominator()
+    public void YBa2Cu3O6_95_is_not_neutral_after_limit_denominator()
     {
         // 6.95 = 139/20 → Y20Ba40Cu60O139. O −2: 20y + 80 + 60c = 278 → 20y + 60c = 198, not a multiple of 20.
         // O −1: 20y + 60c = 59, impossible; O positive: every other state is positive too. So no neutral assignment.
@@ -38,7 +38,7 @@ public class ScreenerTests
     }
 
     [Fact]
-    public void SaltPassesOnTheSecondNeutralAssignment()
+    public void Salt_passes_on_the_second_neutral_assignment()
     {
         // Na{−1,+1}, Cl{−1,+1…+7}. First neutral: Na −1, Cl +1, but the anion Na (0.93) is less electronegative than the
         // cation Cl (3.16): fail. Next: Na +1, Cl −1: 0.93 < 3.16: pass.
@@ -48,7 +48,7 @@ public class ScreenerTests
     }
 
     [Fact]
-    public void PaulingFailureNamesTheElements()
+    public void Pauling_failure_names_the_elements()
     {
         // Kr{+2} forces Br to −1 each: 2 + 2·(−1) = 0, the only neutral assignment; cation Kr χ 3.0 ≥ anion Br χ 2.96: fail.
         var v = Screen("KrBr2");
@@ -62,7 +62,7 @@ public class ScreenerTests
     }
 
     [Fact]
-    public void EqualElectronegativitiesFail()
+    public void Equal_electronegativities_fail()
     {
         // C and Se both have χ 2.55. Neutral C + 2s = 0: (s = −2, c = +4), (s = +1, c = −2), (s = +2, c = −4); each pairs
         // a cation and an anion of equal χ, and ties fail.
@@ -95,7 +95,7 @@ public class ScreenerTests
         v => v.Passed.GetHashCode());
 
     [Fact]
-    public void AllMetalAndSingleElementShortcuts()
+    public void All_metal_and_single_element_shortcuts()
     {
         Assert.Equal(ScreeningShortcut.AllMetals, Screen("Nb3Sn").Shortcut);
         Assert.True(Screen("Nb3Sn").Passed);
@@ -114,7 +114,7 @@ public class ScreenerTests
     }
 
     [Fact]
-    public void MgB2IsNotNeutralWithSmact14ButMg3B2IsWithIcsd()
+    public void MgB2_is_not_neutral_with_smact14_but_Mg3B2_is_with_icsd()
     {
         // SMACT 2014: Mg{+1,+2}, B{+1,+2,+3}: every sum is positive.
         Assert.False(Screen("MgB2").ChargeNeutral);
@@ -126,7 +126,7 @@ public class ScreenerTests
     }
 
     [Fact]
-    public void ElementWithoutStatesInTheTableIsNamed()
+    public void Element_without_states_in_the_table_is_named()
     {
         // Kr has no pymatgen common oxidation state.
         var v = Screen("KrBr2", new ScreeningOptions { OxidationStates = OxidationStateTable.PymatgenCommon });
@@ -135,7 +135,7 @@ public class ScreenerTests
     }
 
     [Fact]
-    public void ElementCountLimitIsInclusive()
+    public void Element_count_limit_is_inclusive()
     {
         // 9 elements: KIAGO allows count < 9, i.e. at most 8; the baselines allow 9.
         const string nine = "Li1Be1B1C1N1O1F1Na1Mg1";
@@ -146,7 +146,7 @@ public class ScreenerTests
     }
 
     [Fact]
-    public void MissingElectronegativityQuirkDependsOnElementOrder()
+    public void Missing_electronegativity_quirk_depends_on_element_order()
     {
         // Pm{+2,+3} (χ none), Fe, O. Every neutral assignment of Pm·Fe·O3 has Fe positive: Pm+2 Fe+1 O−1 (2 + 1 − 3),
         // Pm+3 Fe+3 O−2 (3 + 3 − 6), … In order Pm, Fe, O the first pair (Pm, Fe) is same-sign with a missing χ: fail.
@@ -160,7 +160,7 @@ public class ScreenerTests
     }
 
     [Fact]
-    public void PymatgenElectronegativityScaleIsSelectable()
+    public void Pymatgen_electronegativity_scale_is_selectable()
     {
         // pymatgen gives Pm χ 1.13, so the order quirk disappears: Pm+2 Fe+1 O−1 has cations 1.13, 1.83 < O 3.44.
         var v = Screen("Pm1Fe1O3", new ScreeningOptions { Electronegativity = ElectronegativityScale.Pymatgen });
@@ -168,7 +168,7 @@ public class ScreenerTests
     }
 
     [Fact]
-    public void ScreenManyKeepsOrderAndMatchesScreen()
+    public void Screen_many_keeps_order_and_matches_screen()
     {
         var formulas = new[] { "NaCl", "MgB2", "KrBr2", "Nb3Sn", "Y1Ba2Cu3O6.5", "Li1Be1B1C1N1O1F1Na1Mg1" };
         var compositions = Enumerable.Range(0, 300).Select(i => Composition.Parse(formulas[i % formulas.Length])).ToArray();

@@ -9,7 +9,7 @@ public sealed class CheckDeviceCommandTests : IDisposable
     public void Dispose() => cli.Dispose();
 
     [Fact]
-    public void IlgpuCpuAgreesWithTheCpuOnEveryOpAndTheCompositionKernel()
+    public void Ilgpu_cpu_agrees_with_the_cpu_on_every_op_and_the_composition_kernel()
     {
         var (code, output, _) = cli.Run("check-device", "--device", "ilgpu-cpu");
         Assert.Equal(ExitCodes.Ok, code);
@@ -21,7 +21,7 @@ public sealed class CheckDeviceCommandTests : IDisposable
     }
 
     [Fact]
-    public void UnknownDeviceIsABadInputError()
+    public void Unknown_device_is_a_bad_input_error()
     {
         var (code, _, error) = cli.Run("check-device", "--device", "tpu");
         Assert.Equal(ExitCodes.BadInput, code);
@@ -29,7 +29,7 @@ public sealed class CheckDeviceCommandTests : IDisposable
     }
 
     [Fact]
-    public void BenchRejectsAnUnknownDevice()
+    public void Bench_rejects_an_unknown_device()
     {
         var (code, _, error) = cli.Run("bench", "--device", "tpu", "--only", "gemm");
         Assert.Equal(ExitCodes.BadInput, code);

@@ -15,7 +15,7 @@ public class CsvIoTests
     }
 
     [Fact]
-    public void QuotedFieldsHoldCommasQuotesAndNewlines()
+    public void Quoted_fields_hold_commas_quotes_and_newlines()
     {
         var records = Read("a,\"b,c\",\"say \"\"hi\"\"\"\r\n\"two\nlines\",x\n");
         Assert.Equal(["a", "b,c", "say \"hi\""], records[0].Fields);
@@ -25,7 +25,7 @@ public class CsvIoTests
     }
 
     [Fact]
-    public void ByteOrderMarkIsSkippedAndLastLineNeedsNoNewline()
+    public void Byte_order_mark_is_skipped_and_last_line_needs_no_newline()
     {
         var records = Read([0xEF, 0xBB, 0xBF, .. "formula\nNaCl"u8]);
         Assert.Equal(["formula"], records[0].Fields);
@@ -33,7 +33,7 @@ public class CsvIoTests
     }
 
     [Fact]
-    public void InvalidUtf8AcrossChunkBoundaryIsFoundAtItsOffset()
+    public void Invalid_utf8_across_chunk_boundary_is_found_at_its_offset()
     {
         // 70 000 ASCII bytes (past the 64 KiB chunk), then a truncated 2-byte sequence.
         var bytes = Enumerable.Repeat((byte)'a', 70_000).Append((byte)0xC3).Append((byte)'\n').ToArray();
@@ -47,11 +47,11 @@ public class CsvIoTests
     [Theory]
     [InlineData("a\"b\n", "line 1, column 2: stray '\"'")]
     [InlineData("\"ab\"c\n", "line 1, column 5: unexpected 'c' after a closing quote")]
-    public void MalformedQuotingNamesLineAndColumn(string text, string message) =>
+    public void Malformed_quoting_names_line_and_column(string text, string message) =>
         Assert.Contains(message, Assert.Throws<UserInputException>(() => Read(text)).Message);
 
     [Fact]
-    public void WriterQuotesOnlyWhenNeededAndRoundTrips()
+    public void Writer_quotes_only_when_needed_and_round_trips()
     {
         var text = new StringWriter();
         new CsvWriter(text).WriteRecord("plain", "a,b", "say \"hi\"", "x\ny");
@@ -60,7 +60,7 @@ public class CsvIoTests
     }
 
     [Fact]
-    public void AtomicFileAppearsOnlyOnCommit()
+    public void Atomic_file_appears_only_on_commit()
     {
         var dir = Directory.CreateTempSubdirectory("kiago-atomic-").FullName;
         try

@@ -42,7 +42,7 @@ public class EvaluateModelCommandTests
     static string F(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
 
     [Fact]
-    public void TcModelReportsMetricsOnPositivesAndTheNegativeRate() // 9 rows, --batch 3: three identical forward steps
+    public void Tc_model_reports_metrics_on_positives_and_the_negative_rate() // 9 rows, --batch 3: three identical forward steps
     {
         using var cli = new CliHarness();
         var kgw = WriteModel(cli, ModelKind.TcResNet, "tiny_resnet_op13.onnx");
@@ -70,7 +70,7 @@ public class EvaluateModelCommandTests
     }
 
     [Fact]
-    public void SplitFileSelectsRowsAndElemNetUsesAllRows()
+    public void Split_file_selects_rows_and_ElemNet_uses_all_rows()
     {
         using var cli = new CliHarness();
         var kgw = WriteModel(cli, ModelKind.ElemNet, "tiny_mlp_op13.onnx");
@@ -87,7 +87,7 @@ public class EvaluateModelCommandTests
     }
 
     [Fact]
-    public void BadInputIsNamedWithFileLineAndColumn()
+    public void Bad_input_is_named_with_file_line_and_column()
     {
         using var cli = new CliHarness();
         var kgw = WriteModel(cli, ModelKind.ElemNet, "tiny_mlp_op13.onnx");

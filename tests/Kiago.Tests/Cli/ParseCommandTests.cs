@@ -10,7 +10,7 @@ public sealed class ParseCommandTests : IDisposable
     public void Dispose() => cli.Dispose();
 
     [Fact]
-    public void CsvHasCanonicalNormalisedAndReduced()
+    public void Csv_has_canonical_normalised_and_reduced()
     {
         var (code, output, _) = cli.Run("parse", "Fe4O6");
         Assert.Equal(ExitCodes.Ok, code);
@@ -19,7 +19,7 @@ public sealed class ParseCommandTests : IDisposable
     }
 
     [Fact]
-    public void JsonListsAmountsAndFractions()
+    public void Json_lists_amounts_and_fractions()
     {
         var (code, output, _) = cli.Run("parse", "--json", "NaCl");
         Assert.Equal(ExitCodes.Ok, code);
@@ -29,7 +29,7 @@ public sealed class ParseCommandTests : IDisposable
     }
 
     [Fact]
-    public void BadFormulaIsReportedWithColumnAndOthersStillPrint()
+    public void Bad_formula_is_reported_with_column_and_others_still_print()
     {
         var (code, output, error) = cli.Run("parse", "NaCl", "BaXx2");
         Assert.Equal(ExitCodes.BadInput, code);
@@ -39,7 +39,7 @@ public sealed class ParseCommandTests : IDisposable
     }
 
     [Fact]
-    public void MissingArgumentIsAUsageError()
+    public void Missing_argument_is_a_usage_error()
     {
         var (code, _, error) = cli.Run("parse");
         Assert.Equal(ExitCodes.Usage, code);

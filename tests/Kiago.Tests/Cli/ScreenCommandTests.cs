@@ -16,7 +16,7 @@ public sealed class ScreenCommandTests : IDisposable
     }
 
     [Fact]
-    public void ScreensGoodRowsAndFlagsBadOnes()
+    public void Screens_good_rows_and_flags_bad_ones()
     {
         var input = cli.File("in.csv", "id,formula\n1,NaCl\n2,BaXx2\n3,MgB2\n4,\"Nb3Sn\"\n");
         var output = cli.PathOf("out/verdicts.csv");
@@ -36,7 +36,7 @@ public sealed class ScreenCommandTests : IDisposable
     }
 
     [Fact]
-    public void OptionsSelectTableElementLimitAndHydrideMode()
+    public void Options_select_table_element_limit_and_hydride_mode()
     {
         var input = cli.File("in.csv", "name,f\na,Mg3B2\nb,LaH10\n");
         var output = cli.PathOf("v.csv");
@@ -61,7 +61,7 @@ public sealed class ScreenCommandTests : IDisposable
     [InlineData("", "file is empty")]
     [InlineData("id,name\n1,NaCl\n", "no column \"formula\" (columns: \"id\", \"name\")")]
     [InlineData("formula\n\"NaCl\n", "line 2, column 1: quoted field is never closed")]
-    public void BadFilesGiveClearMessagesAndNoOutput(string content, string message)
+    public void Bad_files_give_clear_messages_and_no_output(string content, string message)
     {
         var output = cli.PathOf("v.csv");
         var (code, _, error) = cli.Run("screen", "--in", cli.File("in.csv", content), "--out", output);
@@ -73,7 +73,7 @@ public sealed class ScreenCommandTests : IDisposable
     }
 
     [Fact]
-    public void NonUtf8BytesAreReportedByOffset()
+    public void Non_utf8_bytes_are_reported_by_offset()
     {
         // "formula\n" is 8 bytes, "Na" 2 more: the 0xFF byte sits at offset 10.
         var input = cli.File("in.csv", [.. "formula\nNa"u8, 0xFF, .. "Cl\n"u8]);
@@ -83,7 +83,7 @@ public sealed class ScreenCommandTests : IDisposable
     }
 
     [Fact]
-    public void MissingInputFileAndBadOptionValues()
+    public void Missing_input_file_and_bad_option_values()
     {
         Assert.Equal(ExitCodes.BadInput, cli.Run("screen", "--in", cli.PathOf("none.csv"), "--out", cli.PathOf("v.csv")).ExitCode);
         var input = cli.File("in.csv", "formula\nNaCl\n");

@@ -13,11 +13,11 @@ namespace Kiago.Tests.Design;
 public sealed class DesignSessionTests : IDisposable
 {
     const int E = 118;
-    readonly string _root = Path.Combine(Path.GetTempPath(), "kiago-design-" + Guid.NewGuid().ToString("N"));
+    readonly string root = Path.Combine(Path.GetTempPath(), "kiago-design-" + Guid.NewGuid().ToString("N"));
 
     public void Dispose()
     {
-        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+        if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
     }
 
     static DesignRunRequest Request(string dir, bool resume = false) => new(
@@ -53,7 +53,7 @@ public sealed class DesignSessionTests : IDisposable
     [Fact]
     public void Two_runs_write_identical_tables_and_rows_hold_the_invariants()
     {
-        string a = Path.Combine(_root, "a"), b = Path.Combine(_root, "b");
+        string a = Path.Combine(root, "a"), b = Path.Combine(root, "b");
         Assert.True(RunSession(Request(a)).Completed);
         Assert.True(RunSession(Request(b)).Completed);
         foreach (var t in Tables) Assert.Equal(File.ReadAllBytes(Path.Combine(a, t)), File.ReadAllBytes(Path.Combine(b, t)));
@@ -100,7 +100,7 @@ public sealed class DesignSessionTests : IDisposable
     [Fact]
     public void Resume_after_a_kill_gives_the_uninterrupted_result()
     {
-        string full = Path.Combine(_root, "full"), killed = Path.Combine(_root, "killed");
+        string full = Path.Combine(root, "full"), killed = Path.Combine(root, "killed");
         Assert.True(RunSession(Request(full)).Completed);
         // killed during base 2 (each base makes 16 Tc ForwardBackward calls)
         var first = RunSession(Request(killed), cancelAtCall: 16 + 7);
@@ -122,7 +122,7 @@ public sealed class DesignSessionTests : IDisposable
     [Fact]
     public void Resume_with_other_arguments_is_refused()
     {
-        string dir = Path.Combine(_root, "r");
+        string dir = Path.Combine(root, "r");
         RunSession(Request(dir), cancelAtCall: 3);
         var changed = Request(dir, resume: true) with { Arguments = [new("candidates", "24"), new("steps", "17")] };
         var e = Assert.Throws<Kiago.Cli.UserInputException>(() => RunSession(changed));

@@ -10,10 +10,10 @@ public class BackendFactoryTests
     [InlineData("CPU", DeviceRequest.Cpu)]
     [InlineData("cuda", DeviceRequest.Cuda)]
     [InlineData("ilgpu-cpu", DeviceRequest.IlgpuCpu)]
-    public void ParsesDeviceNames(string text, DeviceRequest expected) => Assert.Equal(expected, BackendFactory.Parse(text));
+    public void Parses_device_names(string text, DeviceRequest expected) => Assert.Equal(expected, BackendFactory.Parse(text));
 
     [Fact]
-    public void UnknownDeviceNamesTheChoices()
+    public void Unknown_device_names_the_choices()
     {
         var e = Assert.Throws<InputException>(() => BackendFactory.Parse("tpu"));
         Assert.Contains("tpu", e.Message);
@@ -21,7 +21,7 @@ public class BackendFactoryTests
     }
 
     [Fact]
-    public void CpuRequestGivesTheSimdBackend()
+    public void Cpu_request_gives_the_simd_backend()
     {
         using var backend = BackendFactory.Create(DeviceRequest.Cpu);
         Assert.Equal(DeviceKind.Cpu, backend.Kind);
@@ -29,7 +29,7 @@ public class BackendFactoryTests
     }
 
     [Fact]
-    public void AutoFallsBackToCpuWithoutCuda()
+    public void Auto_falls_back_to_cpu_without_cuda()
     {
         using var backend = BackendFactory.Create(DeviceRequest.Auto);
         bool cuda = IlgpuBackend.TryCreateCuda(out _) is { } probe && Dispose(probe);
@@ -37,7 +37,7 @@ public class BackendFactoryTests
     }
 
     [Fact]
-    public void CudaRequestWithoutDeviceSaysWhy()
+    public void Cuda_request_without_device_says_why()
     {
         if (IlgpuBackend.TryCreateCuda(out _) is { } present) { present.Dispose(); return; } // a GPU machine: nothing to check
         var e = Assert.Throws<NoCudaDeviceException>(() => BackendFactory.Create(DeviceRequest.Cuda));

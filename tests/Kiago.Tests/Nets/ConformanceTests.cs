@@ -30,7 +30,7 @@ public class ConformanceTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void RunsOrRefusesClearly(string name)
+    public void Runs_or_refuses_clearly(string name)
     {
         string dir = SharedData.Path("onnx-conformance", name);
         string caseName = Path.GetFileName(name);

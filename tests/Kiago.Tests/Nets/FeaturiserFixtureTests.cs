@@ -29,7 +29,7 @@ public class FeaturiserFixtureTests
     }
 
     [Fact]
-    public void ImageAndElemNetInputMatchThePythonFeaturisers()
+    public void Image_and_ElemNet_input_match_the_python_featurisers()
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(NetsFixtures.Folder, "featuriser_images.json")));
         Assert.Equal([4, 7, 32], doc.RootElement.GetProperty("image_shape").EnumerateArray().Select(e => e.GetInt32()));

@@ -7,7 +7,7 @@ namespace Kiago.Tests.Nets;
 public class FeaturiserLayoutTests
 {
     [Fact]
-    public void PeriodicTableCellsMatchElementsCsv()
+    public void Periodic_table_cells_match_elements_csv()
     {
         var lines = File.ReadAllLines(SharedData.Path("data", "elements.csv"));
         var header = lines[0].Split(',');
@@ -40,13 +40,13 @@ public class FeaturiserLayoutTests
     }
 
     [Fact]
-    public void ChemistryTableFollowsTheDocumentedRule()
+    public void Chemistry_table_follows_the_documented_rule()
     {
         for (int z = 1; z <= 118; z++) Assert.Equal(RuleFromZ(z), PeriodicTableLayout.Cell(z));
     }
 
     [Fact]
-    public void EveryElementOwnsItsOwnCell()
+    public void Every_element_owns_its_own_cell()
     {
         var cells = Enumerable.Range(1, 118).Select(PeriodicTableLayout.FlatIndex).ToList();
         Assert.Equal(118, cells.Distinct().Count());
@@ -54,7 +54,7 @@ public class FeaturiserLayoutTests
     }
 
     [Fact]
-    public void ElemNetInputsAreThe86OfTheReference()
+    public void ElemNet_inputs_are_the_86_of_the_reference()
     {
         var z = ElemNetLayout.Elements;
         Assert.Equal(86, z.Count);
@@ -65,7 +65,7 @@ public class FeaturiserLayoutTests
     }
 
     [Fact]
-    public void DroppedElementsAreReported()
+    public void Dropped_elements_are_reported()
     {
         var x = new float[118];
         x[0] = 0.5f;    // H: kept

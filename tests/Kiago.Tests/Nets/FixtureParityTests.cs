@@ -36,7 +36,7 @@ public class FixtureParityTests
 
     [Theory]
     [MemberData(nameof(Files))]
-    public void ForwardAndInputGradientMatchPyTorch(string name, string file, bool fp16)
+    public void Forward_and_input_gradient_match_PyTorch(string name, string file, bool fp16)
     {
         var reference = NetsFixtures.Get(name);
         var kind = name == "tiny_resnet" ? ModelKind.TcResNet : ModelKind.ElemNet;
@@ -79,7 +79,7 @@ public class FixtureParityTests
     }
 
     [Fact]
-    public void ElemNetDropsElementsOutsideIts86WithZeroGradient()
+    public void ElemNet_drops_elements_outside_its_86_with_zero_gradient()
     {
         // export_fixtures.py puts one element outside ElemNet's set into every other composition
         var reference = NetsFixtures.Get("tiny_mlp");
@@ -96,7 +96,7 @@ public class FixtureParityTests
     [Theory]
     [InlineData("tiny_resnet_op13.onnx", ModelKind.TcResNet)]
     [InlineData("tiny_mlp_op13.onnx", ModelKind.ElemNet)]
-    public void RepeatedCallsReuseBuffersAndGiveTheSameResults(string file, ModelKind kind)
+    public void Repeated_calls_reuse_buffers_and_give_the_same_results(string file, ModelKind kind)
     {
         // From the third identical call on, the tape releases buffers after their last reader: the output must survive.
         var reference = NetsFixtures.Get(kind == ModelKind.TcResNet ? "tiny_resnet" : "tiny_mlp");

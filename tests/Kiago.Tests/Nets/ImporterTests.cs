@@ -9,7 +9,7 @@ public class ImporterTests
     [InlineData("tiny_resnet_op13.onnx")]
     [InlineData("tiny_resnet_nofold_op13.onnx")]
     [InlineData("tiny_resnet_op17.onnx")]
-    public void ResNetExportImportsToConvPoolAddLinear(string file)
+    public void ResNet_export_imports_to_conv_pool_add_linear(string file)
     {
         var g = OnnxImporter.Import(Path.Combine(NetsFixtures.Folder, file));
         Assert.Equal([4, 7, 32], g.InputShape);
@@ -25,7 +25,7 @@ public class ImporterTests
     [InlineData("tiny_mlp_op13.onnx")]
     [InlineData("tiny_mlp_nofold_op13.onnx")]
     [InlineData("tiny_mlp_op17.onnx")]
-    public void MlpExportImportsWithScalarOutput(string file)
+    public void Mlp_export_imports_with_scalar_output(string file)
     {
         var g = OnnxImporter.Import(Path.Combine(NetsFixtures.Folder, file));
         Assert.Equal([86], g.InputShape);
@@ -43,7 +43,7 @@ public class ImporterTests
     static OnnxAttribute F(string name, float v) => new(name, OnnxAttribute.FloatType, v, 0, null, null, [], [], []);
 
     [Fact]
-    public void BatchNormAfterConvIsFoldedIntoItsWeights()
+    public void Batch_norm_after_conv_is_folded_into_its_weights()
     {
         float[] w = [1f, 2f, 3f, 4f], b = [0.5f, -0.5f];
         float[] gamma = [2f, 0.5f], beta = [0.1f, 0.2f], mean = [1f, -1f], variance = [4f, 0.25f];
@@ -63,7 +63,7 @@ public class ImporterTests
     }
 
     [Fact]
-    public void UnsupportedOpErrorNamesNodeOpAndSupportedList()
+    public void Unsupported_op_error_names_node_op_and_supported_list()
     {
         var graph = new OnnxGraph("g", [new("my_sigmoid", "Sigmoid", "", ["x"], ["y"], [])], [], [Input("x", 1, 4)], [Input("y", 1, 4)]);
         var e = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(new OnnxModel("s.onnx", 8, "", "", new Dictionary<string, long>(), graph)));
@@ -74,7 +74,7 @@ public class ImporterTests
     }
 
     [Fact]
-    public void UnsupportedAttributeIsNamed()
+    public void Unsupported_attribute_is_named()
     {
         var graph = new OnnxGraph("g",
             [new("c", "Conv", "", ["x", "w"], ["y"], [new("auto_pad", OnnxAttribute.StringType, 0, 0, "SAME_UPPER", null, [], [], [])])],

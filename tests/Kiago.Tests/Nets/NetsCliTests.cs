@@ -32,7 +32,7 @@ public sealed class NetsCliTests : IDisposable
     }
 
     [Fact]
-    public void ConvertPredictInspectRoundTrip()
+    public void Convert_predict_inspect_round_trip()
     {
         string card = Path.Combine(dir, "card.json");
         File.WriteAllText(card, """{"training_data":[{"file":"supercon.csv","sha256":"ab"}],"split":"random 0.05/0.15","metrics":{"mae_K":9.5}}""");
@@ -59,7 +59,7 @@ public sealed class NetsCliTests : IDisposable
     }
 
     [Fact]
-    public void PredictMatchesTheLibraryForTheSameFormula()
+    public void Predict_matches_the_library_for_the_same_formula()
     {
         string tc = Convert("tiny_resnet_op13.onnx", "tc.kgw");
         var (code, output, error) = Run("predict", "MgB2", "--tc-model", tc, "--no-ef");
@@ -79,7 +79,7 @@ public sealed class NetsCliTests : IDisposable
     }
 
     [Fact]
-    public void MissingModelFilesAreNamedAndDefaultsAreFoundFromAnyDirectory()
+    public void Missing_model_files_are_named_and_defaults_are_found_from_any_directory()
     {
         var (code, _, error) = Run("predict", "MgB2", "--tc-model", Path.Combine(dir, "none.kgw"));
         Assert.Equal(ExitCodes.BadInput, code);
@@ -96,7 +96,7 @@ public sealed class NetsCliTests : IDisposable
     }
 
     [Fact]
-    public void BadInputsAreNamed()
+    public void Bad_inputs_are_named()
     {
         string tc = Convert("tiny_resnet_op13.onnx", "tc.kgw");
         string csv = Path.Combine(dir, "bad.csv");
@@ -123,7 +123,7 @@ public sealed class NetsCliTests : IDisposable
     }
 
     [Fact]
-    public void VerifyComparesWithPyTorchAndRefusesToWriteOnMismatch()
+    public void Verify_compares_with_PyTorch_and_refuses_to_write_on_mismatch()
     {
         // PyTorch's reference for the tiny ResNet, as an ONNX test pair on the model input (the image).
         var reference = NetsFixtures.Get("tiny_resnet");

@@ -10,9 +10,9 @@ internal static class NetsFixtures
 
     public sealed record Case(string[] Onnx, double[][] X, double[] Y, double[][] Dydx);
 
-    static readonly Lazy<Dictionary<string, Case>> cases = new(() => Load(Path.Combine(Folder, "reference.json")));
+    static readonly Lazy<Dictionary<string, Case>> Cases = new(() => Load(Path.Combine(Folder, "reference.json")));
 
-    public static Case Get(string name) => cases.Value[name];
+    public static Case Get(string name) => Cases.Value[name];
 
     public static Dictionary<string, Case> Load(string path)
     {

@@ -9,7 +9,7 @@ public class OnnxReaderTests
         SharedData.Path("onnx-conformance", group, name, file);
 
     [Fact]
-    public void ReadsConvModelWithInitializersAndAttributes()
+    public void Reads_conv_model_with_initializers_and_attributes()
     {
         var model = OnnxReader.ReadModel(Conformance("pytorch-converted", "test_Conv2d_padding"));
         Assert.Equal(3, model.IrVersion);
@@ -25,7 +25,7 @@ public class OnnxReaderTests
     }
 
     [Fact]
-    public void ReadsTestDataTensor()
+    public void Reads_test_data_tensor()
     {
         var t = OnnxReader.ReadTensorFile(Conformance("pytorch-converted", "test_ReLU", Path.Combine("test_data_set_0", "input_0.pb")));
         Assert.Equal(OnnxDataType.Float, t.DataType);
@@ -35,7 +35,7 @@ public class OnnxReaderTests
     }
 
     [Fact]
-    public void ReadsSymbolicBatchDimensionAndShapeConstants()
+    public void Reads_symbolic_batch_dimension_and_shape_constants()
     {
         var model = OnnxReader.ReadModel(Path.Combine(NetsFixtures.Folder, "tiny_resnet_nofold_op13.onnx"));
         Assert.Equal("batch", model.Graph.Inputs[0].Shape![0].Symbol);
@@ -60,7 +60,7 @@ public class OnnxReaderTests
     }
 
     [Fact]
-    public void DecodesFloat16RawAndTyped()
+    public void Decodes_float16_raw_and_typed()
     {
         Half[] values = [(Half)1.5f, (Half)(-2.25f), (Half)65504f];
         var raw = values.SelectMany(h => BitConverter.GetBytes(BitConverter.HalfToUInt16Bits(h))).ToArray();
@@ -72,7 +72,7 @@ public class OnnxReaderTests
     }
 
     [Fact]
-    public void DecodesTypedFloatAndInt64()
+    public void Decodes_typed_float_and_int64()
     {
         var f = ParseTensor(Tensor(1, [2, 2], w => w.PackedFloats(4, [1f, 2f, 3f, 4f])));
         Assert.Equal([1f, 2f, 3f, 4f], f.Floats!);
@@ -84,7 +84,7 @@ public class OnnxReaderTests
     }
 
     [Fact]
-    public void WrongElementCountNamesTensorAndOffset()
+    public void Wrong_element_count_names_tensor_and_offset()
     {
         var e = Assert.Throws<OnnxFormatException>(() => ParseTensor(Tensor(1, [5], w => w.PackedFloats(4, [1f, 2f]), "w1")));
         Assert.Contains("'w1'", e.Message);
@@ -93,7 +93,7 @@ public class OnnxReaderTests
     }
 
     [Fact]
-    public void TruncatedModelNamesFileAndOffset()
+    public void Truncated_model_names_file_and_offset()
     {
         var bytes = File.ReadAllBytes(Conformance("pytorch-converted", "test_Conv2d"));
         var cut = bytes[..(bytes.Length - 7)];
@@ -103,7 +103,7 @@ public class OnnxReaderTests
     }
 
     [Fact]
-    public void ForeignFileIsRejected()
+    public void Foreign_file_is_rejected()
     {
         var text = System.Text.Encoding.ASCII.GetBytes("Z,symbol,name\n1,H,Hydrogen\n");
         var e = Assert.Throws<OnnxFormatException>(() => OnnxReader.ReadModel(text, "elements.csv"));

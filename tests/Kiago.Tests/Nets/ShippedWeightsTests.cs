@@ -27,7 +27,7 @@ public class ShippedWeightsTests
     }
 
     [Fact]
-    public void TcModelGivesKnownSuperconductorsAndSaltsSensibleTc()
+    public void Tc_model_gives_known_superconductors_and_salts_sensible_tc()
     {
         var tc = Predict("tc-resnet18.kgw", "YBa2Cu3O7", "MgB2", "NaCl");
         Assert.True(tc[0] >= 60, $"YBa2Cu3O7: {tc[0]} K");
@@ -36,7 +36,7 @@ public class ShippedWeightsTests
     }
 
     [Fact]
-    public void ElemNetGivesOxidesNegativeAndMetalsNearZeroFormationEnergy()
+    public void ElemNet_gives_oxides_negative_and_metals_near_zero_formation_energy()
     {
         var ef = Predict("elemnet.kgw", "MgO", "Al2O3", "Fe", "Cu");
         Assert.True(ef[0] < -1.5, $"MgO: {ef[0]} eV/atom");
@@ -46,10 +46,10 @@ public class ShippedWeightsTests
     }
 
     [Fact]
-    public void ElemNetGivesNaClStronglyNegative() => Assert.True(Predict("elemnet.kgw", "NaCl")[0] < -1.5);
+    public void ElemNet_gives_NaCl_strongly_negative() => Assert.True(Predict("elemnet.kgw", "NaCl")[0] < -1.5);
 
     [Fact(Skip = "elemnet.kgw (2026-12-02 MLP, fp32) gives F -0.38 and Tb +0.17 eV/atom; the other 84 pure elements are within 0.1 (the 2026-11-26 ElemNet: N +0.28, Tb +0.11); see docs/MODELS.md")]
-    public void ElemNetGivesEveryPureElementNearZero()
+    public void ElemNet_gives_every_pure_element_near_zero()
     {
         var symbols = Kiago.Nets.Featurisers.Featuriser.Layout(Kiago.Nets.Weights.ModelKind.ElemNet).Accepted
             .Select(z => Elements.ByZ(z).Symbol).ToArray();

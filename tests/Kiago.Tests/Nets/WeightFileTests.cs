@@ -14,7 +14,7 @@ public class WeightFileTests
     static string Temp() => Path.Combine(Path.GetTempPath(), $"kiago-{Guid.NewGuid():N}.kgw");
 
     [Fact]
-    public void RoundTripFloat32IsExact()
+    public void Round_trip_float32_is_exact()
     {
         var model = TinyMlp();
         var back = WeightFile.Deserialize(WeightFile.Serialize(model), "mem.kgw");
@@ -32,7 +32,7 @@ public class WeightFileTests
     }
 
     [Fact]
-    public void RoundTripFloat16RoundsEachWeightOnceAndHalvesTheSize()
+    public void Round_trip_float16_rounds_each_weight_once_and_halves_the_size()
     {
         var model = TinyMlp();
         var f16 = model.WithStorage(TensorStorageType.Float16);
@@ -52,7 +52,7 @@ public class WeightFileTests
     }
 
     [Fact]
-    public void WriteIsAtomicAndReadable()
+    public void Write_is_atomic_and_readable()
     {
         string path = Temp();
         try
@@ -65,7 +65,7 @@ public class WeightFileTests
     }
 
     [Fact]
-    public void FlippedPayloadByteFailsTheChecksum()
+    public void Flipped_payload_byte_fails_the_checksum()
     {
         var bytes = WeightFile.Serialize(TinyMlp());
         bytes[bytes.Length / 2] ^= 0x40;
@@ -75,7 +75,7 @@ public class WeightFileTests
     }
 
     [Fact]
-    public void EveryFlippedByteIsCaught()
+    public void Every_flipped_byte_is_caught()
     {
         // Whatever byte is damaged (header, checksum, length prefixes, payload), loading fails with a WeightFileException.
         var good = WeightFile.Serialize(TinyMlp());
@@ -89,7 +89,7 @@ public class WeightFileTests
     }
 
     [Fact]
-    public void TruncatedFileSaysTruncated()
+    public void Truncated_file_says_truncated()
     {
         var bytes = WeightFile.Serialize(TinyMlp());
         foreach (int keep in new[] { 1, 12, 60, bytes.Length / 2, bytes.Length - 1 })
@@ -102,7 +102,7 @@ public class WeightFileTests
     }
 
     [Fact]
-    public void WrongVersionIsNamed()
+    public void Wrong_version_is_named()
     {
         var bytes = WeightFile.Serialize(TinyMlp());
         // header: fixarray(4), fixstr "KIAGO-KGW" (1 + 9 bytes), positive fixint version
@@ -114,7 +114,7 @@ public class WeightFileTests
     }
 
     [Fact]
-    public void ForeignFilesAreRejected()
+    public void Foreign_files_are_rejected()
     {
         var onnx = File.ReadAllBytes(Path.Combine(NetsFixtures.Folder, "tiny_mlp_op13.onnx"));
         var e = Assert.Throws<WeightFileException>(() => WeightFile.Deserialize(onnx, "model.onnx"));
@@ -127,7 +127,7 @@ public class WeightFileTests
     }
 
     [Fact]
-    public void CardMustBeJsonObjectWith118Frequencies()
+    public void Card_must_be_json_object_with_118_frequencies()
     {
         var model = TinyMlp();
         Assert.Throws<WeightFileException>(() => WeightFile.Serialize(model with { CardJson = "[1,2]" }));
@@ -137,7 +137,7 @@ public class WeightFileTests
     }
 
     [Fact]
-    public void Float16RejectsOutOfRangeWeights()
+    public void Float16_rejects_out_of_range_weights()
     {
         var model = TinyMlp();
         var first = model.Graph.Tensors.Values.First();

@@ -6,9 +6,9 @@ namespace Kiago.Tests.Support;
 /// </summary>
 public static class SharedData
 {
-    static readonly Lazy<string> root = new(Locate);
+    static readonly Lazy<string> RootPath = new(Locate);
 
-    public static string Root => root.Value;
+    public static string Root => RootPath.Value;
 
     public static string Path(params string[] parts) => System.IO.Path.Combine([Root, .. parts]);
 

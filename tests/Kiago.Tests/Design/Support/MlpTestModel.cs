@@ -11,23 +11,23 @@ namespace Kiago.Tests.Design.Support;
 public sealed class MlpTestModel : ICompositionModel
 {
     const int E = 118;
-    readonly ILinear _l1, _l2;
-    readonly int _hidden;
-    DeviceBuffer<float>? _h, _dy, _dh, _dx;
-    int _capacity;
+    readonly ILinear l1, l2;
+    readonly int hiddenWidth;
+    DeviceBuffer<float>? h, dy, dh, dx;
+    int capacity;
 
     public MlpTestModel(IBackend backend, ulong seed, int hidden = 32, float outputScale = 50f, float outputBias = 0f,
         string name = "tc", string unit = "K")
     {
-        Backend = backend; OutputName = name; OutputUnit = unit; _hidden = hidden;
+        Backend = backend; OutputName = name; OutputUnit = unit; hiddenWidth = hidden;
         var rng = new DesignRandom(seed);
         var w1 = new float[hidden * E]; var b1 = new float[hidden];
         for (int i = 0; i < w1.Length; i++) w1[i] = (float)((rng.NextDouble() * 2 - 1) * 3.0);
         for (int i = 0; i < b1.Length; i++) b1[i] = (float)((rng.NextDouble() * 2 - 1) * 0.3);
         var w2 = new float[hidden];
         for (int i = 0; i < w2.Length; i++) w2[i] = (float)((rng.NextDouble() * 2 - 1) * outputScale / hidden);
-        _l1 = backend.PrepareLinear(new LinearSpec(E, hidden), w1, b1);
-        _l2 = backend.PrepareLinear(new LinearSpec(hidden, 1), w2, [outputBias]);
+        l1 = backend.PrepareLinear(new LinearSpec(E, hidden), w1, b1);
+        l2 = backend.PrepareLinear(new LinearSpec(hidden, 1), w2, [outputBias]);
     }
 
     public string OutputName { get; }
@@ -36,35 +36,35 @@ public sealed class MlpTestModel : ICompositionModel
 
     void Ensure(int batch)
     {
-        if (batch <= _capacity) return;
-        _h?.Dispose(); _dy?.Dispose(); _dh?.Dispose(); _dx?.Dispose();
-        _h = Backend.Allocate<float>((long)batch * _hidden);
-        _dh = Backend.Allocate<float>((long)batch * _hidden);
-        _dy = Backend.Allocate<float>(batch);
-        _dx = Backend.Allocate<float>((long)batch * E);
-        _capacity = batch;
+        if (batch <= capacity) return;
+        h?.Dispose(); dy?.Dispose(); dh?.Dispose(); dx?.Dispose();
+        h = Backend.Allocate<float>((long)batch * hiddenWidth);
+        dh = Backend.Allocate<float>((long)batch * hiddenWidth);
+        dy = Backend.Allocate<float>(batch);
+        dx = Backend.Allocate<float>((long)batch * E);
+        capacity = batch;
     }
 
     public void Forward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y)
     {
         Ensure(batch);
-        _l1.Forward(batch, x, _h!, fuseRelu: true);
-        _l2.Forward(batch, _h!, y);
+        l1.Forward(batch, x, h!, fuseRelu: true);
+        l2.Forward(batch, h!, y);
     }
 
     public void ForwardBackward(int batch, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dxAccumulate, float gradScale)
     {
         Forward(batch, x, y);
-        Backend.Fill(_dy!, gradScale, batch);
-        _l2.BackwardInput(batch, _dy!, _dh!);
-        Backend.ReluBackward(_h!, _dh!, _dh!, (long)batch * _hidden);
-        _l1.BackwardInput(batch, _dh!, _dx!);
-        Backend.Axpy(1f, _dx!, dxAccumulate, (long)batch * E);
+        Backend.Fill(dy!, gradScale, batch);
+        l2.BackwardInput(batch, dy!, dh!);
+        Backend.ReluBackward(h!, dh!, dh!, (long)batch * hiddenWidth);
+        l1.BackwardInput(batch, dh!, dx!);
+        Backend.Axpy(1f, dx!, dxAccumulate, (long)batch * E);
     }
 
     public void Dispose()
     {
-        _l1.Dispose(); _l2.Dispose();
-        _h?.Dispose(); _dy?.Dispose(); _dh?.Dispose(); _dx?.Dispose();
+        l1.Dispose(); l2.Dispose();
+        h?.Dispose(); dy?.Dispose(); dh?.Dispose(); dx?.Dispose();
     }
 }

@@ -5,14 +5,14 @@ namespace Kiago.Tests.Kernels.Ilgpu;
 /// <summary>Looks for a CUDA device once per test run; the reason there is none becomes the skip message.</summary>
 public static class CudaAvailability
 {
-    static readonly Lazy<string?> skipReason = new(() =>
+    static readonly Lazy<string?> NoCudaReason = new(() =>
     {
         using var backend = IlgpuBackend.TryCreateCuda(out var reason);
         return backend is null ? $"no CUDA device: {reason}" : null;
     });
 
     /// <summary>Null when a CUDA device is present, else why the CUDA tests are skipped.</summary>
-    public static string? SkipReason => skipReason.Value;
+    public static string? SkipReason => NoCudaReason.Value;
 }
 
 /// <summary>A fact that runs only with a CUDA device and is reported as skipped, with the reason, otherwise.</summary>
