@@ -1,0 +1,100 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Kiago.Kernels.Cpu;
+
+// Row reductions and column gather/scatter (GlobalAvgPool, RowSum, Gather/ScatterColumns); the ILGPU side is Ilgpu/Ops/Columns.cs.
+public sealed partial class CpuBackend
+{
+    public void GlobalAvgPool(int batch, int channels, int spatial, DeviceBuffer<float> x, DeviceBuffer<float> y)
+    {
+        const string op = "GlobalAvgPool";
+        ShapeException.RequireShape(op, "x", x, batch, channels, spatial);
+        ShapeException.RequireShape(op, "y", y, batch, channels);
+        var xa = Own(x, op, "x").Array;
+        var ya = Own(y, op, "y").Array;
+        float inv = 1f / spatial;
+        ParallelRange((long)batch * channels, (s, e) =>
+        {
+            for (int r = s; r < e; r++)
+            {
+                float sum = 0f;
+                int o = r * spatial;
+                for (int j = 0; j < spatial; j++) sum += xa[o + j];
+                ya[r] = sum * inv;
+            }
+        }, grain: 4096);
+    }
+
+    public void GlobalAvgPoolBackward(int batch, int channels, int spatial, DeviceBuffer<float> dy, DeviceBuffer<float> dx)
+    {
+        const string op = "GlobalAvgPoolBackward";
+        ShapeException.RequireShape(op, "dy", dy, batch, channels);
+        ShapeException.RequireShape(op, "dx", dx, batch, channels, spatial);
+        var dya = Own(dy, op, "dy").Array;
+        var dxa = Own(dx, op, "dx").Array;
+        float inv = 1f / spatial;
+        ParallelRange((long)batch * channels, (s, e) =>
+        {
+            for (int r = s; r < e; r++) dxa.AsSpan(r * spatial, spatial).Fill(dya[r] * inv);
+        }, grain: 4096);
+    }
+
+    public void GatherColumns(int batch, DeviceBuffer<float> x, int xColumns, DeviceBuffer<int> index, DeviceBuffer<float> y, int yColumns)
+    {
+        const string op = "GatherColumns";
+        ShapeException.RequireShape(op, "x", x, batch, xColumns);
+        ShapeException.RequireShape(op, "index", index, yColumns);
+        ShapeException.RequireShape(op, "y", y, batch, yColumns);
+        var xa = Own(x, op, "x").Array;
+        var ia = Own(index, op, "index").Array;
+        var ya = Own(y, op, "y").Array;
+        CheckIndex(op, ia, yColumns, xColumns);
+        for (int b = 0; b < batch; b++)
+        {
+            int xo = b * xColumns, yo = b * yColumns;
+            for (int j = 0; j < yColumns; j++) ya[yo + j] = xa[xo + ia[j]];
+        }
+    }
+
+    public void ScatterColumns(int batch, DeviceBuffer<float> x, int xColumns, DeviceBuffer<int> index, DeviceBuffer<float> y, int yColumns)
+    {
+        const string op = "ScatterColumns";
+        ShapeException.RequireShape(op, "x", x, batch, xColumns);
+        ShapeException.RequireShape(op, "index", index, xColumns);
+        ShapeException.RequireShape(op, "y", y, batch, yColumns);
+        var xa = Own(x, op, "x").Array;
+        var ia = Own(index, op, "index").Array;
+        var ya = Own(y, op, "y").Array;
+        CheckIndex(op, ia, xColumns, yColumns);
+        ya.AsSpan(0, batch * yColumns).Clear();
+        for (int b = 0; b < batch; b++)
+        {
+            int xo = b * xColumns, yo = b * yColumns;
+            for (int j = 0; j < xColumns; j++) ya[yo + ia[j]] += xa[xo + j];
+        }
+    }
+
+    static void CheckIndex(string op, int[] index, int count, int bound)
+    {
+        for (int j = 0; j < count; j++)
+            if ((uint)index[j] >= (uint)bound)
+                throw new ShapeException($"{op}: index[{j}] = {index[j]} is outside [0, {bound})");
+    }
+
+    public void RowSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y)
+    {
+        const string op = "RowSum";
+        ShapeException.RequireShape(op, "x", x, batch, columns);
+        ShapeException.RequireShape(op, "y", y, batch);
+        var xa = Own(x, op, "x").Array;
+        var ya = Own(y, op, "y").Array;
+        for (int b = 0; b < batch; b++)
+        {
+            float sum = 0f;
+            int o = b * columns;
+            for (int j = 0; j < columns; j++) sum += xa[o + j];
+            ya[b] = sum;
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Kiago.Kernels.Cpu;
+
+// Element-wise ops (ReLU and its backward, Add, Axpy, Scale); the ILGPU side is Ilgpu/Ops/Elementwise.cs.
+public sealed partial class CpuBackend
+{
+    public void Relu(DeviceBuffer<float> x, DeviceBuffer<float> y, long count)
+    {
+        Elementwise2("Relu", x, "x", y, "y", count, out var xa, out var ya);
+        ParallelRange(count, (s, e) =>
+        {
+            int i = s;
+            if (Vector256.IsHardwareAccelerated && Simd)
+                for (; i + 8 <= e; i += 8)
+                    Vector256.Max(Vector256.Create(xa, i), Vector256<float>.Zero).CopyTo(ya, i);
+            for (; i < e; i++) ya[i] = xa[i] > 0f ? xa[i] : 0f;
+        });
+    }
+
+    public void ReluBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count)
+    {
+        const string op = "ReluBackward";
+        Elementwise2(op, y, "y", dy, "dy", count, out var ya, out var dya);
+        ShapeException.RequireLength(op, "dx", dx, count);
+        var dxa = Own(dx, op, "dx").Array;
+        ParallelRange(count, (s, e) =>
+        {
+            int i = s;
+            if (Simd)
+                for (; i + 8 <= e; i += 8)
+                {
+                    var mask = Vector256.GreaterThan(Vector256.Create(ya, i), Vector256<float>.Zero);
+                    (Vector256.Create(dya, i) & mask).CopyTo(dxa, i);
+                }
+            for (; i < e; i++) dxa[i] = ya[i] > 0f ? dya[i] : 0f;
+        });
+    }
+
+    public void Add(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count)
+    {
+        Elementwise2("Add", a, "a", b, "b", count, out var aa, out var ba);
+        ShapeException.RequireLength("Add", "y", y, count);
+        var ya = Own(y, "Add", "y").Array;
+        ParallelRange(count, (s, e) =>
+        {
+            int i = s;
+            if (Simd)
+                for (; i + 8 <= e; i += 8)
+                    (Vector256.Create(aa, i) + Vector256.Create(ba, i)).CopyTo(ya, i);
+            for (; i < e; i++) ya[i] = aa[i] + ba[i];
+        });
+    }
+
+    public void Axpy(float alpha, DeviceBuffer<float> x, DeviceBuffer<float> y, long count)
+    {
+        Elementwise2("Axpy", x, "x", y, "y", count, out var xa, out var ya);
+        ParallelRange(count, (s, e) =>
+        {
+            int i = s;
+            if (Simd)
+            {
+                var va = Vector256.Create(alpha);
+                for (; i + 8 <= e; i += 8)
+                    Fma.MultiplyAdd(va, Vector256.Create(xa, i), Vector256.Create(ya, i)).CopyTo(ya, i);
+            }
+            for (; i < e; i++) ya[i] += alpha * xa[i];
+        });
+    }
+
+    public void Scale(DeviceBuffer<float> x, float alpha, long count)
+    {
+        RequireCount("Scale", count);
+        ShapeException.RequireLength("Scale", "x", x, count);
+        var xa = Own(x, "Scale", "x").Array;
+        ParallelRange(count, (s, e) =>
+        {
+            int i = s;
+            if (Simd)
+            {
+                var va = Vector256.Create(alpha);
+                for (; i + 8 <= e; i += 8) (Vector256.Create(xa, i) * va).CopyTo(xa, i);
+            }
+            for (; i < e; i++) xa[i] *= alpha;
+        });
+    }
+
+    void Elementwise2(string op, DeviceBuffer<float> a, string aName, DeviceBuffer<float> b, string bName, long count,
+        out float[] aa, out float[] ba)
+    {
+        RequireCount(op, count);
+        ShapeException.RequireLength(op, aName, a, count);
+        ShapeException.RequireLength(op, bName, b, count);
+        aa = Own(a, op, aName).Array;
+        ba = Own(b, op, bName).Array;
+    }
+}
