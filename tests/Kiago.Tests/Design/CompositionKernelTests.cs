@@ -142,10 +142,10 @@ public class CompositionKernelTests
                 }
                 var plus = (double[])th.Clone(); plus[e] += h;
                 var minus = (double[])th.Clone(); minus[e] -= h;
-                double fp = F(plus, out var rp), fm = F(minus, out var rm);
+                F(plus, out var rp); F(minus, out var rm);
                 if (!rp.SequenceEqual(rm)) continue; // a rounding kink between the two points
                 if (distance == IntegerDistance.Absolute && integerScale != 0 && NearZeroDistance(plus, minus, tp, spec, n[b])) continue;
-                double fd = (fp - fm) / (2 * h);
+                double fd = Kiago.Tests.Kernels.ReferenceOps.PartialDerivative(t => F(t, out _), th, e, h);
                 Assert.True(Math.Abs(fd - g) <= 2e-3 * Math.Max(1, Math.Abs(fd)), $"row {b} element {e}: analytic {g}, finite difference {fd}");
                 checkedCount++;
             }

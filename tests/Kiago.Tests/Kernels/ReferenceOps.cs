@@ -38,6 +38,37 @@ public static class ReferenceOps
         return y;
     }
 
+    /// <summary>The input gradient of <see cref="Conv2d"/> without ReLU (its adjoint): dx = Σ over taps of dy·w.</summary>
+    public static double[] Conv2dBackwardInput(Conv2dSpec s, int batch, double[] dy, double[] w)
+    {
+        int cinG = s.InChannels / s.Groups, coutG = s.OutChannels / s.Groups;
+        var dx = new double[batch * s.InSize];
+        for (int n = 0; n < batch; n++)
+            for (int co = 0; co < s.OutChannels; co++)
+            {
+                int g = co / coutG;
+                for (int i = 0; i < s.OutHeight; i++)
+                    for (int j = 0; j < s.OutWidth; j++)
+                    {
+                        double d = dy[((n * s.OutChannels + co) * s.OutHeight + i) * s.OutWidth + j];
+                        for (int ci = 0; ci < cinG; ci++)
+                            for (int kh = 0; kh < s.KernelHeight; kh++)
+                                for (int kw = 0; kw < s.KernelWidth; kw++)
+                                {
+                                    int ih = i * s.StrideH - s.PadTop + kh * s.DilationH;
+                                    int iw = j * s.StrideW - s.PadLeft + kw * s.DilationW;
+                                    if (ih < 0 || ih >= s.InHeight || iw < 0 || iw >= s.InWidth) continue;
+                                    dx[((n * s.InChannels + g * cinG + ci) * s.InHeight + ih) * s.InWidth + iw] +=
+                                        d * w[((co * cinG + ci) * s.KernelHeight + kh) * s.KernelWidth + kw];
+                                }
+                    }
+            }
+        return dx;
+    }
+
+    /// <summary>Widens float data for the references.</summary>
+    public static double[] ToDouble(float[] values) => [.. values.Select(v => (double)v)];
+
     /// <summary>y = x·Wᵀ + b, W is [Out, In].</summary>
     public static double[] Linear(LinearSpec s, int batch, double[] x, double[] w, double[]? bias, bool relu = false)
     {
@@ -189,19 +220,17 @@ public static class ReferenceOps
     }
 
     /// <summary>d⟨dy, f(x)⟩/dx by central differences of the double reference.</summary>
-    public static double[] FiniteDifferenceGradient(Func<double[], double[]> f, double[] x, double[] dy, double h = 1e-5)
+    public static double[] FiniteDifferenceGradient(Func<double[], double[]> f, double[] x, double[] dy, double h = 1e-5) =>
+        [.. Enumerable.Range(0, x.Length).Select(i => PartialDerivative(p => Dot(dy, f(p)), x, i, h))];
+
+    /// <summary>∂f/∂x_i by the central difference (f(x + h·e_i) − f(x − h·e_i)) / 2h; every gradient check uses this one.</summary>
+    public static double PartialDerivative(Func<double[], double> f, double[] x, int i, double h = 1e-5)
     {
-        var grad = new double[x.Length];
         var probe = (double[])x.Clone();
-        for (int i = 0; i < x.Length; i++)
-        {
-            probe[i] = x[i] + h;
-            double plus = Dot(dy, f(probe));
-            probe[i] = x[i] - h;
-            double minus = Dot(dy, f(probe));
-            probe[i] = x[i];
-            grad[i] = (plus - minus) / (2 * h);
-        }
-        return grad;
+        probe[i] = x[i] + h;
+        double plus = f(probe);
+        probe[i] = x[i] - h;
+        double minus = f(probe);
+        return (plus - minus) / (2 * h);
     }
 }

@@ -27,7 +27,7 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         using var cb = backend.Upload(c);
         backend.Gemm(m, n, k, ab, ta, bb, tb, cb, alpha, beta);
         AssertClose($"Gemm {m}x{n}x{k} ta={ta} tb={tb} mode={backend.GemmOp.Mode}",
-            Gemm(m, n, k, a, ta, b, tb, c, alpha, beta), backend.Download(cb, m * n), 1e-5 * Math.Sqrt(k));
+            ReferenceOps.Gemm(m, n, k, ReferenceOps.ToDouble(a), ta, ReferenceOps.ToDouble(b), tb, ReferenceOps.ToDouble(c), alpha, beta), backend.Download(cb, m * n), 1e-5 * Math.Sqrt(k));
     }
 
     static void CheckLinear(IlgpuBackend backend, int batch, int inF, int outF)
@@ -165,13 +165,13 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         {
             backend.Fill(yb, float.NaN, batch * s.OutSize); // every output element must be written
             conv.Forward(batch, xb, yb, relu);
-            AssertClose($"{name} forward relu={relu}", Conv(s, batch, x, w, bias, relu), backend.Download(yb, batch * s.OutSize), 1e-5 * Math.Sqrt(s.WeightCount / s.OutChannels));
+            AssertClose($"{name} forward relu={relu}", ReferenceOps.Conv2d(s, batch, ReferenceOps.ToDouble(x), ReferenceOps.ToDouble(w), bias is null ? null : ReferenceOps.ToDouble(bias), relu), backend.Download(yb, batch * s.OutSize), 1e-5 * Math.Sqrt(s.WeightCount / s.OutChannels));
         }
         using var dyb = backend.Upload(dy);
         using var dxb = backend.Allocate<float>(batch * s.InSize);
         backend.Fill(dxb, float.NaN, batch * s.InSize);
         conv.BackwardInput(batch, dyb, dxb);
-        AssertClose($"{name} backward", ConvBackwardInput(s, batch, dy, w), backend.Download(dxb, batch * s.InSize), 1e-5 * Math.Sqrt(s.OutChannels * 9.0));
+        AssertClose($"{name} backward", ReferenceOps.Conv2dBackwardInput(s, batch, ReferenceOps.ToDouble(dy), ReferenceOps.ToDouble(w)), backend.Download(dxb, batch * s.InSize), 1e-5 * Math.Sqrt(s.OutChannels * 9.0));
     }
 
     [Theory]
