@@ -63,6 +63,25 @@ public sealed partial class Tape
         return y;
     }
 
+    /// <summary>y = σ(x); the backward reads the kept output: dx = dy · y · (1 − y).</summary>
+    public Tensor Sigmoid(Tensor x)
+    {
+        var y = NewTensor((int[])x.Shape.Clone(), x.RequiresGrad);
+        Backend.Sigmoid(x.Buffer, y.Buffer, x.Length);
+        if (y.RequiresGrad)
+        {
+            y.Storage.KeepForBackward = true;
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                Backend.SigmoidBackward(y.Buffer, dy, dx, x.Length);
+                PushOwned(x, dx);
+            });
+        }
+        AfterOp("Sigmoid", x);
+        return y;
+    }
+
     public Tensor Relu(Tensor x)
     {
         var y = NewTensor((int[])x.Shape.Clone(), x.RequiresGrad);

@@ -43,6 +43,10 @@ public interface IBackend : IDisposable
     void Relu(DeviceBuffer<float> x, DeviceBuffer<float> y, long count);
     /// <summary>dx = dy where y &gt; 0 else 0 (ReLU'(0) = 0, as PyTorch).</summary>
     void ReluBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count);
+    /// <summary>y = σ(x) = 1 / (1 + e^(−x)), elementwise (±∞ give 1 and 0, NaN stays NaN).</summary>
+    void Sigmoid(DeviceBuffer<float> x, DeviceBuffer<float> y, long count);
+    /// <summary>dx = dy · y · (1 − y), from the forward output y = σ(x).</summary>
+    void SigmoidBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count);
     /// <summary>y = a + b, elementwise.</summary>
     void Add(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count);
     /// <summary>y += alpha·x, elementwise (gradient accumulation).</summary>

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Kiago.Kernels.Cpu;
 
-// Element-wise ops (ReLU and its backward, Add, Axpy, Scale); the ILGPU side is Ilgpu/Ops/Elementwise.cs.
+// Element-wise ops (ReLU and Sigmoid with their backwards, Add, Axpy, Scale); the ILGPU side is Ilgpu/Ops/Elementwise.cs.
 public sealed partial class CpuBackend
 {
     public void Relu(DeviceBuffer<float> x, DeviceBuffer<float> y, long count)
@@ -16,6 +16,28 @@ public sealed partial class CpuBackend
                 for (; i + 8 <= e; i += 8)
                     Vector256.Max(Vector256.Create(xa, i), Vector256<float>.Zero).CopyTo(ya, i);
             for (; i < e; i++) ya[i] = xa[i] > 0f ? xa[i] : 0f;
+        });
+    }
+
+    public void Sigmoid(DeviceBuffer<float> x, DeviceBuffer<float> y, long count)
+    {
+        Elementwise2("Sigmoid", x, "x", y, "y", count, out var xa, out var ya);
+        // scalar on purpose: MathF.Exp is the same function on every CPU, so results do not depend on the SIMD path
+        ParallelRange(count, (s, e) =>
+        {
+            for (int i = s; i < e; i++) ya[i] = 1f / (1f + MathF.Exp(-xa[i]));
+        });
+    }
+
+    public void SigmoidBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count)
+    {
+        const string op = "SigmoidBackward";
+        Elementwise2(op, y, "y", dy, "dy", count, out var ya, out var dya);
+        ShapeException.RequireLength(op, "dx", dx, count);
+        var dxa = Own(dx, op, "dx").Array;
+        ParallelRange(count, (s, e) =>
+        {
+            for (int i = s; i < e; i++) dxa[i] = dya[i] * ya[i] * (1f - ya[i]);
         });
     }
 

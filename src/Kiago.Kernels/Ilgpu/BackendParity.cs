@@ -258,8 +258,12 @@ public static class BackendParity
                 be.Scale(sum, 3f, count);
                 be.Relu(ab, relu, count);
                 be.ReluBackward(relu, bb, grad, count);
-                return [sum, relu, grad];
-            }, "add/axpy/scale", "relu", "relu backward").ToList();
+                var sigmoid = Own(owned, be.Allocate<float>(count));
+                var sigmoidGrad = Own(owned, be.Allocate<float>(count));
+                be.Sigmoid(ab, sigmoid, count);
+                be.SigmoidBackward(sigmoid, bb, sigmoidGrad, count);
+                return [sum, relu, grad, sigmoid, sigmoidGrad];
+            }, "add/axpy/scale", "relu", "relu backward", "sigmoid", "sigmoid backward").ToList();
         }
 
         public IEnumerable<ParityResult> Columns(int batch)

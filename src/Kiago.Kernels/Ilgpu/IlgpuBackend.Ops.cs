@@ -37,6 +37,15 @@ public sealed partial class IlgpuBackend
         Elementwise.ReluBackward(View(y, op, "y", count), View(dy, op, "dy", count), View(dx, op, "dx", count), Count(op, count));
     }
 
+    public void Sigmoid(DeviceBuffer<float> x, DeviceBuffer<float> y, long count) =>
+        Elementwise.Sigmoid(View(x, "Sigmoid", "x", count), View(y, "Sigmoid", "y", count), Count("Sigmoid", count));
+
+    public void SigmoidBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count)
+    {
+        const string op = "SigmoidBackward";
+        Elementwise.SigmoidBackward(View(y, op, "y", count), View(dy, op, "dy", count), View(dx, op, "dx", count), Count(op, count));
+    }
+
     public void Add(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count) =>
         Elementwise.Add(View(a, "Add", "a", count), View(b, "Add", "b", count), View(y, "Add", "y", count), Count("Add", count));
 

@@ -1,5 +1,6 @@
 using System.Reflection;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -90,7 +91,7 @@ public sealed partial class IlgpuBackend : IBackend
     /// </summary>
     internal static IlgpuBackend CreateCpu(CPUDevice device)
     {
-        var context = Context.Create(b => b.CPU(device));
+        var context = Context.Create(b => b.CPU(device).EnableAlgorithms());
         try
         {
             var accelerator = context.CreateCPUAccelerator(0);
@@ -110,7 +111,7 @@ public sealed partial class IlgpuBackend : IBackend
         Context? context = null;
         try
         {
-            context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2));
+            context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2).EnableAlgorithms());
             if (context.GetCudaDevices().Count == 0)
             {
                 reason = CudaProbe.WhyNoDevice();

@@ -1,5 +1,6 @@
 using System.Reflection;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
@@ -19,7 +20,7 @@ public static class PtxCompiler
     /// </summary>
     public static string Compile(MethodInfo kernel, int smMajor = 9, int smMinor = 0)
     {
-        using var context = Context.Create(b => b.Default().Optimize(OptimizationLevel.O2));
+        using var context = Context.Create(b => b.Default().Optimize(OptimizationLevel.O2).EnableAlgorithms());
         // PTX ISA 8.0 is the oldest that knows sm_90; the driver JIT-compiles it for newer cards.
         using var backend = new PTXBackend(context, new CudaArchitecture(smMajor, smMinor), new CudaInstructionSet(8, 0), null!);
         var entry = IlgpuKernelAttribute.IsExplicitlyGrouped(kernel)

@@ -124,6 +124,7 @@ public sealed class GraphExecutor : IDisposable
                 GraphOps.Conv => tape.Conv2d(x, s.Conv!, s.FusedRelu),
                 GraphOps.Linear => tape.Linear(x, s.Linear!, s.FusedRelu),
                 GraphOps.Relu => tape.Relu(x),
+                GraphOps.Sigmoid => tape.Sigmoid(x),
                 GraphOps.Add => tape.Add(x, values[node.Inputs[1]]),
                 GraphOps.MaxPool => tape.MaxPool2d(x, s.Pool!),
                 GraphOps.AveragePool => tape.AvgPool2d(x, s.Pool!),

@@ -8,17 +8,17 @@ namespace Kiago.Nets.Graph;
 /// <item>Conv: inputs [x (C,H,W)]; weights [W (Cout, C/group, KH, KW), optional bias (Cout)];
 ///   attrs kernel (2), strides (2), pads (top, left, bottom, right), dilations (2), group (1).</item>
 /// <item>Linear: y = x·Wᵀ + b; inputs [x (In)]; weights [W (Out, In), optional bias (Out)].</item>
-/// <item>Relu, Add (two inputs of equal shape), GlobalAveragePool ((C,H,W) → (C,1,1)).</item>
+/// <item>Relu, Sigmoid (element-wise, any shape), Add (two inputs of equal shape), GlobalAveragePool ((C,H,W) → (C,1,1)).</item>
 /// <item>MaxPool / AveragePool: attrs kernel, strides, pads, dilations, ceil (1), and for AveragePool count_include_pad (1).</item>
 /// <item>Reshape: attr shape (the per-sample target shape; may be empty for a scalar per sample). Data is not moved.</item>
 /// </list>
 /// </summary>
 public static class GraphOps
 {
-    public const string Conv = "Conv", Linear = "Linear", Relu = "Relu", Add = "Add", MaxPool = "MaxPool",
+    public const string Conv = "Conv", Linear = "Linear", Relu = "Relu", Sigmoid = "Sigmoid", Add = "Add", MaxPool = "MaxPool",
         AveragePool = "AveragePool", GlobalAveragePool = "GlobalAveragePool", Reshape = "Reshape";
 
-    public static readonly IReadOnlyList<string> All = [Conv, Linear, Relu, Add, MaxPool, AveragePool, GlobalAveragePool, Reshape];
+    public static readonly IReadOnlyList<string> All = [Conv, Linear, Relu, Sigmoid, Add, MaxPool, AveragePool, GlobalAveragePool, Reshape];
 
     public static int Size(int[] shape) => shape.Aggregate(1, (a, d) => a * d);
 
@@ -52,6 +52,7 @@ public static class GraphOps
                 return [spec.OutFeatures];
             }
             case Relu:
+            case Sigmoid:
                 Arity(1, 0, 0);
                 return inputs[0];
             case Add:

@@ -12,7 +12,7 @@ public static partial class OnnxImporter
 {
     public static readonly IReadOnlyList<string> SupportedOps =
     [
-        "Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Gemm", "MatMul",
+        "Conv", "BatchNormalization", "Relu", "Sigmoid", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Gemm", "MatMul",
         "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
         "Shape/Gather/Concat/Cast/Transpose (on constants and shapes only)",
     ];
@@ -115,6 +115,7 @@ public static partial class OnnxImporter
                 case "Conv": ConvNode(node); return;
                 case "BatchNormalization": BatchNorm(node); return;
                 case "Relu": Emit(node, GraphOps.Relu, [Dynamic(node, 0)], [], []); return;
+                case "Sigmoid": Emit(node, GraphOps.Sigmoid, [Dynamic(node, 0)], [], []); return;
                 case "MaxPool": case "AveragePool": Pool(node); return;
                 case "GlobalAveragePool":
                 {

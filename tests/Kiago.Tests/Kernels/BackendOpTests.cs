@@ -256,6 +256,35 @@ public abstract class BackendOpTests : IDisposable
             (xb, yb, dy, dx) => Backend.ReluBackward(yb, dy, dx, count));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(37)]
+    [InlineData(70_001)]
+    public void Sigmoid_forward_and_gradient(int count)
+    {
+        if (count > 1000 && ReducedSizes) count = 1000;
+        var x = Random(count, 41).Select(v => 6 * v).ToArray(); // −6 … 6: both tails and the middle
+        CheckOp("Sigmoid", x, count, ReferenceOps.Sigmoid,
+            (xb, yb) => Backend.Sigmoid(xb, yb, count),
+            (xb, yb, dy, dx) => Backend.SigmoidBackward(yb, dy, dx, count), tolerance: 1e-6);
+    }
+
+    [Fact]
+    public void Sigmoid_saturates_at_the_tails_and_keeps_nan()
+    {
+        using var x = Upload([-1000, -30, 0, 30, 1000]);
+        using var y = Backend.Allocate<float>(5);
+        Backend.Sigmoid(x, y, 5);
+        var got = DownloadFloats(y, 5);
+        Assert.Equal(0f, got[0]);
+        Assert.Equal(9.357623e-14, got[1], 1e-18);
+        Assert.Equal([0.5f, 1f, 1f], got[2..]);
+        using var nan = Upload([double.NaN]);
+        using var yn = Backend.Allocate<float>(1);
+        Backend.Sigmoid(nan, yn, 1);
+        Assert.True(float.IsNaN(DownloadFloats(yn, 1)[0]));
+    }
+
     [Fact]
     public void ReluBackward_at_zero_is_zero()
     {

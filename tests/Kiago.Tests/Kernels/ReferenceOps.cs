@@ -100,6 +100,8 @@ public static class ReferenceOps
 
     public static double[] Relu(double[] x) => x.Select(v => v > 0 ? v : 0).ToArray();
 
+    public static double[] Sigmoid(double[] x) => x.Select(v => 1 / (1 + Math.Exp(-v))).ToArray();
+
     /// <summary>Max over in-bounds taps (padding never wins); argmax is the flat index into x, first maximum wins.</summary>
     public static (double[] Y, int[] Argmax) MaxPool2d(Pool2dSpec s, int batch, double[] x)
     {

@@ -63,13 +63,49 @@ public class ImporterTests
     }
 
     [Fact]
+    public void Sigmoid_after_gemm_imports_and_runs_with_its_input_gradient()
+    {
+        // y = σ(x·Wᵀ + b): an MLP head as torch.onnx.export writes it (Gemm with transB, then Sigmoid)
+        float[] w = [0.5f, -1f, 2f, 0.25f, 1.5f, -0.5f], b = [0.1f, -0.2f];
+        var graph = new OnnxGraph("g",
+        [
+            new("fc", "Gemm", "", ["x", "w", "b"], ["h"], [new("transB", OnnxAttribute.IntType, 0, 1, null, null, [], [], [])]),
+            new("act", "Sigmoid", "", ["h"], ["y"], []),
+        ],
+        [T("w", [2, 3], w), T("b", [2], b)], [Input("x", 1, 3)], [Input("y", 1, 2)]);
+        var g = OnnxImporter.Import(new OnnxModel("sig.onnx", 8, "test", "", new Dictionary<string, long> { [""] = 13 }, graph));
+        Assert.Equal([GraphOps.Linear, GraphOps.Sigmoid], g.Nodes.Select(n => n.Op));
+
+        using var backend = new Kiago.Kernels.Cpu.CpuBackend(threads: 1);
+        using var executor = new GraphExecutor(g, backend);
+        float[] x = [0.3f, -0.7f, 1.1f, 2f, 0.5f, -1f];
+        double[] Reference(double[] v) =>
+        [
+            .. Enumerable.Range(0, 2).SelectMany(n => Enumerable.Range(0, 2).Select(o =>
+                1 / (1 + Math.Exp(-(b[o] + Enumerable.Range(0, 3).Sum(i => (double)w[o * 3 + i] * v[n * 3 + i]))))))
+        ];
+        using var xb = backend.Allocate<float>(6);
+        backend.Upload<float>(x, xb);
+        using var yb = backend.Allocate<float>(4);
+        using var dxb = backend.Allocate<float>(6);
+        executor.ForwardBackward(2, xb, yb, dxb, 1f);
+        var y = new float[4]; backend.Download<float>(yb, y);
+        var dx = new float[6]; backend.Download<float>(dxb, dx);
+        var xd = x.Select(v => (double)v).ToArray();
+        var want = Reference(xd);
+        for (int i = 0; i < 4; i++) Assert.Equal(want[i], y[i], 5);
+        var fd = Kiago.Tests.Kernels.ReferenceOps.FiniteDifferenceGradient(Reference, xd, [1, 1, 1, 1]);
+        for (int i = 0; i < 6; i++) Assert.Equal(fd[i], dx[i], 4);
+    }
+
+    [Fact]
     public void Unsupported_op_error_names_node_op_and_supported_list()
     {
-        var graph = new OnnxGraph("g", [new("my_sigmoid", "Sigmoid", "", ["x"], ["y"], [])], [], [Input("x", 1, 4)], [Input("y", 1, 4)]);
+        var graph = new OnnxGraph("g", [new("my_hardmax", "Hardmax", "", ["x"], ["y"], [])], [], [Input("x", 1, 4)], [Input("y", 1, 4)]);
         var e = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(new OnnxModel("s.onnx", 8, "", "", new Dictionary<string, long>(), graph)));
         Assert.Contains("s.onnx", e.Message);
-        Assert.Contains("my_sigmoid", e.Message);
-        Assert.Contains("'Sigmoid'", e.Message);
+        Assert.Contains("my_hardmax", e.Message);
+        Assert.Contains("'Hardmax'", e.Message);
         Assert.Contains("Supported ops: Conv, BatchNormalization", e.Message);
     }
 

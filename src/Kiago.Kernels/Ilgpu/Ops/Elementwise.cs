@@ -11,8 +11,8 @@ using WithScalar = Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayVie
 sealed class ElementwiseOps(IlgpuBackend backend)
 {
     Action<AcceleratorStream, Index1D, ArrayView<float>, float, int, int>? fill, scale;
-    Unary? relu;
-    Binary? reluBackward, add;
+    Unary? relu, sigmoid;
+    Binary? reluBackward, sigmoidBackward, add;
     WithScalar? axpy;
 
     public void Fill(ArrayView<float> y, float value, int count)
@@ -45,6 +45,22 @@ sealed class ElementwiseOps(IlgpuBackend backend)
         reluBackward ??= backend.LoadKernel<Binary>(ReluBackwardKernel);
         int grid = backend.GridSize(count);
         reluBackward(backend.Stream, grid, y, dy, dx, count, grid);
+    }
+
+    public void Sigmoid(ArrayView<float> x, ArrayView<float> y, int count)
+    {
+        if (count == 0) return;
+        sigmoid ??= backend.LoadKernel<Unary>(SigmoidKernel);
+        int grid = backend.GridSize(count);
+        sigmoid(backend.Stream, grid, x, y, count, grid);
+    }
+
+    public void SigmoidBackward(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int count)
+    {
+        if (count == 0) return;
+        sigmoidBackward ??= backend.LoadKernel<Binary>(SigmoidBackwardKernel);
+        int grid = backend.GridSize(count);
+        sigmoidBackward(backend.Stream, grid, y, dy, dx, count, grid);
     }
 
     public void Add(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, int count)
@@ -90,6 +106,23 @@ sealed class ElementwiseOps(IlgpuBackend backend)
     internal static void ReluBackwardKernel(Index1D index, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int count, int stride)
     {
         for (int i = index; i < count; i += stride) dx[i] = y[i] > 0f ? dy[i] : 0f;
+    }
+
+    /// <summary>y = 1 / (1 + e^(−x)).</summary>
+    [IlgpuKernel]
+    internal static void SigmoidKernel(Index1D index, ArrayView<float> x, ArrayView<float> y, int count, int stride)
+    {
+        for (int i = index; i < count; i += stride) y[i] = 1f / (1f + MathF.Exp(-x[i]));
+    }
+
+    [IlgpuKernel]
+    internal static void SigmoidBackwardKernel(Index1D index, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int count, int stride)
+    {
+        for (int i = index; i < count; i += stride)
+        {
+            float v = y[i];
+            dx[i] = dy[i] * v * (1f - v);
+        }
     }
 
     [IlgpuKernel]

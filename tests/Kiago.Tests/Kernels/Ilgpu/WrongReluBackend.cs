@@ -22,6 +22,8 @@ sealed class WrongReluBackend(IBackend inner) : IBackend
         inner.Gemm(m, n, k, a, transposeA, b, transposeB, c, alpha, beta);
     public void Relu(DeviceBuffer<float> x, DeviceBuffer<float> y, long count) => inner.Copy(x, y, count);
     public void ReluBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count) => inner.ReluBackward(y, dy, dx, count);
+    public void Sigmoid(DeviceBuffer<float> x, DeviceBuffer<float> y, long count) => inner.Sigmoid(x, y, count);
+    public void SigmoidBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count) => inner.SigmoidBackward(y, dy, dx, count);
     public void Add(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count) => inner.Add(a, b, y, count);
     public void Axpy(float alpha, DeviceBuffer<float> x, DeviceBuffer<float> y, long count) => inner.Axpy(alpha, x, y, count);
     public void Scale(DeviceBuffer<float> x, float alpha, long count) => inner.Scale(x, alpha, count);
