@@ -64,39 +64,28 @@ public sealed partial class Tape
     }
 
     /// <summary>y = σ(x); the backward reads the kept output: dx = dy · y · (1 − y).</summary>
-    public Tensor Sigmoid(Tensor x)
-    {
-        var y = NewTensor((int[])x.Shape.Clone(), x.RequiresGrad);
-        Backend.Sigmoid(x.Buffer, y.Buffer, x.Length);
-        if (y.RequiresGrad)
-        {
-            y.Storage.KeepForBackward = true;
-            Record(y, dy =>
-            {
-                var dx = RentFloat(x.Length);
-                Backend.SigmoidBackward(y.Buffer, dy, dx, x.Length);
-                PushOwned(x, dx);
-            });
-        }
-        AfterOp("Sigmoid", x);
-        return y;
-    }
+    public Tensor Sigmoid(Tensor x) => ElementwiseFromOutput("Sigmoid", x, Backend.Sigmoid, Backend.SigmoidBackward);
 
-    public Tensor Relu(Tensor x)
+    /// <summary>y = max(x, 0); the backward reads the kept output: dx = dy where y &gt; 0.</summary>
+    public Tensor Relu(Tensor x) => ElementwiseFromOutput("Relu", x, Backend.Relu, Backend.ReluBackward);
+
+    /// <summary>An element-wise op whose input gradient is a function of its output y and dy (ReLU, Sigmoid).</summary>
+    Tensor ElementwiseFromOutput(string op, Tensor x, Action<DeviceBuffer<float>, DeviceBuffer<float>, long> forward,
+        Action<DeviceBuffer<float>, DeviceBuffer<float>, DeviceBuffer<float>, long> backward)
     {
         var y = NewTensor((int[])x.Shape.Clone(), x.RequiresGrad);
-        Backend.Relu(x.Buffer, y.Buffer, x.Length);
+        forward(x.Buffer, y.Buffer, x.Length);
         if (y.RequiresGrad)
         {
             y.Storage.KeepForBackward = true;
             Record(y, dy =>
             {
                 var dx = RentFloat(x.Length);
-                Backend.ReluBackward(y.Buffer, dy, dx, x.Length);
+                backward(y.Buffer, dy, dx, x.Length);
                 PushOwned(x, dx);
             });
         }
-        AfterOp("Relu", x);
+        AfterOp(op, x);
         return y;
     }
 
