@@ -1,4 +1,5 @@
-// Fusion rewrites: BatchNormalization folded into the preceding Conv; a constant Add folded into the bias of the bias-free MatMul/Gemm before it.
+// Fusion rewrites: BatchNormalization and Add/Sub/Mul/Div with a constant become one per-channel affine map, folded into
+// the Conv/Gemm/MatMul before it when that is the only reader (else a depthwise 1×1 Conv or a diagonal Linear).
 using Kiago.Nets.Graph;
 
 namespace Kiago.Nets.Onnx;
@@ -29,24 +30,34 @@ public static partial class OnnxImporter
                 scale[c] = gamma[c] / Math.Sqrt((double)variance[c] + epsilon);
                 shift[c] = beta[c] - mean[c] * scale[c];
             }
-            // Fold into the producing Conv when nothing else reads the Conv's output.
-            if (producer.TryGetValue(x, out int p) && nodes[p].Op == GraphOps.Conv && onnxConsumers.GetValueOrDefault(x) == 1
+            ApplyAffine(node, x, scale, shift, "BatchNorm");
+        }
+
+        /// <summary>
+        /// y = scale[c]·x + shift[c] per channel c (the first per-sample dimension: a vector's features, a map's
+        /// channels). Folded into the producing Conv or Linear when nothing else reads its output; otherwise a
+        /// depthwise 1×1 Conv on maps or a diagonal Linear on vectors. Gradients come from those ops.
+        /// </summary>
+        void ApplyAffine(OnnxNode node, string x, double[] scale, double[] shift, string what)
+        {
+            int channels = scale.Length;
+            if (producer.TryGetValue(x, out int p) && nodes[p].Op is GraphOps.Conv or GraphOps.Linear && onnxConsumers.GetValueOrDefault(x) == 1
                 && !alias.Where(kv => kv.Value == x).Any(kv => kv.Key != x))
             {
-                var conv = nodes[p];
-                var w = tensors[conv.Weights[0]];
+                var layer = nodes[p];
+                var w = tensors[layer.Weights[0]];
                 int perOut = w.ElementCount / w.Shape[0];
                 var folded = new float[w.Data.Length];
                 for (int o = 0; o < w.Shape[0]; o++)
                     for (int i = 0; i < perOut; i++)
                         folded[o * perOut + i] = (float)(w.Data[o * perOut + i] * scale[o]);
-                var oldBias = conv.Weights.Length > 1 ? tensors[conv.Weights[1]].Data : new float[channels];
+                var oldBias = layer.Weights.Length > 1 ? tensors[layer.Weights[1]].Data : new float[channels];
                 var bias = new float[channels];
                 for (int o = 0; o < channels; o++) bias[o] = (float)(oldBias[o] * scale[o] + shift[o]);
-                AddTensor(conv.Weights[0], w.Shape, folded);
-                string biasName = AddTensor(conv.Name + ".bias", [channels], bias);
+                AddTensor(layer.Weights[0], w.Shape, folded);
+                string biasName = AddTensor(layer.Name + ".bias", [channels], bias);
                 var output = node.Outputs[0];
-                nodes[p] = conv with { Weights = [conv.Weights[0], biasName], Output = output };
+                nodes[p] = layer with { Weights = [layer.Weights[0], biasName], Output = output };
                 shapes[output] = shapes[x];
                 shapes.Remove(x);
                 alias.Remove(x);
@@ -55,15 +66,74 @@ public static partial class OnnxImporter
                 alias[output] = output;
                 return;
             }
-            // Standalone BatchNorm: a depthwise 1×1 convolution.
-            RequireRank(node, x, 3, "(C,H,W) per sample when the BatchNormalization does not follow a Conv");
-            string name = UniqueName(node, "BatchNorm");
-            var dw = AddTensor(name + ".weight", [channels, 1, 1, 1], scale.Select(v => (float)v).ToArray());
-            var db = AddTensor(name + ".bias", [channels], shift.Select(v => (float)v).ToArray());
-            EmitNamed(node, name, GraphOps.Conv, [x], [dw, db], new()
+            string name = UniqueName(node, what);
+            if (shapes[x].Length == 3)
             {
-                ["kernel"] = [1, 1], ["strides"] = [1, 1], ["pads"] = [0, 0, 0, 0], ["dilations"] = [1, 1], ["group"] = [channels],
-            }, node.Outputs[0]);
+                // a depthwise 1×1 convolution
+                var dw = AddTensor(name + ".weight", [channels, 1, 1, 1], [.. scale.Select(v => (float)v)]);
+                var db = AddTensor(name + ".bias", [channels], [.. shift.Select(v => (float)v)]);
+                EmitNamed(node, name, GraphOps.Conv, [x], [dw, db], new()
+                {
+                    ["kernel"] = [1, 1], ["strides"] = [1, 1], ["pads"] = [0, 0, 0, 0], ["dilations"] = [1, 1], ["group"] = [channels],
+                }, node.Outputs[0]);
+                return;
+            }
+            if (shapes[x].Length == 1)
+            {
+                // a diagonal Linear
+                var diagonal = new float[channels * channels];
+                for (int c = 0; c < channels; c++) diagonal[c * channels + c] = (float)scale[c];
+                var lw = AddTensor(name + ".weight", [channels, channels], diagonal);
+                var lb = AddTensor(name + ".bias", [channels], [.. shift.Select(v => (float)v)]);
+                EmitNamed(node, name, GraphOps.Linear, [x], [lw, lb], [], node.Outputs[0]);
+                return;
+            }
+            throw ModelImportException.Node(file, node, $"per-sample shape {GraphOps.Show(shapes[x])}: an element-wise {node.OpType} with a constant " +
+                "runs on vectors (features) and (C,H,W) maps, or right after a Conv/Gemm/MatMul");
+        }
+
+        /// <summary>
+        /// The constant operand of an element-wise op as one value per channel of <paramref name="x"/>: a scalar, or
+        /// varying along the first per-sample dimension only (shape [C], [1,C] for vectors; [C,1,1], [1,C,1,1] for maps).
+        /// </summary>
+        double[] PerChannel(OnnxNode node, Const c, string x)
+        {
+            var sample = shapes[x];
+            int channels = sample.Length > 0 ? sample[0] : 1;
+            if (c.F is not { } data) throw ModelImportException.Node(file, node, "the constant operand must be float");
+            if (c.Count == 1) return [.. Enumerable.Repeat((double)data[0], channels)];
+            // align the constant's dimensions to the right of [batch, ..sample], as ONNX broadcasting does
+            var dims = c.Shape.SkipWhile((d, i) => d == 1 && c.Shape.Length - i > sample.Length).ToArray();
+            bool perChannel = dims.Length == sample.Length
+                && dims[0] == channels && dims.Skip(1).All(d => d == 1);
+            if (!perChannel)
+                throw ModelImportException.Node(file, node, $"constant of shape {GraphOps.Show([.. c.Shape.Select(d => (int)d)])} on per-sample shape {GraphOps.Show(sample)}: " +
+                    "only a scalar or one value per channel (the first per-sample dimension) is supported");
+            return [.. data.Select(v => (double)v)];
+        }
+
+        /// <summary>Mul, Div, Sub with one constant operand (e.g. an output head's y·std + mean): a per-channel affine map.</summary>
+        void ArithmeticWithConstant(OnnxNode node)
+        {
+            bool c0 = IsConst(node, 0), c1 = IsConst(node, 1);
+            if (c0 == c1)
+                throw ModelImportException.Node(file, node, c0 ? $"{node.OpType} of two constants is not supported"
+                    : $"{node.OpType} of two activations is not supported (one operand must be a constant)");
+            string x = Dynamic(node, c0 ? 1 : 0);
+            var c = PerChannel(node, constants[node.Inputs[c0 ? 0 : 1]], x);
+            int n = c.Length;
+            double[] ones = [.. Enumerable.Repeat(1.0, n)], zeros = new double[n];
+            switch (node.OpType, c0)
+            {
+                case ("Mul", _): ApplyAffine(node, x, c, zeros, "Mul"); break;
+                case ("Sub", false): ApplyAffine(node, x, ones, [.. c.Select(v => -v)], "Sub"); break;
+                case ("Sub", true): ApplyAffine(node, x, [.. ones.Select(v => -v)], c, "Sub"); break;
+                case ("Div", false):
+                    if (c.Any(v => v == 0)) throw ModelImportException.Node(file, node, "division by a constant that is zero");
+                    ApplyAffine(node, x, [.. c.Select(v => 1 / v)], zeros, "Div");
+                    break;
+                default: throw ModelImportException.Node(file, node, "a constant divided by an activation is not supported");
+            }
         }
 
         void AddNode(OnnxNode node)
@@ -78,30 +148,10 @@ public static partial class OnnxImporter
                 Emit(node, GraphOps.Add, [a, b], [], []);
                 return;
             }
-            // activation + constant: a bias after a bias-free MatMul/Gemm.
+            // activation + constant: a bias (folded into the Conv/Gemm/MatMul before it when it is the only reader)
             string x = Dynamic(node, c0 ? 1 : 0);
-            var bias = constants[node.Inputs[c0 ? 0 : 1]];
-            if (producer.TryGetValue(x, out int p) && nodes[p].Op == GraphOps.Linear && nodes[p].Weights.Length == 1
-                && onnxConsumers.GetValueOrDefault(x) == 1 && bias.F is not null)
-            {
-                var lin = nodes[p];
-                int outFeatures = tensors[lin.Weights[0]].Shape[0];
-                if (bias.Count == outFeatures || bias.Count == 1)
-                {
-                    var data = bias.Count == 1 ? Enumerable.Repeat(bias.F[0], outFeatures).ToArray() : bias.F;
-                    string biasName = AddTensor(lin.Name + ".bias", [outFeatures], data);
-                    var output = node.Outputs[0];
-                    nodes[p] = lin with { Weights = [lin.Weights[0], biasName], Output = output };
-                    shapes[output] = shapes[x];
-                    shapes.Remove(x);
-                    alias.Remove(x);
-                    producer.Remove(x);
-                    producer[output] = p;
-                    alias[output] = output;
-                    return;
-                }
-            }
-            throw ModelImportException.Node(file, node, "adding a constant to an activation is only supported as the bias right after a MatMul/Gemm without bias");
+            var shift = PerChannel(node, constants[node.Inputs[c0 ? 0 : 1]], x);
+            ApplyAffine(node, x, [.. Enumerable.Repeat(1.0, shift.Length)], shift, "Add");
         }
     }
 }

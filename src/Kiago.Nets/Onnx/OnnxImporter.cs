@@ -12,7 +12,7 @@ public static partial class OnnxImporter
 {
     public static readonly IReadOnlyList<string> SupportedOps =
     [
-        "Conv", "BatchNormalization", "Relu", "Sigmoid", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Gemm", "MatMul",
+        "Conv", "BatchNormalization", "Relu", "Sigmoid", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Mul/Div (one operand a constant: scalar or per channel)", "Gemm", "MatMul",
         "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
         "Shape/Gather/Concat/Cast/Transpose (on constants and shapes only)",
     ];
@@ -125,6 +125,7 @@ public static partial class OnnxImporter
                     return;
                 }
                 case "Add": AddNode(node); return;
+                case "Mul": case "Sub": case "Div": ArithmeticWithConstant(node); return;
                 case "Gemm": GemmNode(node); return;
                 case "MatMul": MatMulNode(node); return;
                 default: throw ModelImportException.UnsupportedOp(file, node);
