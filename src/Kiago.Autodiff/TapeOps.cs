@@ -66,6 +66,26 @@ public sealed partial class Tape
     /// <summary>y = σ(x); the backward reads the kept output: dx = dy · y · (1 − y).</summary>
     public Tensor Sigmoid(Tensor x) => ElementwiseFromOutput("Sigmoid", x, Backend.Sigmoid, Backend.SigmoidBackward);
 
+    /// <summary>y = f(x) for a <see cref="UnaryKind"/>; the backward reads the kept input and output: dx = dy · f′(x).</summary>
+    public Tensor Unary(Tensor x, UnarySpec spec)
+    {
+        var y = NewTensor((int[])x.Shape.Clone(), x.RequiresGrad);
+        Backend.Unary(spec, x.Buffer, y.Buffer, x.Length);
+        if (y.RequiresGrad)
+        {
+            x.Storage.KeepForBackward = true;
+            y.Storage.KeepForBackward = true;
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                Backend.UnaryBackward(spec, x.Buffer, y.Buffer, dy, dx, x.Length);
+                PushOwned(x, dx);
+            });
+        }
+        AfterOp("Unary " + spec.Kind, x);
+        return y;
+    }
+
     /// <summary>y = max(x, 0); the backward reads the kept output: dx = dy where y &gt; 0.</summary>
     public Tensor Relu(Tensor x) => ElementwiseFromOutput("Relu", x, Backend.Relu, Backend.ReluBackward);
 

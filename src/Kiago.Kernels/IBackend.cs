@@ -47,6 +47,10 @@ public interface IBackend : IDisposable
     void Sigmoid(DeviceBuffer<float> x, DeviceBuffer<float> y, long count);
     /// <summary>dx = dy · y · (1 − y), from the forward output y = σ(x).</summary>
     void SigmoidBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count);
+    /// <summary>y = f(x) element-wise for the functions of <see cref="UnaryKind"/> (<see cref="UnarySpec.Forward"/>).</summary>
+    void Unary(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, long count);
+    /// <summary>dx = dy · f′(x), from the forward input x and output y (<see cref="UnarySpec.Derivative"/>).</summary>
+    void UnaryBackward(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count);
     /// <summary>y = a + b, elementwise.</summary>
     void Add(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count);
     /// <summary>y += alpha·x, elementwise (gradient accumulation).</summary>

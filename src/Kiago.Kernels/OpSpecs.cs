@@ -48,3 +48,58 @@ public sealed record LinearSpec(int InFeatures, int OutFeatures);
 
 /// <summary>Adam hyper-parameters (PyTorch defaults except the learning rate, which KIAGO sets).</summary>
 public sealed record AdamSpec(float LearningRate, float Beta1 = 0.9f, float Beta2 = 0.999f, float Epsilon = 1e-8f);
+
+/// <summary>The element-wise functions of <see cref="IBackend.Unary"/> (ONNX names; derivatives as PyTorch's autograd).</summary>
+public enum UnaryKind
+{
+    /// <summary>tanh x; d = 1 − y².</summary>
+    Tanh,
+    /// <summary>eˣ; d = y.</summary>
+    Exp,
+    /// <summary>ln x; d = 1/x.</summary>
+    Log,
+    /// <summary>√x; d = 1/(2y).</summary>
+    Sqrt,
+    /// <summary>−x; d = −1.</summary>
+    Neg,
+    /// <summary>|x|; d = sign x (0 at 0).</summary>
+    Abs,
+    /// <summary>ln(1 + eˣ), computed as max(x, 0) + ln(1 + e^(−|x|)); d = σ(x).</summary>
+    Softplus,
+    /// <summary>x if x &gt; 0 else α·x; d = 1 or α.</summary>
+    LeakyRelu,
+    /// <summary>min(max(x, lo), hi); d = 1 where lo ≤ x ≤ hi, else 0.</summary>
+    Clip,
+}
+
+/// <summary>One element-wise function and its parameters (<see cref="Alpha"/> for LeakyRelu, the bounds for Clip).</summary>
+public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, float Min = float.NegativeInfinity, float Max = float.PositiveInfinity)
+{
+    /// <summary>f(x), the one scalar definition both backends follow.</summary>
+    public static float Forward(UnaryKind kind, float x, float alpha, float min, float max) => kind switch
+    {
+        UnaryKind.Tanh => MathF.Tanh(x),
+        UnaryKind.Exp => MathF.Exp(x),
+        UnaryKind.Log => MathF.Log(x),
+        UnaryKind.Sqrt => MathF.Sqrt(x),
+        UnaryKind.Neg => -x,
+        UnaryKind.Abs => MathF.Abs(x),
+        UnaryKind.Softplus => MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x))),
+        UnaryKind.LeakyRelu => x > 0f ? x : alpha * x,
+        _ => MathF.Min(MathF.Max(x, min), max),
+    };
+
+    /// <summary>f′ at x (y = f(x)), the one scalar definition both backends follow.</summary>
+    public static float Derivative(UnaryKind kind, float x, float y, float alpha, float min, float max) => kind switch
+    {
+        UnaryKind.Tanh => 1f - y * y,
+        UnaryKind.Exp => y,
+        UnaryKind.Log => 1f / x,
+        UnaryKind.Sqrt => 0.5f / y,
+        UnaryKind.Neg => -1f,
+        UnaryKind.Abs => x > 0f ? 1f : x < 0f ? -1f : 0f,
+        UnaryKind.Softplus => 1f / (1f + MathF.Exp(-x)),
+        UnaryKind.LeakyRelu => x > 0f ? 1f : alpha,
+        _ => x >= min && x <= max ? 1f : 0f,
+    };
+}

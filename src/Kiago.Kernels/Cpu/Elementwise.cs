@@ -41,6 +41,31 @@ public sealed partial class CpuBackend
         });
     }
 
+    public void Unary(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, long count)
+    {
+        Elementwise2("Unary " + spec.Kind, x, "x", y, "y", count, out var xa, out var ya);
+        var (kind, alpha, min, max) = (spec.Kind, spec.Alpha, spec.Min, spec.Max);
+        ParallelRange(count, (s, e) =>
+        {
+            for (int i = s; i < e; i++) ya[i] = UnarySpec.Forward(kind, xa[i], alpha, min, max);
+        });
+    }
+
+    public void UnaryBackward(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count)
+    {
+        string op = "UnaryBackward " + spec.Kind;
+        Elementwise2(op, x, "x", y, "y", count, out var xa, out var ya);
+        ShapeException.RequireLength(op, "dy", dy, count);
+        ShapeException.RequireLength(op, "dx", dx, count);
+        var dya = Own(dy, op, "dy").Array;
+        var dxa = Own(dx, op, "dx").Array;
+        var (kind, alpha, min, max) = (spec.Kind, spec.Alpha, spec.Min, spec.Max);
+        ParallelRange(count, (s, e) =>
+        {
+            for (int i = s; i < e; i++) dxa[i] = dya[i] * UnarySpec.Derivative(kind, xa[i], ya[i], alpha, min, max);
+        });
+    }
+
     public void ReluBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count)
     {
         const string op = "ReluBackward";

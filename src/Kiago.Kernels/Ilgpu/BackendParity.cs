@@ -262,8 +262,21 @@ public static class BackendParity
                 var sigmoidGrad = Own(owned, be.Allocate<float>(count));
                 be.Sigmoid(ab, sigmoid, count);
                 be.SigmoidBackward(sigmoid, bb, sigmoidGrad, count);
-                return [sum, relu, grad, sigmoid, sigmoidGrad];
-            }, "add/axpy/scale", "relu", "relu backward", "sigmoid", "sigmoid backward").ToList();
+                var outputs = new List<DeviceBuffer<float>> { sum, relu, grad, sigmoid, sigmoidGrad };
+                foreach (var kind in Enum.GetValues<UnaryKind>())
+                {
+                    var spec = new UnarySpec(kind, Alpha: 0.1f, Min: -0.5f, Max: 0.5f);
+                    var input = kind is UnaryKind.Log or UnaryKind.Sqrt ? Own(owned, Upload(be, [.. a.Select(v => 0.1f + MathF.Abs(v))])) : ab;
+                    var uy = Own(owned, be.Allocate<float>(count));
+                    var ug = Own(owned, be.Allocate<float>(count));
+                    be.Unary(spec, input, uy, count);
+                    be.UnaryBackward(spec, input, uy, bb, ug, count);
+                    outputs.Add(uy);
+                    outputs.Add(ug);
+                }
+                return [.. outputs];
+            }, ["add/axpy/scale", "relu", "relu backward", "sigmoid", "sigmoid backward",
+                .. Enum.GetValues<UnaryKind>().SelectMany(k => new[] { k.ToString().ToLowerInvariant(), k.ToString().ToLowerInvariant() + " backward" })]).ToList();
         }
 
         public IEnumerable<ParityResult> Columns(int batch)

@@ -46,6 +46,18 @@ public sealed partial class IlgpuBackend
         Elementwise.SigmoidBackward(View(y, op, "y", count), View(dy, op, "dy", count), View(dx, op, "dx", count), Count(op, count));
     }
 
+    public void Unary(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, long count)
+    {
+        string op = "Unary " + spec.Kind;
+        Elementwise.Unary(spec, View(x, op, "x", count), View(y, op, "y", count), Count(op, count));
+    }
+
+    public void UnaryBackward(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count)
+    {
+        string op = "UnaryBackward " + spec.Kind;
+        Elementwise.UnaryBackward(spec, View(x, op, "x", count), View(y, op, "y", count), View(dy, op, "dy", count), View(dx, op, "dx", count), Count(op, count));
+    }
+
     public void Add(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count) =>
         Elementwise.Add(View(a, "Add", "a", count), View(b, "Add", "b", count), View(y, "Add", "y", count), Count("Add", count));
 

@@ -22,6 +22,7 @@ public sealed class GraphExecutor : IDisposable
         public IConv2d? Conv;
         public ILinear? Linear;
         public Pool2dSpec? Pool;
+        public UnarySpec Unary;
         public bool FusedRelu;
         public bool Skip;   // a ReLU fused into its producer
     }
@@ -74,6 +75,9 @@ public sealed class GraphExecutor : IDisposable
                     case GraphOps.AveragePool:
                         step.Pool = GraphOps.PoolSpec(node, inShape);
                         break;
+                    case GraphOps.Unary:
+                        step.Unary = GraphOps.UnarySpecOf(node, graph.Tensors);
+                        break;
                 }
                 list.Add(step);
             }
@@ -125,6 +129,7 @@ public sealed class GraphExecutor : IDisposable
                 GraphOps.Linear => tape.Linear(x, s.Linear!, s.FusedRelu),
                 GraphOps.Relu => tape.Relu(x),
                 GraphOps.Sigmoid => tape.Sigmoid(x),
+                GraphOps.Unary => tape.Unary(x, s.Unary),
                 GraphOps.Add => tape.Add(x, values[node.Inputs[1]]),
                 GraphOps.MaxPool => tape.MaxPool2d(x, s.Pool!),
                 GraphOps.AveragePool => tape.AvgPool2d(x, s.Pool!),

@@ -8,17 +8,18 @@ namespace Kiago.Nets.Graph;
 /// <item>Conv: inputs [x (C,H,W)]; weights [W (Cout, C/group, KH, KW), optional bias (Cout)];
 ///   attrs kernel (2), strides (2), pads (top, left, bottom, right), dilations (2), group (1).</item>
 /// <item>Linear: y = x·Wᵀ + b; inputs [x (In)]; weights [W (Out, In), optional bias (Out)].</item>
-/// <item>Relu, Sigmoid (element-wise, any shape), Add (two inputs of equal shape), GlobalAveragePool ((C,H,W) → (C,1,1)).</item>
+/// <item>Relu, Sigmoid (element-wise, any shape); Unary: attr kind (1, a <see cref="UnaryKind"/>), weight params (3: α, lo, hi),
+///   element-wise, any shape; Add (two inputs of equal shape), GlobalAveragePool ((C,H,W) → (C,1,1)).</item>
 /// <item>MaxPool / AveragePool: attrs kernel, strides, pads, dilations, ceil (1), and for AveragePool count_include_pad (1).</item>
 /// <item>Reshape: attr shape (the per-sample target shape; may be empty for a scalar per sample). Data is not moved.</item>
 /// </list>
 /// </summary>
 public static class GraphOps
 {
-    public const string Conv = "Conv", Linear = "Linear", Relu = "Relu", Sigmoid = "Sigmoid", Add = "Add", MaxPool = "MaxPool",
+    public const string Conv = "Conv", Linear = "Linear", Relu = "Relu", Sigmoid = "Sigmoid", Unary = "Unary", Add = "Add", MaxPool = "MaxPool",
         AveragePool = "AveragePool", GlobalAveragePool = "GlobalAveragePool", Reshape = "Reshape";
 
-    public static readonly IReadOnlyList<string> All = [Conv, Linear, Relu, Sigmoid, Add, MaxPool, AveragePool, GlobalAveragePool, Reshape];
+    public static readonly IReadOnlyList<string> All = [Conv, Linear, Relu, Sigmoid, Unary, Add, MaxPool, AveragePool, GlobalAveragePool, Reshape];
 
     public static int Size(int[] shape) => shape.Aggregate(1, (a, d) => a * d);
 
@@ -54,6 +55,10 @@ public static class GraphOps
             case Relu:
             case Sigmoid:
                 Arity(1, 0, 0);
+                return inputs[0];
+            case Unary:
+                Arity(1, 1, 1);
+                UnarySpecOf(node, tensors);
                 return inputs[0];
             case Add:
                 Arity(2, 0, 0);
@@ -111,6 +116,17 @@ public static class GraphOps
         if (node.Weights.Length > 1 && tensors[node.Weights[1]].ElementCount != w.Shape[0])
             throw new GraphException($"node '{node.Name}' ({node.Op}): bias has {tensors[node.Weights[1]].ElementCount} values, expected {w.Shape[0]}");
         return new LinearSpec(w.Shape[1], w.Shape[0]);
+    }
+
+    /// <summary>The function of a Unary node: its kind attribute and its params tensor (α, lo, hi).</summary>
+    public static UnarySpec UnarySpecOf(GraphNode node, IReadOnlyDictionary<string, WeightTensor> tensors)
+    {
+        int kind = node.Attr("kind")[0];
+        if (!Enum.IsDefined((UnaryKind)kind))
+            throw new GraphException($"node '{node.Name}' ({node.Op}): kind {kind} is not one of {string.Join(", ", Enum.GetValues<UnaryKind>().Select(k => $"{(int)k} {k}"))}");
+        var p = tensors[node.Weights[0]];
+        if (p.ElementCount != 3) throw new GraphException($"node '{node.Name}' ({node.Op}): params has {p.ElementCount} values, expected 3 (alpha, min, max)");
+        return new UnarySpec((UnaryKind)kind, p.Data[0], p.Data[1], p.Data[2]);
     }
 
     public static Pool2dSpec PoolSpec(GraphNode node, int[] input)

@@ -1,5 +1,6 @@
-// Node mapping: the compute ops (Conv, pooling, Gemm, MatMul) onto graph-IR nodes.
+// Node mapping: the compute ops (Conv, pooling, Gemm, MatMul) and the element-wise functions (Unary) onto graph-IR nodes.
 using Kiago.Nets.Graph;
+using Kiago.Kernels;
 
 namespace Kiago.Nets.Onnx;
 
@@ -47,6 +48,27 @@ public static partial class OnnxImporter
                 weights.Add(AddTensor(name + ".bias", [b.F.Length], b.F));
             }
             EmitNamed(node, name, GraphOps.Conv, [x], [.. weights], attrs, node.Outputs[0]);
+        }
+
+        /// <summary>Tanh, Exp, Log, Sqrt, Neg, Abs, Softplus, LeakyRelu (attribute alpha), Clip (bounds as constant inputs, or attributes before opset 11).</summary>
+        void UnaryNode(OnnxNode node)
+        {
+            var kind = Enum.Parse<UnaryKind>(node.OpType);
+            float alpha = kind == UnaryKind.LeakyRelu ? Float(node, "alpha", 0.01f) : 0.01f;
+            float min = float.MinValue, max = float.MaxValue; // finite: .kgw tensors must be finite
+            if (kind == UnaryKind.Clip)
+            {
+                float Bound(int k, string attribute, float fallback) =>
+                    k < node.Inputs.Length && node.Inputs[k].Length > 0
+                        ? ConstInput(node, k, attribute).F is { Length: 1 } v ? v[0] : throw ModelImportException.Node(file, node, $"{attribute} must be one float")
+                        : Float(node, attribute, fallback);
+                min = Bound(1, "min", float.MinValue);
+                max = Bound(2, "max", float.MaxValue);
+                if (!(min <= max)) throw ModelImportException.Node(file, node, $"min {min} is above max {max}");
+            }
+            string name = UniqueName(node, node.OpType);
+            string parameters = AddTensor(name + ".params", [3], [alpha, min, max]);
+            EmitNamed(node, name, GraphOps.Unary, [Dynamic(node, 0)], [parameters], new() { ["kind"] = [(int)kind] }, node.Outputs[0]);
         }
 
         void Pool(OnnxNode node)

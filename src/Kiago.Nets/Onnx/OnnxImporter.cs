@@ -12,7 +12,7 @@ public static partial class OnnxImporter
 {
     public static readonly IReadOnlyList<string> SupportedOps =
     [
-        "Conv", "BatchNormalization", "Relu", "Sigmoid", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Mul/Div (one operand a constant: scalar or per channel)", "Gemm", "MatMul",
+        "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Mul/Div (one operand a constant: scalar or per channel)", "Gemm", "MatMul",
         "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
         "Shape/Gather/Concat/Cast/Transpose (on constants and shapes only)",
     ];
@@ -116,6 +116,8 @@ public static partial class OnnxImporter
                 case "BatchNormalization": BatchNorm(node); return;
                 case "Relu": Emit(node, GraphOps.Relu, [Dynamic(node, 0)], [], []); return;
                 case "Sigmoid": Emit(node, GraphOps.Sigmoid, [Dynamic(node, 0)], [], []); return;
+                case "Tanh": case "Exp": case "Log": case "Sqrt": case "Neg": case "Abs": case "Softplus": case "LeakyRelu": case "Clip":
+                    UnaryNode(node); return;
                 case "MaxPool": case "AveragePool": Pool(node); return;
                 case "GlobalAveragePool":
                 {

@@ -269,6 +269,49 @@ public abstract class BackendOpTests : IDisposable
             (xb, yb, dy, dx) => Backend.SigmoidBackward(yb, dy, dx, count), tolerance: 1e-6);
     }
 
+    public static TheoryData<UnaryKind> UnaryKinds => new(Enum.GetValues<UnaryKind>());
+
+    [Theory]
+    [MemberData(nameof(UnaryKinds))]
+    public void Unary_forward_and_gradient(UnaryKind kind)
+    {
+        int count = ReducedSizes ? 1000 : 20_001;
+        var spec = new UnarySpec(kind, Alpha: 0.1f, Min: -0.5f, Max: 0.7f);
+        var u = Random(count, 43 + (int)kind);
+        // inputs inside each function's domain and away from its kinks (0; Clip's bounds), so finite differences are exact
+        var x = kind switch
+        {
+            UnaryKind.Log or UnaryKind.Sqrt => u.Select(v => 0.2 + 2 * Math.Abs(v)).ToArray(),
+            UnaryKind.Abs or UnaryKind.LeakyRelu => u.Select(v => v + 0.05 * Math.Sign(v)).ToArray(),
+            UnaryKind.Clip => u.Select(v => Math.Abs(v + 0.5) < 0.02 || Math.Abs(v - 0.7) < 0.02 ? v + 0.05 : v).ToArray(),
+            _ => u.Select(v => 3 * v).ToArray(),
+        };
+        CheckOp($"Unary {kind}", x, count, v => ReferenceOps.Unary(spec, v),
+            (xb, yb) => Backend.Unary(spec, xb, yb, count),
+            (xb, yb, dy, dx) => Backend.UnaryBackward(spec, xb, yb, dy, dx, count), tolerance: 2e-6);
+    }
+
+    [Fact]
+    public void Softplus_is_stable_at_both_tails_and_gradients_at_kinks_follow_pytorch()
+    {
+        using var x = Upload([-100, 0, 100]);
+        using var y = Backend.Allocate<float>(3);
+        Backend.Unary(new UnarySpec(UnaryKind.Softplus), x, y, 3);
+        var sp = DownloadFloats(y, 3);
+        Assert.Equal(0f, sp[0]);
+        Assert.Equal(MathF.Log(2f), sp[1], 6);
+        Assert.Equal(100f, sp[2]);
+        // at 0: |x|' = 0, LeakyRelu' = α, Clip at its bounds passes the gradient (PyTorch's clamp)
+        using var kinks = Upload([0, 0, -0.5, 0.7]);
+        using var dy = Upload([1, 1, 1, 1]);
+        using var dx = Backend.Allocate<float>(4);
+        using var yy = Backend.Allocate<float>(4);
+        float[] Grad(UnarySpec s) { Backend.Unary(s, kinks, yy, 4); Backend.UnaryBackward(s, kinks, yy, dy, dx, 4); return DownloadFloats(dx, 4); }
+        Assert.Equal(0f, Grad(new UnarySpec(UnaryKind.Abs))[0]);
+        Assert.Equal(0.2f, Grad(new UnarySpec(UnaryKind.LeakyRelu, Alpha: 0.2f))[1]);
+        Assert.Equal([1f, 1f], Grad(new UnarySpec(UnaryKind.Clip, Min: -0.5f, Max: 0.7f))[2..]);
+    }
+
     [Fact]
     public void Sigmoid_saturates_at_the_tails_and_keeps_nan()
     {

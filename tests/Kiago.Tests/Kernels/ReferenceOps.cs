@@ -100,6 +100,21 @@ public static class ReferenceOps
 
     public static double[] Relu(double[] x) => x.Select(v => v > 0 ? v : 0).ToArray();
 
+    /// <summary>The element-wise functions of <see cref="UnaryKind"/> in double.</summary>
+    public static double[] Unary(UnarySpec s, double[] x) => x.Select(v => s.Kind switch
+    {
+        UnaryKind.Tanh => Math.Tanh(v),
+        UnaryKind.Exp => Math.Exp(v),
+        UnaryKind.Log => Math.Log(v),
+        UnaryKind.Sqrt => Math.Sqrt(v),
+        UnaryKind.Neg => -v,
+        UnaryKind.Abs => Math.Abs(v),
+        UnaryKind.Softplus => Math.Log(1 + Math.Exp(v)),
+        UnaryKind.LeakyRelu => v > 0 ? v : s.Alpha * v,
+        UnaryKind.Clip => Math.Min(Math.Max(v, s.Min), s.Max),
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    }).ToArray();
+
     public static double[] Sigmoid(double[] x) => x.Select(v => 1 / (1 + Math.Exp(-v))).ToArray();
 
     /// <summary>Max over in-bounds taps (padding never wins); argmax is the flat index into x, first maximum wins.</summary>

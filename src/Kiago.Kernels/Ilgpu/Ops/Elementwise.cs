@@ -12,6 +12,8 @@ sealed class ElementwiseOps(IlgpuBackend backend)
 {
     Action<AcceleratorStream, Index1D, ArrayView<float>, float, int, int>? fill, scale;
     Unary? relu, sigmoid;
+    Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, float, float, float, int, int>? unary;
+    Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, float, int, int>? unaryBackward;
     Binary? reluBackward, sigmoidBackward, add;
     WithScalar? axpy;
 
@@ -61,6 +63,22 @@ sealed class ElementwiseOps(IlgpuBackend backend)
         sigmoidBackward ??= backend.LoadKernel<Binary>(SigmoidBackwardKernel);
         int grid = backend.GridSize(count);
         sigmoidBackward(backend.Stream, grid, y, dy, dx, count, grid);
+    }
+
+    public void Unary(UnarySpec spec, ArrayView<float> x, ArrayView<float> y, int count)
+    {
+        if (count == 0) return;
+        unary ??= backend.LoadKernel<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, float, float, float, int, int>>(UnaryKernel);
+        int grid = backend.GridSize(count);
+        unary(backend.Stream, grid, x, y, (int)spec.Kind, spec.Alpha, spec.Min, spec.Max, count, grid);
+    }
+
+    public void UnaryBackward(UnarySpec spec, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int count)
+    {
+        if (count == 0) return;
+        unaryBackward ??= backend.LoadKernel<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, float, int, int>>(UnaryBackwardKernel);
+        int grid = backend.GridSize(count);
+        unaryBackward(backend.Stream, grid, x, y, dy, dx, (int)spec.Kind, spec.Alpha, spec.Min, spec.Max, count, grid);
     }
 
     public void Add(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, int count)
@@ -123,6 +141,20 @@ sealed class ElementwiseOps(IlgpuBackend backend)
             float v = y[i];
             dx[i] = dy[i] * v * (1f - v);
         }
+    }
+
+    /// <summary>y = f(x) for the <see cref="UnaryKind"/> <paramref name="kind"/> (the scalar definition shared with the CPU).</summary>
+    [IlgpuKernel]
+    internal static void UnaryKernel(Index1D index, ArrayView<float> x, ArrayView<float> y, int kind, float alpha, float min, float max, int count, int stride)
+    {
+        for (int i = index; i < count; i += stride) y[i] = UnarySpec.Forward((UnaryKind)kind, x[i], alpha, min, max);
+    }
+
+    [IlgpuKernel]
+    internal static void UnaryBackwardKernel(Index1D index, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx,
+        int kind, float alpha, float min, float max, int count, int stride)
+    {
+        for (int i = index; i < count; i += stride) dx[i] = dy[i] * UnarySpec.Derivative((UnaryKind)kind, x[i], y[i], alpha, min, max);
     }
 
     [IlgpuKernel]

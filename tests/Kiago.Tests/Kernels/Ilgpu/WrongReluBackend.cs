@@ -24,6 +24,9 @@ sealed class WrongReluBackend(IBackend inner) : IBackend
     public void ReluBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count) => inner.ReluBackward(y, dy, dx, count);
     public void Sigmoid(DeviceBuffer<float> x, DeviceBuffer<float> y, long count) => inner.Sigmoid(x, y, count);
     public void SigmoidBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count) => inner.SigmoidBackward(y, dy, dx, count);
+    public void Unary(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, long count) => inner.Unary(spec, x, y, count);
+    public void UnaryBackward(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count) =>
+        inner.UnaryBackward(spec, x, y, dy, dx, count);
     public void Add(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count) => inner.Add(a, b, y, count);
     public void Axpy(float alpha, DeviceBuffer<float> x, DeviceBuffer<float> y, long count) => inner.Axpy(alpha, x, y, count);
     public void Scale(DeviceBuffer<float> x, float alpha, long count) => inner.Scale(x, alpha, count);
