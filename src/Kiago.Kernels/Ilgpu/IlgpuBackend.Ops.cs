@@ -25,7 +25,7 @@ public sealed partial class IlgpuBackend
         Count(op, (long)m * k);
         Count(op, (long)k * n);
         Count(op, (long)m * n);
-        GemmOp.Run(Ops.GemmOp.Shape(m, n, k, transposeA, transposeB, alpha, beta), av, bv, cv, cv);
+        GemmKernels.Run(Ops.IlgpuGemm.Shape(m, n, k, transposeA, transposeB, alpha, beta), av, bv, cv, cv);
     }
 
     public void Relu(DeviceBuffer<float> x, DeviceBuffer<float> y, long count) =>
@@ -102,7 +102,7 @@ public sealed partial class IlgpuBackend
 
     public void AdamUpdate(AdamSpec spec, int step, DeviceBuffer<float> parameter, DeviceBuffer<float> gradient,
         DeviceBuffer<float> firstMoment, DeviceBuffer<float> secondMoment, long count) =>
-        AdamOp.Update(spec, step, parameter, gradient, firstMoment, secondMoment, count);
+        AdamKernels.Update(spec, step, parameter, gradient, firstMoment, secondMoment, count);
 
     static void RequirePositiveSpatial(string op, int spatial)
     {

@@ -32,13 +32,13 @@ public sealed partial class IlgpuBackend : IBackend
         maxGridThreads = kind == DeviceKind.Cuda
             ? accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor
             : accelerator.MaxNumThreads;
-        Elementwise = new ElementwiseOps(this);
+        Elementwise = new IlgpuElementwise(this);
         GemmMode = ConfiguredGemmMode.Value;
         Tiling = ConfiguredTiling.Value;
-        GemmOp = new GemmOp(this);
-        Pools = new PoolOps(this);
-        Columns = new ColumnOps(this);
-        AdamOp = new AdamOp(this);
+        GemmKernels = new IlgpuGemm(this);
+        Pools = new IlgpuPool2d(this);
+        Columns = new IlgpuColumns(this);
+        AdamKernels = new IlgpuAdam(this);
     }
 
     /// <summary>Name of the environment variable that picks the GEMM kernel: <c>simple</c>, <c>tiled</c> or <c>auto</c> (default).</summary>
@@ -64,11 +64,11 @@ public sealed partial class IlgpuBackend : IBackend
         _ => throw new EnvironmentVariableException($"environment variable {GemmEnvironmentVariable}='{value}' is not one of: auto, simple, tiled"),
     };
 
-    internal ElementwiseOps Elementwise { get; }
-    internal GemmOp GemmOp { get; }
-    internal PoolOps Pools { get; }
-    internal ColumnOps Columns { get; }
-    internal AdamOp AdamOp { get; }
+    internal IlgpuElementwise Elementwise { get; }
+    internal IlgpuGemm GemmKernels { get; }
+    internal IlgpuPool2d Pools { get; }
+    internal IlgpuColumns Columns { get; }
+    internal IlgpuAdam AdamKernels { get; }
 
     /// <summary>The ILGPU context (one per backend).</summary>
     internal Context Context { get; }

@@ -15,6 +15,12 @@ public sealed class IlgpuKernelAttribute : Attribute
     /// <summary>True for an explicitly grouped kernel (launched with a <c>KernelConfig</c>).</summary>
     public bool ExplicitlyGrouped { get; init; }
 
+    /// <summary>
+    /// For a generic kernel: the type whose static <c>KernelVariants</c> (an <c>IEnumerable&lt;Type[]&gt;</c>) lists the
+    /// type arguments of every variant the backend may launch; the registry lists each instantiation.
+    /// </summary>
+    public Type? Variants { get; init; }
+
     /// <summary>Whether <paramref name="kernel"/> is marked as an explicitly grouped kernel.</summary>
     public static bool IsExplicitlyGrouped(MethodInfo kernel) =>
         kernel.GetCustomAttribute<IlgpuKernelAttribute>(false)?.ExplicitlyGrouped == true;
@@ -25,14 +31,26 @@ public static class IlgpuKernelRegistry
 {
     const BindingFlags AnyStatic = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
-    /// <summary>All kernels in <paramref name="assembly"/> (default: Kiago.Kernels), ordered by name.</summary>
+    /// <summary>All kernels in <paramref name="assembly"/> (default: Kiago.Kernels), generic ones once per variant, ordered by name.</summary>
     public static IReadOnlyList<MethodInfo> Kernels(Assembly? assembly = null) =>
         (assembly ?? typeof(IlgpuKernelRegistry).Assembly).GetTypes()
             .SelectMany(t => t.GetMethods(AnyStatic))
             .Where(m => m.IsDefined(typeof(IlgpuKernelAttribute), false))
+            .SelectMany(Instantiations)
             .OrderBy(Name, StringComparer.Ordinal)
             .ToList();
 
-    /// <summary>"Type.Method", the name tests and error messages use.</summary>
-    public static string Name(MethodInfo kernel) => $"{kernel.DeclaringType?.Name}.{kernel.Name}";
+    /// <summary>"Type.Method", or "Type.Method&lt;A,B&gt;" for a generic kernel's variant: the name tests and error messages use.</summary>
+    public static string Name(MethodInfo kernel) =>
+        $"{kernel.DeclaringType?.Name}.{kernel.Name}" + (kernel.IsGenericMethod ? $"<{string.Join(",", kernel.GetGenericArguments().Select(a => a.Name))}>" : "");
+
+    static IEnumerable<MethodInfo> Instantiations(MethodInfo kernel)
+    {
+        if (!kernel.IsGenericMethodDefinition) return [kernel];
+        var variants = kernel.GetCustomAttribute<IlgpuKernelAttribute>(false)!.Variants?
+            .GetProperty("KernelVariants", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)?.GetValue(null) as IEnumerable<Type[]>
+            ?? throw new InvalidOperationException(
+                $"{Name(kernel)} is a generic kernel: its [IlgpuKernel] needs Variants = a type with a static KernelVariants (IEnumerable<Type[]>) listing its type arguments");
+        return variants.Select(kernel.MakeGenericMethod);
+    }
 }

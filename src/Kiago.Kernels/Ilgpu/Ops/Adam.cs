@@ -15,7 +15,7 @@ public struct AdamStep
 }
 
 /// <summary>One fused Adam kernel (PyTorch semantics, no weight decay): moments and parameter in one pass.</summary>
-sealed class AdamOp(IlgpuBackend backend)
+sealed class IlgpuAdam(IlgpuBackend backend)
 {
     Action<AcceleratorStream, Index1D, AdamStep, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? kernel;
 

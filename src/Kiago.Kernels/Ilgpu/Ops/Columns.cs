@@ -8,7 +8,7 @@ namespace Kiago.Kernels.Ilgpu.Ops;
 /// the global average pool (a row mean over H·W). Reductions use one thread per row and add in column order, so
 /// results are deterministic; scatter zeroes y with a coalesced fill first, then adds row by row.
 /// </summary>
-sealed class ColumnOps(IlgpuBackend backend)
+sealed class IlgpuColumns(IlgpuBackend backend)
 {
     Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>? gather, scatter;
     Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, float, int>? rowSum, rowBroadcast;

@@ -24,7 +24,7 @@ public struct ConvShape
 /// forward [Cin/G·KH·KW][Cout] and backward [Cout/G·KH·KW][Cin], each padded by one block.
 /// The input gradient is the transposed convolution, computed by the same scheme over input pixels (a gather,
 /// so deterministic, no atomics). Ungrouped convolutions whose written channels and pixels are both at least
-/// <see cref="GemmOp.TiledMinimum"/> run on the shared-memory tiled kernel instead (<see cref="TiledConvPlan"/>),
+/// <see cref="IlgpuGemm.TiledMinimum"/> run on the shared-memory tiled kernel instead (<see cref="TiledConvPlan"/>),
 /// unless KIAGO_ILGPU_GEMM=simple.
 /// </summary>
 public sealed class IlgpuConv2d : IConv2d
@@ -34,7 +34,7 @@ public sealed class IlgpuConv2d : IConv2d
     readonly MemoryBuffer1D<float, Stride1D.Dense> forwardWeights, backwardWeights, bias;
     readonly bool hasBias;
     Action<AcceleratorStream, Index1D, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? forward, backwardInput;
-    /// <summary>Tiled plans, built here for ungrouped convs whose written channels can pass <see cref="GemmOp.UsesTiled"/> (none with KIAGO_ILGPU_GEMM=simple).</summary>
+    /// <summary>Tiled plans, built here for ungrouped convs whose written channels can pass <see cref="IlgpuGemm.UsesTiled"/> (none with KIAGO_ILGPU_GEMM=simple).</summary>
     readonly TiledConvPlan? tiledForward, tiledBackward;
 
     internal IlgpuConv2d(IlgpuBackend backend, Conv2dSpec spec, ReadOnlySpan<float> weight, ReadOnlySpan<float> biasValues)
@@ -64,8 +64,8 @@ public sealed class IlgpuConv2d : IConv2d
         {
             // Built at prepare time (not mid-step): their frozen bytes count before batch planning, and no upload syncs a step.
             var w = weight.ToArray();
-            if (backend.GemmOp.UsesTiled(spec.OutChannels, int.MaxValue)) tiledForward = TiledConvPlan.Forward(backend, spec, w);
-            if (backend.GemmOp.UsesTiled(spec.InChannels, int.MaxValue)) tiledBackward = TiledConvPlan.BackwardInput(backend, spec, w);
+            if (backend.GemmKernels.UsesTiled(spec.OutChannels, int.MaxValue)) tiledForward = TiledConvPlan.Forward(backend, spec, w);
+            if (backend.GemmKernels.UsesTiled(spec.InChannels, int.MaxValue)) tiledBackward = TiledConvPlan.BackwardInput(backend, spec, w);
         }
     }
 
@@ -78,7 +78,7 @@ public sealed class IlgpuConv2d : IConv2d
         var yv = backend.View(y, op, "y", (long)batch * Spec.OutSize);
         if (batch == 0) return;
         long pixels = (long)batch * Spec.OutHeight * Spec.OutWidth;
-        if (tiledForward is not null && backend.GemmOp.UsesTiled(Spec.OutChannels, (int)Math.Min(pixels, int.MaxValue)))
+        if (tiledForward is not null && backend.GemmKernels.UsesTiled(Spec.OutChannels, (int)Math.Min(pixels, int.MaxValue)))
         {
             tiledForward.Run(op, batch, xv, bias.View, yv, hasBias, fuseRelu);
             return;
@@ -101,7 +101,7 @@ public sealed class IlgpuConv2d : IConv2d
         var dxv = backend.View(dx, op, "dx", (long)batch * Spec.InSize);
         if (batch == 0) return;
         long pixels = (long)batch * Spec.InHeight * Spec.InWidth;
-        if (tiledBackward is not null && backend.GemmOp.UsesTiled(Spec.InChannels, (int)Math.Min(pixels, int.MaxValue)))
+        if (tiledBackward is not null && backend.GemmKernels.UsesTiled(Spec.InChannels, (int)Math.Min(pixels, int.MaxValue)))
         {
             tiledBackward.Run(op, batch, dyv, bias.View, dxv, false, false);
             return;

@@ -8,7 +8,7 @@ using Unary = Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<flo
 using Binary = Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>;
 using WithScalar = Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, float, int, int>;
 
-sealed class ElementwiseOps(IlgpuBackend backend)
+sealed class IlgpuElementwise(IlgpuBackend backend)
 {
     Action<AcceleratorStream, Index1D, ArrayView<float>, float, int, int>? fill, scale;
     Unary? relu, sigmoid;

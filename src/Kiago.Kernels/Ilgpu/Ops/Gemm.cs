@@ -24,10 +24,10 @@ public struct GemmShape
     public int TileRowsShift, TileColsShift;
 }
 
-/// <summary>Which ILGPU GEMM kernel <see cref="GemmOp"/> runs (environment variable KIAGO_ILGPU_GEMM).</summary>
+/// <summary>Which ILGPU GEMM kernel <see cref="IlgpuGemm"/> runs (environment variable KIAGO_ILGPU_GEMM).</summary>
 public enum GemmMode
 {
-    /// <summary>The shared-memory tiled kernel for shapes of at least <see cref="GemmOp.TiledMinimum"/> rows and columns, else the simple one.</summary>
+    /// <summary>The shared-memory tiled kernel for shapes of at least <see cref="IlgpuGemm.TiledMinimum"/> rows and columns, else the simple one.</summary>
     Auto,
     /// <summary>Always the register-blocked kernel without shared memory (v1; the fallback).</summary>
     Simple,
@@ -41,7 +41,7 @@ public enum GemmMode
 /// (j, j + N/4, …) so that consecutive threads read consecutive elements of B and write consecutive elements of C
 /// (coalesced on a GPU), while the four rows of A they share are broadcast. No shared memory (v1).
 /// </summary>
-sealed class GemmOp(IlgpuBackend backend)
+sealed class IlgpuGemm(IlgpuBackend backend)
 {
     public const int Block = 4;
     /// <summary>Auto mode uses the tiled kernel when M and N are both at least this.</summary>
@@ -54,19 +54,6 @@ sealed class GemmOp(IlgpuBackend backend)
 
     /// <summary>Tile caps, K depth and prefetch of the tiled GEMM and convolution kernels; starts as the backend's <see cref="IlgpuBackend.Tiling"/> (tests may change it).</summary>
     public TilingOptions Tiling { get; set; } = backend.Tiling;
-
-    /// <summary>The tiled GEMM kernel of <paramref name="variant"/> (<see cref="TilingOptions.Variant"/>).</summary>
-    internal static Action<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> TiledGemmKernel(int variant) => variant switch
-    {
-        0 => TiledGemm.TiledKernel,
-        1 => TiledGemm.TiledKernelK8,
-        2 => TiledGemm.TiledKernelPrefetch,
-        3 => TiledGemm.TiledKernelK8Prefetch,
-        4 => TiledGemm.TiledKernelVec,
-        5 => TiledGemm.TiledKernelK8Vec,
-        6 => TiledGemm.TiledKernelPrefetchVec,
-        _ => TiledGemm.TiledKernelK8PrefetchVec,
-    };
 
     /// <summary>Whether a GEMM of this shape runs the tiled kernel in the current <see cref="Mode"/>.</summary>
     public bool UsesTiled(int m, int n) => Mode switch
@@ -103,7 +90,8 @@ sealed class GemmOp(IlgpuBackend backend)
         s.ColumnGroups = (s.N + tileN - 1) / tileN;
         int groups = IlgpuBackend.Count("Gemm", (long)s.ColumnGroups * ((s.M + tileM - 1) / tileM));
         int variant = tiling.Variant;
-        var launch = tiled[variant] ??= backend.LoadGroupedKernel<Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(TiledGemmKernel(variant));
+        var launch = tiled[variant] ??= backend.LoadGroupedKernel<Action<AcceleratorStream, KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(
+            tiling.Kernel<Action<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(typeof(TiledGemm), nameof(TiledGemm.TiledKernel)));
         launch(backend.Stream, new KernelConfig(groups, s.GroupRows * s.GroupCols), s, a, b, c, bias);
     }
 

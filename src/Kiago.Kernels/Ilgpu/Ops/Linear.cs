@@ -41,10 +41,10 @@ public sealed class IlgpuLinear : ILinear
         const string op = "Linear.Forward";
         var xv = backend.View(x, op, "x", (long)batch * Spec.InFeatures);
         var yv = backend.View(y, op, "y", (long)batch * Spec.OutFeatures);
-        var s = GemmOp.Shape(batch, Spec.OutFeatures, Spec.InFeatures, false, false, 1f, 0f);
+        var s = IlgpuGemm.Shape(batch, Spec.OutFeatures, Spec.InFeatures, false, false, 1f, 0f);
         s.HasBias = hasBias ? 1 : 0;
         s.Relu = fuseRelu ? 1 : 0;
-        backend.GemmOp.Run(s, xv, weightT.View, yv, bias.View);
+        backend.GemmKernels.Run(s, xv, weightT.View, yv, bias.View);
     }
 
     public void BackwardInput(int batch, DeviceBuffer<float> dy, DeviceBuffer<float> dx)
@@ -52,8 +52,8 @@ public sealed class IlgpuLinear : ILinear
         const string op = "Linear.BackwardInput";
         var dyv = backend.View(dy, op, "dy", (long)batch * Spec.OutFeatures);
         var dxv = backend.View(dx, op, "dx", (long)batch * Spec.InFeatures);
-        var s = GemmOp.Shape(batch, Spec.InFeatures, Spec.OutFeatures, false, false, 1f, 0f);
-        backend.GemmOp.Run(s, dyv, weight.View, dxv, bias.View);
+        var s = IlgpuGemm.Shape(batch, Spec.InFeatures, Spec.OutFeatures, false, false, 1f, 0f);
+        backend.GemmKernels.Run(s, dyv, weight.View, dxv, bias.View);
     }
 
     public void Dispose()

@@ -15,7 +15,7 @@ public struct PoolShape
 /// Max and average pooling, one thread per output element (grid-stride). Backward ops are gathers over the
 /// windows that contain each input element (deterministic, no atomics), so overlapping windows (3×3/2) just work.
 /// </summary>
-sealed class PoolOps(IlgpuBackend backend)
+sealed class IlgpuPool2d(IlgpuBackend backend)
 {
     Action<AcceleratorStream, Index1D, PoolShape, ArrayView<float>, ArrayView<float>, ArrayView<int>>? maxForward;
     Action<AcceleratorStream, Index1D, PoolShape, ArrayView<float>, ArrayView<int>, ArrayView<float>>? maxBackward;

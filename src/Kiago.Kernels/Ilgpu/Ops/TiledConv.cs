@@ -37,105 +37,24 @@ public struct ConvGemmShape
 /// </summary>
 static class TiledConv
 {
-    /// <summary>Default variant: K staged 16 deep, no register prefetch.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledConvKernel(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
+    /// <summary>
+    /// The tiled convolution, one compiled kernel per <see cref="TilingOptions"/> variant (as
+    /// <see cref="TiledGemm.TiledKernel{TDepth, TPrefetch, TReads}"/>): the group first tabulates its tile's pixels in
+    /// shared memory, then runs the shared tile loop <see cref="TiledGemm.Run{TTiling, TOperands}"/> on <see cref="ConvOperands"/>.
+    /// </summary>
+    [IlgpuKernel(ExplicitlyGrouped = true, Variants = typeof(TilingOptions))]
+    internal static void TiledConvKernel<TDepth, TPrefetch, TReads>(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
         ArrayView<float> bias, ArrayView<float> destination)
+        where TDepth : struct, IStageDepth where TPrefetch : struct, ISwitch where TReads : struct, ISwitch
     {
-        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
-        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
-        Body<Depth16>(s, w, kTable, source, bias, destination, aTile, bTile);
-    }
-
-    /// <summary>KIAGO_ILGPU_TILE_K=8: K staged 8 deep.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledConvKernelK8(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination)
-    {
-        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
-        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
-        Body<Depth8>(s, w, kTable, source, bias, destination, aTile, bTile);
-    }
-
-    /// <summary>KIAGO_ILGPU_PREFETCH=1: the next K stage is loaded into registers while the current one is multiplied.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledConvKernelPrefetch(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination)
-    {
-        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
-        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
-        Body<Depth16Prefetch>(s, w, kTable, source, bias, destination, aTile, bTile);
-    }
-
-    /// <summary>KIAGO_ILGPU_TILE_K=8 and KIAGO_ILGPU_PREFETCH=1.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledConvKernelK8Prefetch(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination)
-    {
-        var aTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
-        var bTile = SharedMemory.Allocate<float>(TiledGemm.MaxTileK * TiledGemm.SharedStride);
-        Body<Depth8Prefetch>(s, w, kTable, source, bias, destination, aTile, bTile);
-    }
-
-    /// <summary>KIAGO_ILGPU_VEC4=1: float4 shared reads.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledConvKernelVec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination)
-    {
-        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
-        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
-        Body<Depth16Vec>(s, w, kTable, source, bias, destination, aTile, bTile);
-    }
-
-    /// <summary>KIAGO_ILGPU_VEC4=1, KIAGO_ILGPU_TILE_K=8.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledConvKernelK8Vec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination)
-    {
-        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
-        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
-        Body<Depth8Vec>(s, w, kTable, source, bias, destination, aTile, bTile);
-    }
-
-    /// <summary>KIAGO_ILGPU_VEC4=1, KIAGO_ILGPU_PREFETCH=1.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledConvKernelPrefetchVec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination)
-    {
-        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
-        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
-        Body<Depth16PrefetchVec>(s, w, kTable, source, bias, destination, aTile, bTile);
-    }
-
-    /// <summary>KIAGO_ILGPU_VEC4=1, KIAGO_ILGPU_TILE_K=8, KIAGO_ILGPU_PREFETCH=1.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledConvKernelK8PrefetchVec(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination)
-    {
-        var aTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
-        var bTile = SharedMemory.Allocate<Float4>(TiledGemm.MaxTileK * TiledGemm.SharedStride / 4).Cast<float>();
-        Body<Depth8PrefetchVec>(s, w, kTable, source, bias, destination, aTile, bTile);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Body<TDepth>(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<float> bias, ArrayView<float> destination, ArrayView<float> aTile, ArrayView<float> bTile) where TDepth : struct, ITileDepth
-    {
-        const int Block = TiledGemm.Block;
-        int tileK = default(TDepth).TileK;
         var pixelSource = SharedMemory.Allocate<int>(TiledGemm.MaxTile);
         var pixelRow = SharedMemory.Allocate<int>(TiledGemm.MaxTile);
         var pixelCol = SharedMemory.Allocate<int>(TiledGemm.MaxTile);
         var pixelDestination = SharedMemory.Allocate<int>(TiledGemm.MaxTile);
-        int gr = s.GroupRows, gc = s.GroupCols;
-        int threads = gr * gc, tid = Group.IdxX;
-        int tx = tid % gc, ty = tid / gc;
-        int tileM = gr * Block, tileN = gc * Block;
-        int loadEnd = Math.Max(tileM, tileN) * tileK;
-        int row0 = (Grid.IdxX / s.ColumnGroups) * tileM, col0 = (Grid.IdxX % s.ColumnGroups) * tileN;
+        int threads = s.GroupRows * s.GroupCols, tileN = s.GroupCols * TiledGemm.Block;
+        int col0 = (Grid.IdxX % s.ColumnGroups) * tileN;
         int pixelMap = s.PixelH * s.PixelW, sourceMap = s.SourceH * s.SourceW;
-
-        for (int j = tid; j < tileN; j += threads)
+        for (int j = Group.IdxX; j < tileN; j += threads)
         {
             int p = col0 + j;
             int n = p / pixelMap, q = p - n * pixelMap;
@@ -146,93 +65,30 @@ static class TiledConv
             pixelDestination[j] = n * s.M * pixelMap + q;
         }
         Group.Barrier();
-
-        Block8x8 acc = default;
-        if (default(TDepth).Prefetch && loadEnd <= 8 * threads)
-        {
-            // One chunk holds a whole stage: stage k0 + tileK is read into registers before the multiply of stage k0
-            // (the last read finds k ≥ K: zeros, no access).
-            var next = LoadChunk<TDepth>(s, w, kTable, source, pixelSource, pixelRow, pixelCol, tid, threads, tileM, tileN, row0, 0);
-            for (int k0 = 0; k0 < s.K; k0 += tileK)
-            {
-                TiledGemm.PutChunk(aTile, bTile, next);
-                Group.Barrier();
-                next = LoadChunk<TDepth>(s, w, kTable, source, pixelSource, pixelRow, pixelCol, tid, threads, tileM, tileN, row0, k0 + tileK);
-                acc = default(TDepth).Vector ? TiledGemm.MultiplyTilesVector<TDepth>(acc, aTile, bTile, ty, tx, gr, gc) : TiledGemm.MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
-                Group.Barrier();
-            }
-        }
-        else
-        {
-            for (int k0 = 0; k0 < s.K; k0 += tileK)
-            {
-                // A and B chunks together: sixteen independent loads in flight per thread (one chunk per stage with 16×16 threads).
-                for (int e = tid; e < loadEnd; e += 8 * threads)
-                    TiledGemm.PutChunk(aTile, bTile, LoadChunk<TDepth>(s, w, kTable, source, pixelSource, pixelRow, pixelCol, e, threads, tileM, tileN, row0, k0));
-                Group.Barrier();
-                acc = default(TDepth).Vector ? TiledGemm.MultiplyTilesVector<TDepth>(acc, aTile, bTile, ty, tx, gr, gc) : TiledGemm.MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
-                Group.Barrier();
-            }
-        }
-        if (default(TDepth).Vector)
-        {
-            int vr = row0 + 4 * ty, vj = 4 * tx, half = 4 * gc;
-            StoreRowVector(s, bias, destination, pixelDestination, vr, col0, vj, half, pixelMap, acc.R0);
-            StoreRowVector(s, bias, destination, pixelDestination, vr + 1, col0, vj, half, pixelMap, acc.R1);
-            StoreRowVector(s, bias, destination, pixelDestination, vr + 2, col0, vj, half, pixelMap, acc.R2);
-            StoreRowVector(s, bias, destination, pixelDestination, vr + 3, col0, vj, half, pixelMap, acc.R3);
-            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr, col0, vj, half, pixelMap, acc.R4);
-            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr + 1, col0, vj, half, pixelMap, acc.R5);
-            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr + 2, col0, vj, half, pixelMap, acc.R6);
-            StoreRowVector(s, bias, destination, pixelDestination, vr + 4 * gr + 3, col0, vj, half, pixelMap, acc.R7);
-            return;
-        }
-        int row = row0 + ty;
-        StoreRow(s, bias, destination, pixelDestination, row, col0, tx, gc, pixelMap, acc.R0);
-        StoreRow(s, bias, destination, pixelDestination, row + gr, col0, tx, gc, pixelMap, acc.R1);
-        StoreRow(s, bias, destination, pixelDestination, row + 2 * gr, col0, tx, gc, pixelMap, acc.R2);
-        StoreRow(s, bias, destination, pixelDestination, row + 3 * gr, col0, tx, gc, pixelMap, acc.R3);
-        StoreRow(s, bias, destination, pixelDestination, row + 4 * gr, col0, tx, gc, pixelMap, acc.R4);
-        StoreRow(s, bias, destination, pixelDestination, row + 5 * gr, col0, tx, gc, pixelMap, acc.R5);
-        StoreRow(s, bias, destination, pixelDestination, row + 6 * gr, col0, tx, gc, pixelMap, acc.R6);
-        StoreRow(s, bias, destination, pixelDestination, row + 7 * gr, col0, tx, gc, pixelMap, acc.R7);
+        var operands = new ConvOperands(s, w, kTable, source, bias, destination, pixelSource, pixelRow, pixelCol, pixelDestination);
+        TiledGemm.Run<Tiling<TDepth, TPrefetch, TReads>, ConvOperands>(operands, s.GroupRows, s.GroupCols, s.ColumnGroups);
     }
+}
 
-    /// <summary>Elements e, e + threads, …, e + 7·threads of the weight and gathered source tiles: sixteen independent loads.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Chunk LoadChunk<TDepth>(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source,
-        ArrayView<int> pixelSource, ArrayView<int> pixelRow, ArrayView<int> pixelCol, int e, int threads, int tileM, int tileN, int row0, int k0)
-        where TDepth : struct, ITileDepth
-    {
-        Chunk x;
-        x.A0 = StageWeight<TDepth>(s, w, e, tileM, row0, k0);
-        x.A1 = StageWeight<TDepth>(s, w, e + threads, tileM, row0, k0);
-        x.A2 = StageWeight<TDepth>(s, w, e + 2 * threads, tileM, row0, k0);
-        x.A3 = StageWeight<TDepth>(s, w, e + 3 * threads, tileM, row0, k0);
-        x.A4 = StageWeight<TDepth>(s, w, e + 4 * threads, tileM, row0, k0);
-        x.A5 = StageWeight<TDepth>(s, w, e + 5 * threads, tileM, row0, k0);
-        x.A6 = StageWeight<TDepth>(s, w, e + 6 * threads, tileM, row0, k0);
-        x.A7 = StageWeight<TDepth>(s, w, e + 7 * threads, tileM, row0, k0);
-        x.B0 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e, tileN, k0);
-        x.B1 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + threads, tileN, k0);
-        x.B2 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 2 * threads, tileN, k0);
-        x.B3 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 3 * threads, tileN, k0);
-        x.B4 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 4 * threads, tileN, k0);
-        x.B5 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 5 * threads, tileN, k0);
-        x.B6 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 6 * threads, tileN, k0);
-        x.B7 = StageSource<TDepth>(s, kTable, source, pixelSource, pixelRow, pixelCol, e + 7 * threads, tileN, k0);
-        return x;
-    }
+/// <summary>
+/// The operands of a convolution as a GEMM: A the packed weights (loaded along the channels), B gathered from the
+/// NCHW source through the k table and the group's pixel tables (0 for taps outside the map), C stored NCHW with a
+/// per-channel bias and ReLU.
+/// </summary>
+readonly struct ConvOperands(ConvGemmShape s, ArrayView<float> w, ArrayView<int> kTable, ArrayView<float> source, ArrayView<float> bias,
+    ArrayView<float> destination, ArrayView<int> pixelSource, ArrayView<int> pixelRow, ArrayView<int> pixelCol, ArrayView<int> pixelDestination) : ITileOperands
+{
+    public int Rows => s.M;
+    public int Depth => s.K;
 
     /// <summary>Element e of the weight tile (tileM × TileK, loaded along the rows: packed[k·M + row]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Staged StageWeight<TDepth>(ConvGemmShape s, ArrayView<float> w, int e, int tileM, int row0, int k0)
-        where TDepth : struct, ITileDepth
+    public Staged StageA(int e, int tileM, int tileK, int tileKShift, int row0, int k0)
     {
         Staged x;
         x.Value = 0f;
         x.Slot = -1;
-        if (e < tileM * default(TDepth).TileK)
+        if (e < tileM * tileK)
         {
             int i = e & (tileM - 1), kk = e >> s.TileRowsShift;
             int gi = row0 + i, gk = k0 + kk;
@@ -244,13 +100,12 @@ static class TiledConv
 
     /// <summary>Element e of the gathered source tile (TileK × tileN, loaded along the pixels); 0 for taps outside the map.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Staged StageSource<TDepth>(ConvGemmShape s, ArrayView<int> kTable, ArrayView<float> source, ArrayView<int> pixelSource,
-        ArrayView<int> pixelRow, ArrayView<int> pixelCol, int e, int tileN, int k0) where TDepth : struct, ITileDepth
+    public Staged StageB(int e, int tileN, int tileK, int tileKShift, int col0, int k0)
     {
         Staged x;
         x.Value = 0f;
         x.Slot = -1;
-        if (e < tileN * default(TDepth).TileK)
+        if (e < tileN * tileK)
         {
             int j = e & (tileN - 1), kk = e >> s.TileColsShift;
             int gk = k0 + kk, baseIndex = pixelSource[j];
@@ -270,49 +125,15 @@ static class TiledConv
         return x;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow(ConvGemmShape s, ArrayView<float> bias, ArrayView<float> destination, ArrayView<int> pixelDestination,
-        int channel, int col0, int tx, int step, int pixelMap, Float8 r)
-    {
-        if (channel >= s.M) return;
-        float add = s.HasBias != 0 ? bias[channel] : 0f;
-        int channelOffset = channel * pixelMap;
-        StoreOne(s, destination, pixelDestination, col0, tx, channelOffset, add, r.V0);
-        StoreOne(s, destination, pixelDestination, col0, tx + step, channelOffset, add, r.V1);
-        StoreOne(s, destination, pixelDestination, col0, tx + 2 * step, channelOffset, add, r.V2);
-        StoreOne(s, destination, pixelDestination, col0, tx + 3 * step, channelOffset, add, r.V3);
-        StoreOne(s, destination, pixelDestination, col0, tx + 4 * step, channelOffset, add, r.V4);
-        StoreOne(s, destination, pixelDestination, col0, tx + 5 * step, channelOffset, add, r.V5);
-        StoreOne(s, destination, pixelDestination, col0, tx + 6 * step, channelOffset, add, r.V6);
-        StoreOne(s, destination, pixelDestination, col0, tx + 7 * step, channelOffset, add, r.V7);
-    }
-
-    /// <summary>Channel row of the vector layout: tile columns j + 0..3 (V0..V3) and j + half + 0..3 (V4..V7).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRowVector(ConvGemmShape s, ArrayView<float> bias, ArrayView<float> destination, ArrayView<int> pixelDestination,
-        int channel, int col0, int j, int half, int pixelMap, Float8 r)
-    {
-        if (channel >= s.M) return;
-        float add = s.HasBias != 0 ? bias[channel] : 0f;
-        int channelOffset = channel * pixelMap;
-        StoreOne(s, destination, pixelDestination, col0, j, channelOffset, add, r.V0);
-        StoreOne(s, destination, pixelDestination, col0, j + 1, channelOffset, add, r.V1);
-        StoreOne(s, destination, pixelDestination, col0, j + 2, channelOffset, add, r.V2);
-        StoreOne(s, destination, pixelDestination, col0, j + 3, channelOffset, add, r.V3);
-        StoreOne(s, destination, pixelDestination, col0, j + half, channelOffset, add, r.V4);
-        StoreOne(s, destination, pixelDestination, col0, j + half + 1, channelOffset, add, r.V5);
-        StoreOne(s, destination, pixelDestination, col0, j + half + 2, channelOffset, add, r.V6);
-        StoreOne(s, destination, pixelDestination, col0, j + half + 3, channelOffset, add, r.V7);
-    }
+    public float RowAdd(int channel) => s.HasBias != 0 ? bias[channel] : 0f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreOne(ConvGemmShape s, ArrayView<float> destination, ArrayView<int> pixelDestination, int col0, int j,
-        int channelOffset, float add, float acc)
+    public void Store(int channel, float rowAdd, int col0, int j, float acc)
     {
         if (col0 + j >= s.N) return;
-        float v = acc + add;
+        float v = acc + rowAdd;
         if (s.Relu != 0 && v < 0f) v = 0f;
-        destination[pixelDestination[j] + channelOffset] = v;
+        destination[pixelDestination[j] + channel * s.PixelH * s.PixelW] = v;
     }
 }
 
@@ -328,19 +149,6 @@ sealed class TiledConvPlan : IDisposable
     readonly ConvGemmShape template;
     readonly Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[] kernels =
         new Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>?[8];
-
-    /// <summary>The tiled convolution kernel of <paramref name="variant"/> (<see cref="TilingOptions.Variant"/>).</summary>
-    internal static Action<ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> Kernel(int variant) => variant switch
-    {
-        0 => TiledConv.TiledConvKernel,
-        1 => TiledConv.TiledConvKernelK8,
-        2 => TiledConv.TiledConvKernelPrefetch,
-        3 => TiledConv.TiledConvKernelK8Prefetch,
-        4 => TiledConv.TiledConvKernelVec,
-        5 => TiledConv.TiledConvKernelK8Vec,
-        6 => TiledConv.TiledConvKernelPrefetchVec,
-        _ => TiledConv.TiledConvKernelK8PrefetchVec,
-    };
 
     TiledConvPlan(IlgpuBackend backend, ConvGemmShape template, float[] packed, int[] kTable)
     {
@@ -431,15 +239,16 @@ sealed class TiledConvPlan : IDisposable
         s.Relu = relu ? 1 : 0;
         // K may be 0 (no tap reaches the map): the kernel then stores bias alone, like the reference.
         var accelerator = backend.Accelerator;
-        var tiling = backend.GemmOp.Tiling;
-        (s.GroupRows, s.GroupCols) = GemmOp.GroupShape(s.M, s.N, accelerator.MaxNumThreadsPerGroup, accelerator.NumMultiprocessors, tiling);
+        var tiling = backend.GemmKernels.Tiling;
+        (s.GroupRows, s.GroupCols) = IlgpuGemm.GroupShape(s.M, s.N, accelerator.MaxNumThreadsPerGroup, accelerator.NumMultiprocessors, tiling);
         int tileM = s.GroupRows * TiledGemm.Block, tileN = s.GroupCols * TiledGemm.Block;
         s.TileRowsShift = System.Numerics.BitOperations.Log2((uint)tileM);
         s.TileColsShift = System.Numerics.BitOperations.Log2((uint)tileN);
         s.ColumnGroups = (s.N + tileN - 1) / tileN;
         int groups = IlgpuBackend.Count(op, (long)s.ColumnGroups * ((s.M + tileM - 1) / tileM));
         int variant = tiling.Variant;
-        var kernel = kernels[variant] ??= backend.LoadGroupedKernel<Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(Kernel(variant));
+        var kernel = kernels[variant] ??= backend.LoadGroupedKernel<Action<AcceleratorStream, KernelConfig, ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(
+            tiling.Kernel<Action<ConvGemmShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(typeof(TiledConv), nameof(TiledConv.TiledConvKernel)));
         kernel(backend.Stream, new KernelConfig(groups, s.GroupRows * s.GroupCols), s, packed.View, kTable.View, source, bias, destination);
     }
 

@@ -25,8 +25,8 @@ struct Chunk
 }
 
 /// <summary>
-/// Compile-time options of a tiled kernel variant (a struct type argument, so ILGPU folds them to constants):
-/// the K depth of one shared stage and whether the next stage is prefetched into registers.
+/// Compile-time options of a tiled kernel variant (a struct type argument, so ILGPU folds them to constants),
+/// composed by <see cref="Tiling{TDepth, TPrefetch, TReads}"/> from one marker per option.
 /// </summary>
 interface ITileDepth
 {
@@ -43,76 +43,65 @@ interface ITileDepth
     bool Vector { get; }
 }
 
+/// <summary>Marker of the K depth of one shared stage.</summary>
+interface IStageDepth
+{
+    int TileK { get; }
+    int TileKShift { get; }
+}
+
 /// <summary>K staged 16 deep (the default).</summary>
-struct Depth16 : ITileDepth
+struct K16 : IStageDepth
 {
     public readonly int TileK => 16;
     public readonly int TileKShift => 4;
-    public readonly bool Prefetch => false;
-    public readonly bool Vector => false;
 }
 
 /// <summary>K staged 8 deep.</summary>
-struct Depth8 : ITileDepth
+struct K8 : IStageDepth
 {
     public readonly int TileK => 8;
     public readonly int TileKShift => 3;
-    public readonly bool Prefetch => false;
-    public readonly bool Vector => false;
 }
 
-/// <summary>K staged 16 deep, next stage prefetched into registers.</summary>
-struct Depth16Prefetch : ITileDepth
+/// <summary>Marker of an on/off option.</summary>
+interface ISwitch
 {
-    public readonly int TileK => 16;
-    public readonly int TileKShift => 4;
-    public readonly bool Prefetch => true;
-    public readonly bool Vector => false;
+    bool On { get; }
 }
 
-/// <summary>K staged 8 deep, next stage prefetched into registers.</summary>
-struct Depth8Prefetch : ITileDepth
+/// <summary>The next K stage is read into registers while the current one is multiplied.</summary>
+struct Prefetch : ISwitch
 {
-    public readonly int TileK => 8;
-    public readonly int TileKShift => 3;
-    public readonly bool Prefetch => true;
-    public readonly bool Vector => false;
+    public readonly bool On => true;
 }
 
-/// <summary>K staged 16 deep, float4 shared reads.</summary>
-struct Depth16Vec : ITileDepth
+/// <summary>Each stage is read after the previous one is multiplied (the default).</summary>
+struct NoPrefetch : ISwitch
 {
-    public readonly int TileK => 16;
-    public readonly int TileKShift => 4;
-    public readonly bool Prefetch => false;
-    public readonly bool Vector => true;
+    public readonly bool On => false;
 }
 
-/// <summary>K staged 8 deep, float4 shared reads.</summary>
-struct Depth8Vec : ITileDepth
+/// <summary>Shared tiles read as float4 (the vector layout).</summary>
+struct Float4Reads : ISwitch
 {
-    public readonly int TileK => 8;
-    public readonly int TileKShift => 3;
-    public readonly bool Prefetch => false;
-    public readonly bool Vector => true;
+    public readonly bool On => true;
 }
 
-/// <summary>K staged 16 deep, prefetch, float4 shared reads.</summary>
-struct Depth16PrefetchVec : ITileDepth
+/// <summary>Shared tiles read one float at a time (the default).</summary>
+struct ScalarReads : ISwitch
 {
-    public readonly int TileK => 16;
-    public readonly int TileKShift => 4;
-    public readonly bool Prefetch => true;
-    public readonly bool Vector => true;
+    public readonly bool On => false;
 }
 
-/// <summary>K staged 8 deep, prefetch, float4 shared reads.</summary>
-struct Depth8PrefetchVec : ITileDepth
+/// <summary>One tiled-kernel variant: a K depth, a prefetch switch and a shared-read layout.</summary>
+struct Tiling<TDepth, TPrefetch, TReads> : ITileDepth
+    where TDepth : struct, IStageDepth where TPrefetch : struct, ISwitch where TReads : struct, ISwitch
 {
-    public readonly int TileK => 8;
-    public readonly int TileKShift => 3;
-    public readonly bool Prefetch => true;
-    public readonly bool Vector => true;
+    public readonly int TileK => default(TDepth).TileK;
+    public readonly int TileKShift => default(TDepth).TileKShift;
+    public readonly bool Prefetch => default(TPrefetch).On;
+    public readonly bool Vector => default(TReads).On;
 }
 
 /// <summary>Four floats read from shared memory with one 16-byte load (ILGPU emits ld.shared.v4.f32).</summary>
@@ -129,19 +118,41 @@ struct Block8x8
 }
 
 /// <summary>
+/// What a tiled product reads and writes, so that GEMM and convolution share one tile loop
+/// (<see cref="TiledGemm.Run{TTiling, TOperands}"/>): how an element of the op(A) and op(B) tiles is staged, and how
+/// one accumulated element of C is stored. A struct type argument: ILGPU inlines the calls.
+/// </summary>
+interface ITileOperands
+{
+    /// <summary>Rows of C (for the row test before a row is stored).</summary>
+    int Rows { get; }
+    /// <summary>The K extent summed over.</summary>
+    int Depth { get; }
+    /// <summary>Element e of the op(A) tile (tileM × tileK): value (0 outside A) and shared slot (−1 past the tile).</summary>
+    Staged StageA(int e, int tileM, int tileK, int tileKShift, int row0, int k0);
+    /// <summary>Element e of the op(B) tile (tileK × tileN).</summary>
+    Staged StageB(int e, int tileN, int tileK, int tileKShift, int col0, int k0);
+    /// <summary>What every element of row <paramref name="row"/> adds before it is stored (a per-row bias, or 0).</summary>
+    float RowAdd(int row);
+    /// <summary>Stores accumulator <paramref name="acc"/> of C[row, col0 + j] (tile column j; nothing past the last column).</summary>
+    void Store(int row, float rowAdd, int col0, int j, float acc);
+}
+
+/// <summary>
 /// Shared-memory tiled SGEMM (explicitly grouped): a group of GroupRows × GroupCols threads owns a
 /// (8·GroupRows) × (8·GroupCols) tile of C (128×128 with 16×16 threads on a GPU); each thread keeps an 8×8 block in
 /// registers. Per K step of <see cref="ITileDepth.TileK"/> (16 by default) the group stages op(A) and op(B) tiles in shared memory (loaded so
 /// consecutive threads read consecutive addresses for either transpose), then every thread does 64 multiply-adds per
 /// 16 shared loads. A thread's rows and columns are interleaved (ty + i·GroupRows, tx + j·GroupCols), so a warp's
 /// shared reads hit distinct banks or broadcast and its stores to C are coalesced. Out-of-range elements are staged as
-/// zeros and skipped on store. The sums run over k in order, so results are deterministic.
+/// zeros and skipped on store. The sums run over k in order, so results are deterministic. The tile loop
+/// (<see cref="Run{TTiling, TOperands}"/>) is shared with <see cref="TiledConv"/>.
 /// </summary>
 static class TiledGemm
 {
     /// <summary>Register block per thread (rows and columns).</summary>
     public const int Block = 8;
-    /// <summary>Deepest K stage (<see cref="Depth16"/>): the shared arrays are sized for it.</summary>
+    /// <summary>Deepest K stage (<see cref="K16"/>): the shared arrays are sized for it.</summary>
     public const int MaxTileK = 16;
     /// <summary>Largest tile side (16 threads × 8): the shared arrays are sized for it.</summary>
     public const int MaxTile = 128;
@@ -155,169 +166,118 @@ static class TiledGemm
     internal static bool PrefetchApplies(int groupRows, int groupCols, int tileK) =>
         Math.Max(groupRows, groupCols) * Block * tileK <= 8 * groupRows * groupCols;
 
-    /// <summary>Variant TiledKernel: K staged 16 deep (the default).</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernel(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
-    {
-        var aTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
-        var bTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
-        Body<Depth16>(s, a, b, c, bias, aTile, bTile);
-    }
+    /// <summary>
+    /// The tiled GEMM, one compiled kernel per <see cref="TilingOptions"/> variant (type arguments
+    /// <see cref="TilingOptions.KernelTypeArguments"/>; all listed by <see cref="TilingOptions.KernelVariants"/>).
+    /// </summary>
+    [IlgpuKernel(ExplicitlyGrouped = true, Variants = typeof(TilingOptions))]
+    internal static void TiledKernel<TDepth, TPrefetch, TReads>(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+        where TDepth : struct, IStageDepth where TPrefetch : struct, ISwitch where TReads : struct, ISwitch =>
+        Run<Tiling<TDepth, TPrefetch, TReads>, GemmOperands>(new GemmOperands(s, a, b, c, bias), s.GroupRows, s.GroupCols, s.ColumnGroups);
 
-    /// <summary>Variant TiledKernelK8: K staged 8 deep.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernelK8(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    /// <summary>
+    /// The tile loop of one group: stages op(A) and op(B) through shared memory stage by stage (prefetching the next
+    /// stage into registers when the variant asks and one chunk holds a stage), multiplies, then stores the thread's block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Run<TTiling, TOperands>(TOperands op, int gr, int gc, int columnGroups)
+        where TTiling : struct, ITileDepth where TOperands : struct, ITileOperands
     {
-        var aTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
-        var bTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
-        Body<Depth8>(s, a, b, c, bias, aTile, bTile);
-    }
-
-    /// <summary>Variant TiledKernelPrefetch: K staged 16 deep, next stage prefetched into registers.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernelPrefetch(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
-    {
-        var aTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
-        var bTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
-        Body<Depth16Prefetch>(s, a, b, c, bias, aTile, bTile);
-    }
-
-    /// <summary>Variant TiledKernelK8Prefetch: K staged 8 deep, next stage prefetched into registers.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernelK8Prefetch(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
-    {
-        var aTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
-        var bTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
-        Body<Depth8Prefetch>(s, a, b, c, bias, aTile, bTile);
-    }
-
-    /// <summary>Variant TiledKernelVec: K staged 16 deep, float4 shared reads.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernelVec(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
-    {
-        var aTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
-        var bTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
-        Body<Depth16Vec>(s, a, b, c, bias, aTile, bTile);
-    }
-
-    /// <summary>Variant TiledKernelK8Vec: K staged 8 deep, float4 shared reads.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernelK8Vec(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
-    {
-        var aTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
-        var bTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
-        Body<Depth8Vec>(s, a, b, c, bias, aTile, bTile);
-    }
-
-    /// <summary>Variant TiledKernelPrefetchVec: K staged 16 deep, prefetch, float4 shared reads.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernelPrefetchVec(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
-    {
-        var aTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
-        var bTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
-        Body<Depth16PrefetchVec>(s, a, b, c, bias, aTile, bTile);
-    }
-
-    /// <summary>Variant TiledKernelK8PrefetchVec: K staged 8 deep, prefetch, float4 shared reads.</summary>
-    [IlgpuKernel(ExplicitlyGrouped = true)]
-    internal static void TiledKernelK8PrefetchVec(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
-    {
-        var aTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
-        var bTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
-        Body<Depth8PrefetchVec>(s, a, b, c, bias, aTile, bTile);
+        if (default(TTiling).Vector)
+        {
+            var aTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
+            var bTile = SharedMemory.Allocate<Float4>(MaxTileK * SharedStride / 4).Cast<float>();
+            Run<TTiling, TOperands>(op, gr, gc, columnGroups, aTile, bTile);
+        }
+        else
+        {
+            var aTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
+            var bTile = SharedMemory.Allocate<float>(MaxTileK * SharedStride);
+            Run<TTiling, TOperands>(op, gr, gc, columnGroups, aTile, bTile);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Body<TDepth>(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias,
-        ArrayView<float> aTile, ArrayView<float> bTile) where TDepth : struct, ITileDepth
+    static void Run<TTiling, TOperands>(TOperands op, int gr, int gc, int columnGroups, ArrayView<float> aTile, ArrayView<float> bTile)
+        where TTiling : struct, ITileDepth where TOperands : struct, ITileOperands
     {
-        int tileK = default(TDepth).TileK;
-        int gr = s.GroupRows, gc = s.GroupCols;
+        int tileK = default(TTiling).TileK;
         int threads = gr * gc, tid = Group.IdxX;
         int tx = tid % gc, ty = tid / gc;
         int tileM = gr * Block, tileN = gc * Block;
         int loadEnd = Math.Max(tileM, tileN) * tileK;
-        int row0 = (Grid.IdxX / s.ColumnGroups) * tileM, col0 = (Grid.IdxX % s.ColumnGroups) * tileN;
-        bool aAlongK = s.StrideAk == 1, bAlongJ = s.StrideBj == 1;
+        int row0 = (Grid.IdxX / columnGroups) * tileM, col0 = (Grid.IdxX % columnGroups) * tileN;
         Block8x8 acc = default;
-        if (default(TDepth).Prefetch && loadEnd <= 8 * threads)
+        if (default(TTiling).Prefetch && loadEnd <= 8 * threads)
         {
             // One chunk holds a whole stage: stage k0 + tileK is read from global memory into registers before the
             // multiply of stage k0, so its latency hides behind the arithmetic (the last read finds k ≥ K: zeros, no access).
-            var next = LoadChunk<TDepth>(s, a, b, tid, threads, tileM, tileN, row0, col0, 0, aAlongK, bAlongJ);
-            for (int k0 = 0; k0 < s.K; k0 += tileK)
+            var next = LoadChunk<TTiling, TOperands>(op, tid, threads, tileM, tileN, row0, col0, 0);
+            for (int k0 = 0; k0 < op.Depth; k0 += tileK)
             {
                 PutChunk(aTile, bTile, next);
                 Group.Barrier();
-                next = LoadChunk<TDepth>(s, a, b, tid, threads, tileM, tileN, row0, col0, k0 + tileK, aAlongK, bAlongJ);
-                acc = default(TDepth).Vector ? MultiplyTilesVector<TDepth>(acc, aTile, bTile, ty, tx, gr, gc) : MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
+                next = LoadChunk<TTiling, TOperands>(op, tid, threads, tileM, tileN, row0, col0, k0 + tileK);
+                acc = default(TTiling).Vector ? MultiplyTilesVector<TTiling>(acc, aTile, bTile, ty, tx, gr, gc) : MultiplyTiles<TTiling>(acc, aTile, bTile, ty, tx, gr, gc);
                 Group.Barrier();
             }
         }
         else
         {
-            for (int k0 = 0; k0 < s.K; k0 += tileK)
+            for (int k0 = 0; k0 < op.Depth; k0 += tileK)
             {
                 // A and B chunks together: sixteen independent loads in flight per thread (one chunk per stage with 16×16 threads).
                 for (int e = tid; e < loadEnd; e += 8 * threads)
-                    PutChunk(aTile, bTile, LoadChunk<TDepth>(s, a, b, e, threads, tileM, tileN, row0, col0, k0, aAlongK, bAlongJ));
+                    PutChunk(aTile, bTile, LoadChunk<TTiling, TOperands>(op, e, threads, tileM, tileN, row0, col0, k0));
                 Group.Barrier();
-                acc = default(TDepth).Vector ? MultiplyTilesVector<TDepth>(acc, aTile, bTile, ty, tx, gr, gc) : MultiplyTiles<TDepth>(acc, aTile, bTile, ty, tx, gr, gc);
+                acc = default(TTiling).Vector ? MultiplyTilesVector<TTiling>(acc, aTile, bTile, ty, tx, gr, gc) : MultiplyTiles<TTiling>(acc, aTile, bTile, ty, tx, gr, gc);
                 Group.Barrier();
             }
         }
-        if (default(TDepth).Vector)
-        {
-            int vr = row0 + 4 * ty, vc = col0 + 4 * tx, half = 4 * gc;
-            StoreRowVector(s, c, bias, vr, vc, half, acc.R0);
-            StoreRowVector(s, c, bias, vr + 1, vc, half, acc.R1);
-            StoreRowVector(s, c, bias, vr + 2, vc, half, acc.R2);
-            StoreRowVector(s, c, bias, vr + 3, vc, half, acc.R3);
-            StoreRowVector(s, c, bias, vr + 4 * gr, vc, half, acc.R4);
-            StoreRowVector(s, c, bias, vr + 4 * gr + 1, vc, half, acc.R5);
-            StoreRowVector(s, c, bias, vr + 4 * gr + 2, vc, half, acc.R6);
-            StoreRowVector(s, c, bias, vr + 4 * gr + 3, vc, half, acc.R7);
-            return;
-        }
-        int row = row0 + ty, col = col0 + tx;
-        StoreRow(s, c, bias, row, col, gc, acc.R0);
-        StoreRow(s, c, bias, row + gr, col, gc, acc.R1);
-        StoreRow(s, c, bias, row + 2 * gr, col, gc, acc.R2);
-        StoreRow(s, c, bias, row + 3 * gr, col, gc, acc.R3);
-        StoreRow(s, c, bias, row + 4 * gr, col, gc, acc.R4);
-        StoreRow(s, c, bias, row + 5 * gr, col, gc, acc.R5);
-        StoreRow(s, c, bias, row + 6 * gr, col, gc, acc.R6);
-        StoreRow(s, c, bias, row + 7 * gr, col, gc, acc.R7);
+        // The thread's rows are first + (i & 3)·inner + (i >> 2)·outer for i = 0..7, likewise its columns: interleaved
+        // (ty + i·gr) in the scalar layout, two runs of four (4·ty + 0..3, 4·(gr + ty) + 0..3) in the vector layout.
+        bool vector = default(TTiling).Vector;
+        int firstRow = row0 + (vector ? 4 * ty : ty), rowInner = vector ? 1 : gr;
+        int firstColumn = vector ? 4 * tx : tx, columnInner = vector ? 1 : gc;
+        StoreRow(op, firstRow, col0, firstColumn, columnInner, 4 * gc, acc.R0);
+        StoreRow(op, firstRow + rowInner, col0, firstColumn, columnInner, 4 * gc, acc.R1);
+        StoreRow(op, firstRow + 2 * rowInner, col0, firstColumn, columnInner, 4 * gc, acc.R2);
+        StoreRow(op, firstRow + 3 * rowInner, col0, firstColumn, columnInner, 4 * gc, acc.R3);
+        StoreRow(op, firstRow + 4 * gr, col0, firstColumn, columnInner, 4 * gc, acc.R4);
+        StoreRow(op, firstRow + 4 * gr + rowInner, col0, firstColumn, columnInner, 4 * gc, acc.R5);
+        StoreRow(op, firstRow + 4 * gr + 2 * rowInner, col0, firstColumn, columnInner, 4 * gc, acc.R6);
+        StoreRow(op, firstRow + 4 * gr + 3 * rowInner, col0, firstColumn, columnInner, 4 * gc, acc.R7);
     }
 
     /// <summary>Elements e, e + threads, …, e + 7·threads of both staged tiles: sixteen independent loads.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Chunk LoadChunk<TDepth>(GemmShape s, ArrayView<float> a, ArrayView<float> b, int e, int threads, int tileM, int tileN,
-        int row0, int col0, int k0, bool aAlongK, bool bAlongJ) where TDepth : struct, ITileDepth
+    static Chunk LoadChunk<TTiling, TOperands>(TOperands op, int e, int threads, int tileM, int tileN, int row0, int col0, int k0)
+        where TTiling : struct, ITileDepth where TOperands : struct, ITileOperands
     {
+        int k = default(TTiling).TileK, shift = default(TTiling).TileKShift;
         Chunk x;
-        x.A0 = StageA<TDepth>(s, a, e, tileM, row0, k0, aAlongK);
-        x.A1 = StageA<TDepth>(s, a, e + threads, tileM, row0, k0, aAlongK);
-        x.A2 = StageA<TDepth>(s, a, e + 2 * threads, tileM, row0, k0, aAlongK);
-        x.A3 = StageA<TDepth>(s, a, e + 3 * threads, tileM, row0, k0, aAlongK);
-        x.A4 = StageA<TDepth>(s, a, e + 4 * threads, tileM, row0, k0, aAlongK);
-        x.A5 = StageA<TDepth>(s, a, e + 5 * threads, tileM, row0, k0, aAlongK);
-        x.A6 = StageA<TDepth>(s, a, e + 6 * threads, tileM, row0, k0, aAlongK);
-        x.A7 = StageA<TDepth>(s, a, e + 7 * threads, tileM, row0, k0, aAlongK);
-        x.B0 = StageB<TDepth>(s, b, e, tileN, col0, k0, bAlongJ);
-        x.B1 = StageB<TDepth>(s, b, e + threads, tileN, col0, k0, bAlongJ);
-        x.B2 = StageB<TDepth>(s, b, e + 2 * threads, tileN, col0, k0, bAlongJ);
-        x.B3 = StageB<TDepth>(s, b, e + 3 * threads, tileN, col0, k0, bAlongJ);
-        x.B4 = StageB<TDepth>(s, b, e + 4 * threads, tileN, col0, k0, bAlongJ);
-        x.B5 = StageB<TDepth>(s, b, e + 5 * threads, tileN, col0, k0, bAlongJ);
-        x.B6 = StageB<TDepth>(s, b, e + 6 * threads, tileN, col0, k0, bAlongJ);
-        x.B7 = StageB<TDepth>(s, b, e + 7 * threads, tileN, col0, k0, bAlongJ);
+        x.A0 = op.StageA(e, tileM, k, shift, row0, k0);
+        x.A1 = op.StageA(e + threads, tileM, k, shift, row0, k0);
+        x.A2 = op.StageA(e + 2 * threads, tileM, k, shift, row0, k0);
+        x.A3 = op.StageA(e + 3 * threads, tileM, k, shift, row0, k0);
+        x.A4 = op.StageA(e + 4 * threads, tileM, k, shift, row0, k0);
+        x.A5 = op.StageA(e + 5 * threads, tileM, k, shift, row0, k0);
+        x.A6 = op.StageA(e + 6 * threads, tileM, k, shift, row0, k0);
+        x.A7 = op.StageA(e + 7 * threads, tileM, k, shift, row0, k0);
+        x.B0 = op.StageB(e, tileN, k, shift, col0, k0);
+        x.B1 = op.StageB(e + threads, tileN, k, shift, col0, k0);
+        x.B2 = op.StageB(e + 2 * threads, tileN, k, shift, col0, k0);
+        x.B3 = op.StageB(e + 3 * threads, tileN, k, shift, col0, k0);
+        x.B4 = op.StageB(e + 4 * threads, tileN, k, shift, col0, k0);
+        x.B5 = op.StageB(e + 5 * threads, tileN, k, shift, col0, k0);
+        x.B6 = op.StageB(e + 6 * threads, tileN, k, shift, col0, k0);
+        x.B7 = op.StageB(e + 7 * threads, tileN, k, shift, col0, k0);
         return x;
     }
 
     /// <summary>Stores a loaded chunk into the shared tiles.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void PutChunk(ArrayView<float> aTile, ArrayView<float> bTile, Chunk x)
+    static void PutChunk(ArrayView<float> aTile, ArrayView<float> bTile, Chunk x)
     {
         Put(aTile, x.A0); Put(aTile, x.A1); Put(aTile, x.A2); Put(aTile, x.A3);
         Put(aTile, x.A4); Put(aTile, x.A5); Put(aTile, x.A6); Put(aTile, x.A7);
@@ -325,51 +285,9 @@ static class TiledGemm
         Put(bTile, x.B4); Put(bTile, x.B5); Put(bTile, x.B6); Put(bTile, x.B7);
     }
 
-    /// <summary>Element e of the op(A) tile (tileM × TileK, loaded along k when A's k stride is 1): its value (0 outside A) and shared slot (−1 past the tile).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Staged StageA<TDepth>(GemmShape s, ArrayView<float> a, int e, int tileM, int row0, int k0, bool aAlongK)
-        where TDepth : struct, ITileDepth
-    {
-        Staged x;
-        x.Value = 0f;
-        x.Slot = -1;
-        int tileK = default(TDepth).TileK;
-        if (e < tileM * tileK)
-        {
-            int i, kk;
-            if (aAlongK) { kk = e & (tileK - 1); i = e >> default(TDepth).TileKShift; }
-            else { i = e & (tileM - 1); kk = e >> s.TileRowsShift; }
-            int gi = row0 + i, gk = k0 + kk;
-            x.Slot = kk * SharedStride + i;
-            if (gi < s.M && gk < s.K) x.Value = a[gi * s.StrideAi + gk * s.StrideAk];
-        }
-        return x;
-    }
-
-    /// <summary>Element e of the op(B) tile (TileK × tileN, loaded along j when B's j stride is 1).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Staged StageB<TDepth>(GemmShape s, ArrayView<float> b, int e, int tileN, int col0, int k0, bool bAlongJ)
-        where TDepth : struct, ITileDepth
-    {
-        Staged x;
-        x.Value = 0f;
-        x.Slot = -1;
-        int tileK = default(TDepth).TileK;
-        if (e < tileN * tileK)
-        {
-            int j, kk;
-            if (bAlongJ) { j = e & (tileN - 1); kk = e >> s.TileColsShift; }
-            else { kk = e & (tileK - 1); j = e >> default(TDepth).TileKShift; }
-            int gj = col0 + j, gk = k0 + kk;
-            x.Slot = kk * SharedStride + j;
-            if (gj < s.N && gk < s.K) x.Value = b[gk * s.StrideBk + gj * s.StrideBj];
-        }
-        return x;
-    }
-
     /// <summary>Stores a staged element into its shared tile (nothing for an element past the tile).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Put(ArrayView<float> tile, Staged x)
+    static void Put(ArrayView<float> tile, Staged x)
     {
         if (x.Slot >= 0) tile[x.Slot] = x.Value;
     }
@@ -379,10 +297,10 @@ static class TiledGemm
     /// <see cref="ITileDepth.TileK"/> staged k (both tiles stored k-major with row stride <see cref="SharedStride"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Block8x8 MultiplyTiles<TDepth>(Block8x8 acc, ArrayView<float> aTile, ArrayView<float> bTile, int ty, int tx, int gr, int gc)
-        where TDepth : struct, ITileDepth
+    static Block8x8 MultiplyTiles<TTiling>(Block8x8 acc, ArrayView<float> aTile, ArrayView<float> bTile, int ty, int tx, int gr, int gc)
+        where TTiling : struct, ITileDepth
     {
-        int tileK = default(TDepth).TileK;
+        int tileK = default(TTiling).TileK;
         for (int kk = 0; kk < tileK; kk++)
         {
             int ao = kk * SharedStride + ty, bo = kk * SharedStride + tx;
@@ -402,15 +320,15 @@ static class TiledGemm
     }
 
     /// <summary>
-    /// <see cref="MultiplyTiles{TDepth}"/> for the <see cref="ITileDepth.Vector"/> layout: the thread's rows are
+    /// <see cref="MultiplyTiles{TTiling}"/> for the <see cref="ITileDepth.Vector"/> layout: the thread's rows are
     /// 4·ty + 0..3 and 4·(gr + ty) + 0..3 (R0..R7), its columns 4·tx + 0..3 and 4·(gc + tx) + 0..3 (V0..V7), each run
     /// read as one float4 (tiles 16-byte aligned, row stride <see cref="SharedStride"/> a multiple of 4).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Block8x8 MultiplyTilesVector<TDepth>(Block8x8 acc, ArrayView<float> aTile, ArrayView<float> bTile, int ty, int tx, int gr, int gc)
-        where TDepth : struct, ITileDepth
+    static Block8x8 MultiplyTilesVector<TTiling>(Block8x8 acc, ArrayView<float> aTile, ArrayView<float> bTile, int ty, int tx, int gr, int gc)
+        where TTiling : struct, ITileDepth
     {
-        int tileK = default(TDepth).TileK;
+        int tileK = default(TTiling).TileK;
         var a4 = aTile.Cast<Float4>();
         var b4 = bTile.Cast<Float4>();
         for (int kk = 0; kk < tileK; kk++)
@@ -432,22 +350,6 @@ static class TiledGemm
         return acc;
     }
 
-    /// <summary>Row <paramref name="row"/> of the vector layout: columns col + 0..3 (V0..V3) and col + half + 0..3 (V4..V7).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRowVector(GemmShape s, ArrayView<float> c, ArrayView<float> bias, int row, int col, int half, Float8 r)
-    {
-        if (row >= s.M) return;
-        int rowBase = row * s.N;
-        StoreOne(s, c, bias, rowBase, col, r.V0);
-        StoreOne(s, c, bias, rowBase, col + 1, r.V1);
-        StoreOne(s, c, bias, rowBase, col + 2, r.V2);
-        StoreOne(s, c, bias, rowBase, col + 3, r.V3);
-        StoreOne(s, c, bias, rowBase, col + half, r.V4);
-        StoreOne(s, c, bias, rowBase, col + half + 1, r.V5);
-        StoreOne(s, c, bias, rowBase, col + half + 2, r.V6);
-        StoreOne(s, c, bias, rowBase, col + half + 3, r.V7);
-    }
-
     // Plain a*b + c (engine-notes §1: never MathF.FusedMultiplyAdd); ptxas contracts it to an FMA.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Float8 MultiplyAdd(Float8 r, float x, Float8 y)
@@ -457,29 +359,79 @@ static class TiledGemm
         return r;
     }
 
+    /// <summary>Row <paramref name="row"/> of the thread's block: tile columns first + {0..3}·inner and first + outer + {0..3}·inner.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow(GemmShape s, ArrayView<float> c, ArrayView<float> bias, int row, int col, int step, Float8 r)
+    static void StoreRow<TOperands>(TOperands op, int row, int col0, int first, int inner, int outer, Float8 r) where TOperands : struct, ITileOperands
     {
-        if (row >= s.M) return;
-        int rowBase = row * s.N;
-        StoreOne(s, c, bias, rowBase, col, r.V0);
-        StoreOne(s, c, bias, rowBase, col + step, r.V1);
-        StoreOne(s, c, bias, rowBase, col + 2 * step, r.V2);
-        StoreOne(s, c, bias, rowBase, col + 3 * step, r.V3);
-        StoreOne(s, c, bias, rowBase, col + 4 * step, r.V4);
-        StoreOne(s, c, bias, rowBase, col + 5 * step, r.V5);
-        StoreOne(s, c, bias, rowBase, col + 6 * step, r.V6);
-        StoreOne(s, c, bias, rowBase, col + 7 * step, r.V7);
+        if (row >= op.Rows) return;
+        float add = op.RowAdd(row);
+        op.Store(row, add, col0, first, r.V0);
+        op.Store(row, add, col0, first + inner, r.V1);
+        op.Store(row, add, col0, first + 2 * inner, r.V2);
+        op.Store(row, add, col0, first + 3 * inner, r.V3);
+        op.Store(row, add, col0, first + outer, r.V4);
+        op.Store(row, add, col0, first + outer + inner, r.V5);
+        op.Store(row, add, col0, first + outer + 2 * inner, r.V6);
+        op.Store(row, add, col0, first + outer + 3 * inner, r.V7);
+    }
+}
+
+/// <summary>The operands of a plain GEMM: strided op(A) and op(B), C row-major with the α/β/bias/ReLU epilogue.</summary>
+readonly struct GemmOperands(GemmShape s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias) : ITileOperands
+{
+    public int Rows => s.M;
+    public int Depth => s.K;
+
+    /// <summary>Loaded along k when A's k stride is 1, else along the rows, so consecutive threads read consecutive addresses.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Staged StageA(int e, int tileM, int tileK, int tileKShift, int row0, int k0)
+    {
+        Staged x;
+        x.Value = 0f;
+        x.Slot = -1;
+        if (e < tileM * tileK)
+        {
+            int i, kk;
+            if (s.StrideAk == 1) { kk = e & (tileK - 1); i = e >> tileKShift; }
+            else { i = e & (tileM - 1); kk = e >> s.TileRowsShift; }
+            int gi = row0 + i, gk = k0 + kk;
+            x.Slot = kk * TiledGemm.SharedStride + i;
+            if (gi < s.M && gk < s.K) x.Value = a[gi * s.StrideAi + gk * s.StrideAk];
+        }
+        return x;
     }
 
+    /// <summary>Loaded along j when B's j stride is 1, else along k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreOne(GemmShape s, ArrayView<float> c, ArrayView<float> bias, int rowBase, int col, float acc)
+    public Staged StageB(int e, int tileN, int tileK, int tileKShift, int col0, int k0)
     {
+        Staged x;
+        x.Value = 0f;
+        x.Slot = -1;
+        if (e < tileN * tileK)
+        {
+            int j, kk;
+            if (s.StrideBj == 1) { j = e & (tileN - 1); kk = e >> s.TileColsShift; }
+            else { kk = e & (tileK - 1); j = e >> tileKShift; }
+            int gj = col0 + j, gk = k0 + kk;
+            x.Slot = kk * TiledGemm.SharedStride + j;
+            if (gj < s.N && gk < s.K) x.Value = b[gk * s.StrideBk + gj * s.StrideBj];
+        }
+        return x;
+    }
+
+    public float RowAdd(int row) => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(int row, float rowAdd, int col0, int j, float acc)
+    {
+        int col = col0 + j;
         if (col >= s.N) return;
+        int index = row * s.N + col;
         float v = s.Alpha * acc;
-        if (s.Beta != 0f) v += s.Beta * c[rowBase + col];
+        if (s.Beta != 0f) v += s.Beta * c[index];
         if (s.HasBias != 0) v += bias[col];
         if (s.Relu != 0 && v < 0f) v = 0f;
-        c[rowBase + col] = v;
+        c[index] = v;
     }
 }

@@ -4,7 +4,7 @@ namespace Kiago.Kernels.Ilgpu.Ops;
 /// Tuning of the tiled GEMM and convolution kernels (environment variables KIAGO_ILGPU_TILE, KIAGO_ILGPU_TILE_K,
 /// KIAGO_ILGPU_PREFETCH and KIAGO_ILGPU_VEC4, read once per process; <see cref="Default"/> when none is set). Each thread always keeps an
 /// 8×8 block of C; the caps bound the C tile a group owns (8 × threads per side), so a smaller cap means smaller
-/// groups and more of them. <see cref="GemmOp.GroupShape(int, int, int, int, TilingOptions)"/> may still shrink a
+/// groups and more of them. <see cref="IlgpuGemm.GroupShape(int, int, int, int, TilingOptions)"/> may still shrink a
 /// tile below its cap for small M or N, exactly as with the default caps.
 /// </summary>
 /// <param name="MaxTileRows">Largest C tile height (rows of C; channels for a convolution): 8..128, a power of two.</param>
@@ -27,6 +27,22 @@ public readonly record struct TilingOptions(int MaxTileRows, int MaxTileCols, in
 
     /// <summary>Variant index 0..7 (+1: K 8, +2: prefetch, +4: vector layout): which compiled kernel runs.</summary>
     internal int Variant => (TileK == 8 ? 1 : 0) + (Prefetch ? 2 : 0) + (Vector ? 4 : 0);
+
+    /// <summary>The marker types of this variant: the type arguments of the tiled kernels (depth, prefetch, shared reads).</summary>
+    internal Type[] KernelTypeArguments =>
+        [TileK == 8 ? typeof(K8) : typeof(K16), Prefetch ? typeof(Prefetch) : typeof(NoPrefetch), Vector ? typeof(Float4Reads) : typeof(ScalarReads)];
+
+    /// <summary>The type arguments of every variant (what <see cref="IlgpuKernelRegistry"/> compiles for a tiled kernel).</summary>
+    internal static IEnumerable<Type[]> KernelVariants =>
+        from depth in new[] { "16", "8" }
+        from prefetch in new[] { "0", "1" }
+        from vector in new[] { "0", "1" }
+        select Parse(null, depth, prefetch, vector).KernelTypeArguments;
+
+    /// <summary>This variant of the generic tiled kernel <paramref name="type"/>.<paramref name="method"/>, as a delegate to load.</summary>
+    internal TDelegate Kernel<TDelegate>(Type type, string method) where TDelegate : Delegate =>
+        type.GetMethod(method, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(KernelTypeArguments).CreateDelegate<TDelegate>();
 
     /// <summary>"tile 128x128 (max), k 16, prefetch off": for `kiago check-device` and `kiago bench` headers.</summary>
     public override string ToString() => $"tile {MaxTileRows}x{MaxTileCols} (max), k {TileK}, prefetch {(Prefetch ? "on" : "off")}, vec4 {(Vector ? "on" : "off")}";

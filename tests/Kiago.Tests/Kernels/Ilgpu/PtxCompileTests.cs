@@ -25,16 +25,18 @@ public sealed class PtxCompileTests
     public void Registry_lists_the_backend_kernels()
     {
         var names = IlgpuKernelRegistry.Kernels().Select(IlgpuKernelRegistry.Name).ToList();
-        Assert.Contains("GemmOp.GemmKernel", names);
+        Assert.Contains("IlgpuGemm.GemmKernel", names);
         Assert.Contains("IlgpuConv2d.ForwardKernel", names);
         Assert.Contains("IlgpuConv2d.BackwardInputKernel", names);
-        Assert.Contains("AdamOp.AdamKernel", names);
-        Assert.Contains("TiledGemm.TiledKernel", names);
-        foreach (var variant in new[] { "K8", "Prefetch", "K8Prefetch", "Vec", "K8Vec", "PrefetchVec", "K8PrefetchVec" })
-        {
-            Assert.Contains("TiledGemm.TiledKernel" + variant, names);
-            Assert.Contains("TiledConv.TiledConvKernel" + variant, names);
-        }
+        Assert.Contains("IlgpuAdam.AdamKernel", names);
+        foreach (var depth in new[] { "K16", "K8" })
+            foreach (var prefetch in new[] { "NoPrefetch", "Prefetch" })
+                foreach (var reads in new[] { "ScalarReads", "Float4Reads" })
+                {
+                    Assert.Contains($"TiledGemm.TiledKernel<{depth},{prefetch},{reads}>", names);
+                    Assert.Contains($"TiledConv.TiledConvKernel<{depth},{prefetch},{reads}>", names);
+                }
+        Assert.Equal(16, names.Count(n => n.StartsWith("TiledGemm.", StringComparison.Ordinal) || n.StartsWith("TiledConv.", StringComparison.Ordinal)));
         Assert.True(names.Count >= 15, $"only {names.Count} kernels registered: {string.Join(", ", names)}");
     }
 
@@ -48,38 +50,27 @@ public sealed class PtxCompileTests
         Assert.DoesNotContain(".extern .func", ptx); // e.g. MathF.FusedMultiplyAdd: unresolved at load time
     }
 
+    public static TheoryData<string> TiledKernelNames =>
+        new(AllKernels().Where(k => k.DeclaringType?.Name is "TiledGemm" or "TiledConv").Select(Name));
+
     [Theory]
-    [InlineData("TiledGemm", "TiledKernel")]
-    [InlineData("TiledGemm", "TiledKernelK8")]
-    [InlineData("TiledGemm", "TiledKernelPrefetch")]
-    [InlineData("TiledGemm", "TiledKernelK8Prefetch")]
-    [InlineData("TiledConv", "TiledConvKernel")]
-    [InlineData("TiledConv", "TiledConvKernelK8")]
-    [InlineData("TiledConv", "TiledConvKernelPrefetch")]
-    [InlineData("TiledConv", "TiledConvKernelK8Prefetch")]
-    [InlineData("TiledGemm", "TiledKernelVec")]
-    [InlineData("TiledGemm", "TiledKernelK8Vec")]
-    [InlineData("TiledGemm", "TiledKernelPrefetchVec")]
-    [InlineData("TiledGemm", "TiledKernelK8PrefetchVec")]
-    [InlineData("TiledConv", "TiledConvKernelVec")]
-    [InlineData("TiledConv", "TiledConvKernelK8Vec")]
-    [InlineData("TiledConv", "TiledConvKernelPrefetchVec")]
-    [InlineData("TiledConv", "TiledConvKernelK8PrefetchVec")]
-    public void Tiled_kernels_stage_tiles_in_shared_memory_between_barriers(string type, string method)
+    [MemberData(nameof(TiledKernelNames))]
+    public void Tiled_kernels_stage_tiles_in_shared_memory_between_barriers(string name)
     {
-        var kernel = typeof(IlgpuBackend).Assembly.GetType($"Kiago.Kernels.Ilgpu.Ops.{type}", throwOnError: true)!
-            .GetMethod(method, BindingFlags.NonPublic | BindingFlags.Static)!;
+        var kernel = Kernel(name);
         Assert.True(IlgpuKernelAttribute.IsExplicitlyGrouped(kernel));
+        bool vector = kernel.GetGenericArguments().Any(a => a.Name == "Float4Reads");
         var ptx = PtxCompiler.Compile(kernel);
-        if (Environment.GetEnvironmentVariable("KIAGO_DUMP_PTX") is { Length: > 0 } dump) File.WriteAllText(Path.Combine(dump, method + ".ptx"), ptx);
+        if (Environment.GetEnvironmentVariable("KIAGO_DUMP_PTX") is { Length: > 0 } dump)
+            File.WriteAllText(Path.Combine(dump, IlgpuKernelRegistry.Name(kernel).Replace('<', '_').Replace('>', '_').Replace(',', '_') + ".ptx"), ptx);
         Assert.Contains(".shared", ptx);
-        Assert.Contains(method.EndsWith("Vec", StringComparison.Ordinal) ? "ld.shared.v4.f32" : "ld.shared.f32", ptx);
+        Assert.Contains(vector ? "ld.shared.v4.f32" : "ld.shared.f32", ptx);
         Assert.Contains("st.shared.f32", ptx);
         Assert.Contains("bar.sync", ptx);
         Assert.DoesNotContain(".extern", ptx);
         Assert.DoesNotContain(".local", ptx); // the 8×8 accumulators stay in registers, not in local arrays
         Assert.DoesNotContain("atom.", ptx); // deterministic: no atomics
-        if (method.EndsWith("Vec", StringComparison.Ordinal))
+        if (vector)
         {
             Assert.Contains("ld.shared.v4.f32", ptx); // the vector layout's float4 reads
             Assert.Contains(".shared .align 16", ptx);
@@ -90,8 +81,7 @@ public sealed class PtxCompileTests
     public void Loading_a_grouped_kernel_as_implicit_and_vice_versa_is_refused()
     {
         using var backend = IlgpuBackend.CreateCpu();
-        var grouped = typeof(IlgpuBackend).Assembly.GetType("Kiago.Kernels.Ilgpu.Ops.TiledGemm", throwOnError: true)!
-            .GetMethod("TiledKernel", BindingFlags.NonPublic | BindingFlags.Static)!;
+        var grouped = IlgpuKernelRegistry.Kernels().First(k => IlgpuKernelRegistry.Name(k).StartsWith("TiledGemm.TiledKernel<", StringComparison.Ordinal));
         var asImplicit = Delegate.CreateDelegate(typeof(Action<Kiago.Kernels.Ilgpu.Ops.GemmShape, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>>), grouped);
         Assert.Throws<InvalidOperationException>(() => backend.LoadKernel<Action<ILGPU.Runtime.AcceleratorStream, ILGPU.Index1D>>(asImplicit));
         var e = Assert.Throws<InvalidOperationException>(() =>

@@ -26,7 +26,7 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         using var bb = backend.Upload(b);
         using var cb = backend.Upload(c);
         backend.Gemm(m, n, k, ab, ta, bb, tb, cb, alpha, beta);
-        AssertClose($"Gemm {m}x{n}x{k} ta={ta} tb={tb} mode={backend.GemmOp.Mode}",
+        AssertClose($"Gemm {m}x{n}x{k} ta={ta} tb={tb} mode={backend.GemmKernels.Mode}",
             ReferenceOps.Gemm(m, n, k, ReferenceOps.ToDouble(a), ta, ReferenceOps.ToDouble(b), tb, ReferenceOps.ToDouble(c), alpha, beta), backend.Download(cb, m * n), 1e-5 * Math.Sqrt(k));
     }
 
@@ -65,10 +65,10 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
     /// <summary>Runs <paramref name="check"/> with the backend's GEMM forced to <paramref name="mode"/>, then restores it.</summary>
     static void WithMode(IlgpuBackend backend, GemmMode mode, Action check)
     {
-        var saved = backend.GemmOp.Mode;
-        backend.GemmOp.Mode = mode;
+        var saved = backend.GemmKernels.Mode;
+        backend.GemmKernels.Mode = mode;
         try { check(); }
-        finally { backend.GemmOp.Mode = saved; }
+        finally { backend.GemmKernels.Mode = saved; }
     }
 
     [Theory]
@@ -91,7 +91,7 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
     public void Simple_mode_still_matches_loops_on_shapes_auto_would_tile() =>
         WithMode(fixture.Backend, GemmMode.Simple, () =>
         {
-            Assert.False(fixture.Backend.GemmOp.UsesTiled(64, 64));
+            Assert.False(fixture.Backend.GemmKernels.UsesTiled(64, 64));
             CheckGemm(fixture.Backend, 37, 41, 17, true, false, 1.5f, -0.5f);
             CheckLinear(fixture.Backend, 21, 86, 40);
             // No tiled plans: the conv keeps only its two packed weight copies (+ bias).
@@ -105,7 +105,7 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
     [Fact]
     public void Auto_mode_tiles_only_shapes_of_at_least_16_rows_and_columns()
     {
-        var gemm = fixture.Backend.GemmOp;
+        var gemm = fixture.Backend.GemmKernels;
         WithMode(fixture.Backend, GemmMode.Auto, () =>
         {
             Assert.True(gemm.UsesTiled(4096, 1024));
@@ -121,18 +121,18 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         // 256 OS threads per group (ILGPU's CPU accelerator simulates each GPU thread with one): the very index
         // arithmetic a GPU runs. Shapes leave partial 128×128 tiles and partial K stages.
         using var backend = IlgpuBackend.CreateCpu(new CPUDevice(16, 16, 1));
-        Assert.Equal((16, 16), GemmOp.GroupShape(130, 133, backend.Accelerator.MaxNumThreadsPerGroup, backend.Accelerator.NumMultiprocessors));
+        Assert.Equal((16, 16), IlgpuGemm.GroupShape(130, 133, backend.Accelerator.MaxNumThreadsPerGroup, backend.Accelerator.NumMultiprocessors));
         WithMode(backend, GemmMode.Auto, () =>
         {
             CheckGemm(backend, 130, 133, 35, false, false, 1.25f, 0.5f);
             CheckGemm(backend, 129, 70, 17, true, true, 1f, 0f);
             CheckLinear(backend, 131, 86, 136);
             // The other group shapes a GPU picks: 8×16 (M ≤ 64), 16×8 (N ≤ 64) and 16×4 (N ≤ 32) threads.
-            Assert.Equal((8, 16), GemmOp.GroupShape(64, 150, 256, 1));
+            Assert.Equal((8, 16), IlgpuGemm.GroupShape(64, 150, 256, 1));
             CheckGemm(backend, 64, 150, 20, false, true, 1f, 0.5f);
-            Assert.Equal((16, 8), GemmOp.GroupShape(130, 40, 256, 1));
+            Assert.Equal((16, 8), IlgpuGemm.GroupShape(130, 40, 256, 1));
             CheckGemm(backend, 130, 40, 17, true, false, 1f, 0f);
-            Assert.Equal((16, 4), GemmOp.GroupShape(130, 20, 256, 1));
+            Assert.Equal((16, 4), IlgpuGemm.GroupShape(130, 20, 256, 1));
             CheckGemm(backend, 130, 20, 33, false, false, 1f, 0f);
         });
     }
@@ -192,23 +192,23 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
     [Fact]
     public void Group_shape_follows_n_fills_the_multiprocessors_and_fits_the_device()
     {
-        Assert.Equal((16, 16), GemmOp.GroupShape(4096, 1024, 1024, 132)); // 32×8 = 256 tiles of 128×128
-        Assert.Equal((8, 16), GemmOp.GroupShape(4096, 512, 1024, 132));   // 128×128 would give 128 < 132 groups
-        Assert.Equal((16, 8), GemmOp.GroupShape(65536, 64, 1024, 132));   // conv-sized M, 64 output channels
-        Assert.Equal((16, 4), GemmOp.GroupShape(4096, 32, 1024, 2));
-        Assert.Equal((8, 4), GemmOp.GroupShape(4096, 32, 1024, 132));     // ElemNet 64→32: still a full warp per group
-        Assert.Equal((8, 16), GemmOp.GroupShape(64, 65536, 1024, 132));   // conv as Cout × pixels: a 64-row tile
-        Assert.Equal((4, 16), GemmOp.GroupShape(20, 4096, 1024, 132));
-        Assert.Equal((1, 2), GemmOp.GroupShape(4096, 1024, 2, 2));        // ILGPU CPU accelerator: 2-thread groups
+        Assert.Equal((16, 16), IlgpuGemm.GroupShape(4096, 1024, 1024, 132)); // 32×8 = 256 tiles of 128×128
+        Assert.Equal((8, 16), IlgpuGemm.GroupShape(4096, 512, 1024, 132));   // 128×128 would give 128 < 132 groups
+        Assert.Equal((16, 8), IlgpuGemm.GroupShape(65536, 64, 1024, 132));   // conv-sized M, 64 output channels
+        Assert.Equal((16, 4), IlgpuGemm.GroupShape(4096, 32, 1024, 2));
+        Assert.Equal((8, 4), IlgpuGemm.GroupShape(4096, 32, 1024, 132));     // ElemNet 64→32: still a full warp per group
+        Assert.Equal((8, 16), IlgpuGemm.GroupShape(64, 65536, 1024, 132));   // conv as Cout × pixels: a 64-row tile
+        Assert.Equal((4, 16), IlgpuGemm.GroupShape(20, 4096, 1024, 132));
+        Assert.Equal((1, 2), IlgpuGemm.GroupShape(4096, 1024, 2, 2));        // ILGPU CPU accelerator: 2-thread groups
     }
 
     /// <summary>Runs <paramref name="check"/> with the backend's tiling set to <paramref name="tiling"/>, then restores it.</summary>
     static void WithTiling(IlgpuBackend backend, TilingOptions tiling, Action check)
     {
-        var saved = backend.GemmOp.Tiling;
-        backend.GemmOp.Tiling = tiling;
+        var saved = backend.GemmKernels.Tiling;
+        backend.GemmKernels.Tiling = tiling;
         try { check(); }
-        finally { backend.GemmOp.Tiling = saved; }
+        finally { backend.GemmKernels.Tiling = saved; }
     }
 
     /// <summary>The tuning variants tools/gpu-tune.sh times: KIAGO_ILGPU_TILE / KIAGO_ILGPU_TILE_K / KIAGO_ILGPU_PREFETCH / KIAGO_ILGPU_VEC4 values.</summary>
@@ -251,7 +251,7 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
         // 256-thread groups as on the GPU: full-size tiles up to the caps, and the prefetch path where a chunk holds a stage.
         using var backend = IlgpuBackend.CreateCpu(new CPUDevice(16, 16, 1));
         var tiling = TilingOptions.Parse(tile, tileK, prefetch, vector);
-        var (rows, cols) = GemmOp.GroupShape(130, 133, 256, 1, tiling);
+        var (rows, cols) = IlgpuGemm.GroupShape(130, 133, 256, 1, tiling);
         Assert.True(rows * TiledGemm.Block <= tiling.MaxTileRows && cols * TiledGemm.Block <= tiling.MaxTileCols, $"{rows}x{cols} threads exceed {tiling}");
         if (tiling.Prefetch)
             Assert.True(TiledGemm.PrefetchApplies(rows, cols, tiling.TileK), $"{tiling}: {rows}x{cols} threads do not prefetch");
@@ -267,13 +267,13 @@ public sealed class TiledGemmTests(IlgpuCpuFixture fixture)
     public void Tiling_caps_bound_the_group_shape()
     {
         var caps = TilingOptions.Parse("64x32", null, null);
-        Assert.Equal((8, 4), GemmOp.GroupShape(4096, 1024, 1024, 1, caps));
-        Assert.Equal((4, 4), GemmOp.GroupShape(20, 1024, 1024, 1, caps)); // M still shrinks the tile below the cap
-        Assert.Equal((16, 8), GemmOp.GroupShape(4096, 1024, 1024, 1, TilingOptions.Parse("128x64", "8", "1")));
-        Assert.Equal((8, 16), GemmOp.GroupShape(4096, 1024, 1024, 1, TilingOptions.Parse("64x128", null, null)));
+        Assert.Equal((8, 4), IlgpuGemm.GroupShape(4096, 1024, 1024, 1, caps));
+        Assert.Equal((4, 4), IlgpuGemm.GroupShape(20, 1024, 1024, 1, caps)); // M still shrinks the tile below the cap
+        Assert.Equal((16, 8), IlgpuGemm.GroupShape(4096, 1024, 1024, 1, TilingOptions.Parse("128x64", "8", "1")));
+        Assert.Equal((8, 16), IlgpuGemm.GroupShape(4096, 1024, 1024, 1, TilingOptions.Parse("64x128", null, null)));
         // The default options reproduce the shapes above exactly.
         foreach (var (m, n, mps) in new[] { (4096, 1024, 132), (4096, 512, 132), (65536, 64, 132), (4096, 32, 2), (64, 65536, 132), (20, 4096, 132) })
-            Assert.Equal(GemmOp.GroupShape(m, n, 1024, mps), GemmOp.GroupShape(m, n, 1024, mps, TilingOptions.Parse(null, null, null)));
+            Assert.Equal(IlgpuGemm.GroupShape(m, n, 1024, mps), IlgpuGemm.GroupShape(m, n, 1024, mps, TilingOptions.Parse(null, null, null)));
         Assert.True(TiledGemm.PrefetchApplies(16, 16, 16));
         Assert.False(TiledGemm.PrefetchApplies(8, 16, 16));
         Assert.True(TiledGemm.PrefetchApplies(8, 16, 8));
