@@ -180,6 +180,58 @@ public sealed partial class Tape
         return y;
     }
 
+    /// <summary>y = a ⊙ b (equal shapes); da = dy ⊙ b and db = dy ⊙ a, from the kept inputs.</summary>
+    public Tensor Multiply(Tensor a, Tensor b)
+    {
+        if (!a.Shape.SequenceEqual(b.Shape))
+            throw new ShapeException($"Multiply: shapes {a.ShapeText} and {b.ShapeText} differ");
+        var y = NewTensor((int[])a.Shape.Clone(), a.RequiresGrad || b.RequiresGrad);
+        Backend.Multiply(a.Buffer, b.Buffer, y.Buffer, a.Length);
+        if (y.RequiresGrad)
+        {
+            a.Storage.KeepForBackward = true;
+            b.Storage.KeepForBackward = true;
+            Record(y, dy =>
+            {
+                if (a.RequiresGrad)
+                {
+                    var da = RentFloat(a.Length);
+                    Backend.Multiply(dy, b.Buffer, da, a.Length);
+                    PushOwned(a, da);
+                }
+                if (b.RequiresGrad)
+                {
+                    var db = RentFloat(b.Length);
+                    Backend.Multiply(dy, a.Buffer, db, b.Length);
+                    PushOwned(b, db);
+                }
+            });
+        }
+        AfterOp("Multiply", a, b);
+        return y;
+    }
+
+    /// <summary>Layer normalisation over the last axis with frozen γ and β (device buffers of its width); the backward reads the kept input.</summary>
+    public Tensor LayerNorm(Tensor x, DeviceBuffer<float> gamma, DeviceBuffer<float> beta, float epsilon)
+    {
+        int width = x.Shape[^1];
+        var spec = new LayerNormSpec(width == 0 ? 0 : x.Length / width, width, epsilon);
+        var y = NewTensor((int[])x.Shape.Clone(), x.RequiresGrad);
+        Backend.LayerNorm(spec, x.Buffer, gamma, beta, y.Buffer);
+        if (y.RequiresGrad)
+        {
+            x.Storage.KeepForBackward = true;
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                Backend.LayerNormBackward(spec, x.Buffer, gamma, dy, dx);
+                PushOwned(x, dx);
+            });
+        }
+        AfterOp("LayerNorm", x);
+        return y;
+    }
+
     /// <summary>A view with a new shape over the same buffer (one dimension may be −1).</summary>
     public Tensor Reshape(Tensor x, params int[] shape)
     {

@@ -103,7 +103,7 @@ internal static class BaselineCommand
     }
 
     static Kiago.Nets.Uncertainty.UncertainModel? LoadUncertain(string? path, string option, IBackend backend, Action<string> notice) =>
-        path is null ? null : ModelOptions.LoadUncertain(path, option, backend, ModelOptions.KindFor(option), notice);
+        path is null ? null : ModelOptions.LoadUncertain(path, option, backend, ModelOptions.QuantityFor(option), notice);
 
     /// <summary>The .kgu a model's σ came from, as optimise records it (name "tc-model-uncertainty"), or nothing.</summary>
     static IEnumerable<KeyValuePair<string, string>> UncertaintyEntries(string name, Kiago.Nets.Uncertainty.UncertainModel? model) =>

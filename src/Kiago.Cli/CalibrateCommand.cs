@@ -54,11 +54,13 @@ internal static class CalibrateCommand
         foreach (var (file, option) in new[] { (modelPath, "--model"), (validPath, "--valid"), (trainPath, "--train-compositions") }.Concat(memberPaths.Select(p => (p, "--members"))))
             if (!File.Exists(file)) throw new UserInputException($"{option} {file}: file not found");
         var flagship = WeightFile.Read(modelPath);
-        var memberModels = memberPaths.Select(p => LoadMember(p, flagship.Kind)).ToList();
+        var memberModels = memberPaths.Select(p => LoadMember(p, flagship)).ToList();
+        // members may take another input (e.g. the 118 fractions beside an image flagship) but must predict the same quantity
         for (int k = 0; k < memberModels.Count; k++)
-            if (memberModels[k].Kind != flagship.Kind)
-                throw new UserInputException($"--members {memberPaths[k]}: {ModelOptions.WithArticle(ModelKinds.Name(memberModels[k].Kind))} model; the flagship is {ModelOptions.WithArticle(ModelKinds.Name(flagship.Kind))}");
-        bool tc = flagship.Kind == ModelKind.TcResNet;
+            if (memberModels[k].OutputName != flagship.OutputName || memberModels[k].OutputUnit != flagship.OutputUnit)
+                throw new UserInputException($"--members {memberPaths[k]}: predicts {memberModels[k].OutputName} in {memberModels[k].OutputUnit}; " +
+                    $"the flagship predicts {flagship.OutputName} in {flagship.OutputUnit}");
+        bool tc = ModelQuantity.Tc.Matches(flagship.OutputName, flagship.OutputUnit);
         string column = targetColumn ?? (tc ? "tc_kelvin" : "formation_energy_ev_per_atom");
         var (validRows, validTargets) = ReadRows(validPath, column);
         var trainRows = ReadRows(trainPath, null).Compositions;
@@ -141,12 +143,12 @@ internal static class CalibrateCommand
         return ExitCodes.Ok;
     }
 
-    static WeightModel LoadMember(string path, ModelKind kind)
+    static WeightModel LoadMember(string path, WeightModel flagship)
     {
         if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return WeightFile.Read(path);
         string cardPath = Path.ChangeExtension(path, ".card.json");
         string? card = File.Exists(cardPath) ? File.ReadAllText(cardPath) : null;
-        return ModelConverter.Convert(path, new ConvertOptions(kind, Float16: false, CardJson: card));
+        return ModelConverter.Convert(path, new ConvertOptions(Kind: null, Float16: false, CardJson: card, OutputName: flagship.OutputName, OutputUnit: flagship.OutputUnit));
     }
 
     static JsonNode? ParseCard(string json)

@@ -13,7 +13,7 @@ internal static class ConvertCommand
         var onnx = new Argument<string>("model.onnx") { Description = "ONNX file exported from PyTorch (opset 13+ recommended)" };
         var output = new Option<string>("--output", "-o") { Description = "the .kgw file to write", Required = true };
         var fp16 = new Option<bool>("--fp16") { Description = "store weights as float16 (half the size; ~1e-3 relative rounding)" };
-        var kind = new Option<string>("--kind") { Description = "tc-resnet | elemnet | auto (from the input shape)", DefaultValueFactory = _ => "auto" };
+        var kind = new Option<string>("--kind") { Description = "the input: tc-resnet (4x7x32 image) | elemnet (86 fractions) | fractions (118) | auto (from the input shape)", DefaultValueFactory = _ => "auto" };
         var card = new Option<string?>("--card") { Description = "model card: a JSON object (training data files and SHA-256, split, metrics, element_frequencies)" };
         var verify = new Option<string[]>("--verify")
         {
@@ -21,8 +21,8 @@ internal static class ConvertCommand
             Arity = new ArgumentArity(2, 2),
             AllowMultipleArgumentsPerToken = true,
         };
-        var outputName = new Option<string?>("--output-name") { Description = "name of the prediction (default: tc or ef from the kind)" };
-        var outputUnit = new Option<string?>("--output-unit") { Description = "unit of the prediction (default: K or eV/atom from the kind)" };
+        var outputName = new Option<string?>("--output-name") { Description = "name of the prediction, e.g. tc, ef, band_gap (default: tc for a tc-resnet, ef for an elemnet; required for fractions)" };
+        var outputUnit = new Option<string?>("--output-unit") { Description = "unit of the prediction, e.g. K, eV/atom, eV (default: K for a tc-resnet, eV/atom for an elemnet; required for fractions)" };
         var command = new Command("convert", "Import an ONNX predictor into a Kiago weight file (.kgw)")
         {
             onnx, output, fp16, kind, card, verify, outputName, outputUnit,
@@ -38,7 +38,7 @@ internal static class ConvertCommand
     {
         ModelKind? kind = kindText == "auto" ? null
             : ModelKinds.TryParse(kindText, out var k) ? k
-            : throw new UserInputException($"--kind: unknown kind '{kindText}' (expected tc-resnet, elemnet or auto)");
+            : throw new UserInputException($"--kind: unknown kind '{kindText}' (expected {ModelKinds.AllNames}, or auto)");
         if (!File.Exists(onnx)) throw new UserInputException($"{onnx}: file not found");
         OutputOptions.CheckFile(output, "--output");
         OutputOptions.RefuseOverwritingInput(onnx, output, "--output");

@@ -78,7 +78,7 @@ internal static class EvaluateModelCommand
         using (var model = ModelOptions.LoadUncertain(s.Model, "--model", backend, expected: null, line => error.WriteLine($"kiago: note: {line}")))
         {
             var net = model.Flagship;
-            bool tc = net.Kind == ModelKind.TcResNet;
+            bool tc = ModelQuantity.Tc.Matches(net.OutputName, net.OutputUnit);
             string targetColumn = s.TargetColumn ?? (tc ? "tc_kelvin" : "formation_energy_ev_per_atom");
             HashSet<string>? keep = s.SplitFile is null ? null : ReadFormulaSet(s.SplitFile, s.FormulaColumn);
             var (rows, bad, skipped) = ReadRows(s.Data, s.FormulaColumn, targetColumn, s.ReferenceColumn, keep);

@@ -8,9 +8,21 @@ namespace Kiago.Cli;
 
 /// <summary>
 /// The one definition of the model options (<c>--tc-model</c>, <c>--ef-model</c>) and the one loader behind every
-/// command: the file must exist, be a valid .kgw and be the kind of model the option needs, so an ElemNet given as
-/// --tc-model (or a Tc model as a hull's --ef-model) is refused instead of printing the wrong quantity.
+/// command: the file must exist, be a valid .kgw and predict the quantity the option needs (its output name and unit:
+/// tc in K, ef in eV/atom), so an Ef model given as --tc-model (or a Tc model as a hull's --ef-model) is refused
+/// instead of printing the wrong quantity. The model's input signature (kind) does not matter: any featuriser can
+/// feed any slot.
 /// </summary>
+/// <summary>A quantity a model slot needs: the output name (case-insensitive) and unit a model must declare.</summary>
+internal sealed record ModelQuantity(string Name, string Unit)
+{
+    public static readonly ModelQuantity Tc = new("tc", "K");
+    public static readonly ModelQuantity Ef = new("ef", "eV/atom");
+
+    public bool Matches(string outputName, string outputUnit) =>
+        string.Equals(outputName, Name, StringComparison.OrdinalIgnoreCase) && outputUnit == Unit;
+}
+
 internal static class ModelOptions
 {
     public const string DefaultTcModel = "weights/tc-resnet18.kgw";
@@ -24,26 +36,26 @@ internal static class ModelOptions
     public static Option<string?> Ef(string description, bool required = false) =>
         new(EfOption) { Description = description, Required = required };
 
-    /// <summary>The kind each model option needs.</summary>
-    public static ModelKind KindFor(string option) => option == TcOption ? ModelKind.TcResNet : ModelKind.ElemNet;
+    /// <summary>The quantity each model option needs.</summary>
+    public static ModelQuantity QuantityFor(string option) => option == TcOption ? ModelQuantity.Tc : ModelQuantity.Ef;
 
     /// <summary>
-    /// Loads <paramref name="path"/> for <paramref name="option"/>; with <paramref name="expected"/> the model must be
-    /// that kind. Every failure is an input error naming the option and the file.
+    /// Loads <paramref name="path"/> for <paramref name="option"/>; with <paramref name="expected"/> the model must
+    /// predict that quantity. Every failure is an input error naming the option and the file.
     /// </summary>
-    public static GraphModel Load(string path, string option, IBackend backend, ModelKind? expected) =>
-        LoadChecked(path, option, expected, () => GraphModel.Load(path, backend), m => m.Kind);
+    public static GraphModel Load(string path, string option, IBackend backend, ModelQuantity? expected) =>
+        LoadChecked(path, option, expected, () => GraphModel.Load(path, backend));
 
     /// <summary>
     /// As <see cref="Load"/>, with the uncertainty file beside the model (x.kgw → x.kgu) when it is there: a missing
     /// .kgu is one line to <paramref name="notice"/> (σ and domain empty); a corrupted one, or one calibrated for
     /// another .kgw, is an input error naming the .kgu and the reason.
     /// </summary>
-    public static UncertainModel LoadUncertain(string path, string option, IBackend backend, ModelKind? expected, Action<string>? notice) =>
-        LoadChecked(path, option, expected, () => UncertainModel.Load(path, backend, notice), m => m.Kind);
+    public static UncertainModel LoadUncertain(string path, string option, IBackend backend, ModelQuantity? expected, Action<string>? notice) =>
+        LoadChecked(path, option, expected, () => UncertainModel.Load(path, backend, notice));
 
-    /// <summary>The path, load-error and kind checks both loaders share.</summary>
-    static T LoadChecked<T>(string path, string option, ModelKind? expected, Func<T> load, Func<T, ModelKind> kindOf)
+    /// <summary>The path, load-error and quantity checks both loaders share.</summary>
+    static T LoadChecked<T>(string path, string option, ModelQuantity? expected, Func<T> load)
         where T : ICompositionModel
     {
         if (Directory.Exists(path)) throw new UserInputException($"{option} {path}: is a folder, expected a .kgw file");
@@ -51,11 +63,11 @@ internal static class ModelOptions
         T model;
         try { model = load(); }
         catch (InputException e) { throw new UserInputException($"{option}: {e.Message}", e); }
-        if (expected is { } kind && kindOf(model) != kind)
+        if (expected is { } quantity && !quantity.Matches(model.OutputName, model.OutputUnit))
         {
             model.Dispose();
-            throw new UserInputException($"{option} {path}: is {WithArticle(ModelKinds.Name(kindOf(model)))} model ({model.OutputName} in {model.OutputUnit}), " +
-                $"but {option} needs {WithArticle(ModelKinds.Name(kind))} model");
+            throw new UserInputException($"{option} {path}: predicts {model.OutputName} in {model.OutputUnit}, " +
+                $"but {option} needs a model of {quantity.Name} in {quantity.Unit} (convert it with --output-name {quantity.Name} --output-unit {quantity.Unit} if that is what it predicts)");
         }
         return model;
     }

@@ -61,9 +61,9 @@ internal static class PredictCommand
 
         using var backend = request.CreateBackend();
         using var tcModel = request.TcModel is null ? null
-            : ModelOptions.LoadUncertain(request.TcModel, ModelOptions.TcOption, backend, ModelKind.TcResNet, Notice(stderr));
+            : ModelOptions.LoadUncertain(request.TcModel, ModelOptions.TcOption, backend, ModelQuantity.Tc, Notice(stderr));
         using var efModel = request.EfModel is null ? null
-            : ModelOptions.LoadUncertain(request.EfModel, ModelOptions.EfOption, backend, ModelKind.ElemNet, Notice(stderr));
+            : ModelOptions.LoadUncertain(request.EfModel, ModelOptions.EfOption, backend, ModelQuantity.Ef, Notice(stderr));
         var tc = Predict(rows, tcModel, request.Batch, stderr);
         var ef = Predict(rows, efModel, request.Batch, stderr);
 

@@ -53,6 +53,18 @@ public interface IBackend : IDisposable
     void UnaryBackward(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count);
     /// <summary>y = a + b, elementwise.</summary>
     void Add(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count);
+    /// <summary>y = a · b, elementwise (its gradients are products too: da = dy · b, db = dy · a).</summary>
+    void Multiply(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count);
+    /// <summary>
+    /// Layer normalisation over the last axis: per row r of <see cref="LayerNormSpec.Width"/> values,
+    /// y = γ ⊙ (x − μ_r) / √(σ²_r + ε) + β with the row's mean μ_r and population variance σ²_r.
+    /// </summary>
+    void LayerNorm(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> beta, DeviceBuffer<float> y);
+    /// <summary>
+    /// The input gradient of <see cref="LayerNorm"/> (γ and β are frozen): with g = dy ⊙ γ, x̂ = (x − μ)·r and
+    /// r = 1/√(σ² + ε), dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂)) per row; μ and r are recomputed from x.
+    /// </summary>
+    void LayerNormBackward(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> dy, DeviceBuffer<float> dx);
     /// <summary>y += alpha·x, elementwise (gradient accumulation).</summary>
     void Axpy(float alpha, DeviceBuffer<float> x, DeviceBuffer<float> y, long count);
     void Scale(DeviceBuffer<float> x, float alpha, long count);

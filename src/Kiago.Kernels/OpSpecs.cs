@@ -46,6 +46,24 @@ public sealed record Pool2dSpec(
 /// <summary>Fully connected layer y = x·Wᵀ + b. Weight layout [Out, In] (ONNX Gemm with transB=1, PyTorch Linear).</summary>
 public sealed record LinearSpec(int InFeatures, int OutFeatures);
 
+/// <summary>Layer normalisation of <paramref name="Rows"/> rows of <paramref name="Width"/> values (the last axis) with ε.</summary>
+public sealed record LayerNormSpec
+{
+    public LayerNormSpec(long rows, int width, float epsilon)
+    {
+        if (rows < 0 || width < 1) throw new ShapeException($"LayerNorm: {rows} rows of width {width}; rows must be ≥ 0 and the width ≥ 1");
+        if (!(epsilon >= 0) || float.IsInfinity(epsilon)) throw new ShapeException($"LayerNorm: epsilon {epsilon} must be finite and ≥ 0");
+        Rows = rows;
+        Width = width;
+        Epsilon = epsilon;
+    }
+
+    public long Rows { get; }
+    public int Width { get; }
+    public float Epsilon { get; }
+    public long Count => Rows * Width;
+}
+
 /// <summary>Adam hyper-parameters (PyTorch defaults except the learning rate, which KIAGO sets).</summary>
 public sealed record AdamSpec(float LearningRate, float Beta1 = 0.9f, float Beta2 = 0.999f, float Epsilon = 1e-8f);
 

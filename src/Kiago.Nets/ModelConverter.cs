@@ -35,20 +35,25 @@ public static class ModelConverter
         var outShape = graph.InferShapes()[graph.OutputName];
         if (GraphOps.Size(outShape) != 1)
             throw ModelImportException.Graph(onnxPath, $"output '{graph.OutputName}' has per-sample shape {GraphOps.Show(outShape)}; a composition model gives one value per sample");
-        var (defaultName, defaultUnit) = ModelKinds.DefaultOutput(kind);
+        var defaults = ModelKinds.DefaultOutput(kind);
+        string outputName = options.OutputName ?? defaults?.Name ?? throw ModelImportException.Graph(onnxPath,
+            $"{ModelKinds.NameWithArticle(kind)} model has no default output quantity: pass --output-name and --output-unit (e.g. tc and K, ef and eV/atom, band_gap and eV)");
+        string outputUnit = options.OutputUnit ?? defaults?.Unit ?? throw ModelImportException.Graph(onnxPath,
+            $"pass --output-unit with --output-name {outputName} (e.g. K, eV/atom, eV)");
         var card = BuildCard(options.CardJson, onnxPath, onnx);
-        var model = new WeightModel(kind, [.. Featuriser.Layout(kind).Accepted], options.OutputName ?? defaultName,
-            options.OutputUnit ?? defaultUnit, graph, card, $"kiago {typeof(ModelConverter).Assembly.GetName().Version}");
+        var model = new WeightModel(kind, [.. Featuriser.Layout(kind).Accepted], outputName,
+            outputUnit, graph, card, $"kiago {typeof(ModelConverter).Assembly.GetName().Version}");
         return options.Float16 ? model.WithStorage(TensorStorageType.Float16) : model;
     }
 
-    /// <summary>tc-resnet for a (4, 7, 32) input, elemnet for (86).</summary>
+    /// <summary>The input signature from the per-sample input shape: tc-resnet for (4, 7, 32), elemnet for (86), fractions for (118).</summary>
     public static ModelKind DetectKind(ModelGraph graph, string file)
     {
         if (graph.InputShape.SequenceEqual(PeriodicTableLayout.ImageShape)) return ModelKind.TcResNet;
         if (graph.InputShape is [ElemNetLayout.InputCount]) return ModelKind.ElemNet;
-        throw ModelImportException.Graph(file, $"cannot tell the model kind from input shape {GraphOps.Show(graph.InputShape)} " +
-            "(tc-resnet takes [4,7,32], elemnet [86]); pass --kind");
+        if (graph.InputShape is [Featuriser.CompositionColumns]) return ModelKind.Fractions;
+        throw ModelImportException.Graph(file, $"cannot tell the model's input from its per-sample shape {GraphOps.Show(graph.InputShape)}: " +
+            $"Kiago feeds {ModelKinds.AllNames}; pass --kind if the model takes one of these in another shape, or reshape it at export");
     }
 
     /// <summary>The user's card (a JSON object) plus a "conversion" entry naming the ONNX source and its SHA-256.</summary>

@@ -34,6 +34,8 @@ internal sealed class DesignCommand
 {
     public const int Cancelled = 130;
     public const int MaxCandidates = 1 << 22;
+    /// <summary>The manifest argument listing the extra objectives' candidates.csv columns (merge reads the layout from it).</summary>
+    public const string ObjectiveColumnsArgument = "objective_columns";
 
     readonly DesignPreset preset;
     readonly Option<string[]> bases = new("--base") { Description = "Base material formula (repeatable), e.g. YBa2Cu3O7", AllowMultipleArgumentsPerToken = false };
@@ -68,6 +70,11 @@ internal sealed class DesignCommand
     readonly Option<bool> benchmark = new("--benchmark") { Description = "Time whole optimiser steps (no outputs): candidate-steps/s" };
     readonly Option<string?> hullReference = new("--hull-reference") { Description = "CSV of reference compositions: adds e_above_hull (eV/atom, predicted by --ef-model) to candidates.csv" };
     readonly Option<string> hullFormulaColumn = new("--hull-formula-column") { Description = "Column of --hull-reference holding the formulas", DefaultValueFactory = _ => "formula" };
+    readonly Option<string[]> objectives = new("--objective")
+    {
+        Description = "Extra objective NAME=FILE.kgw:WEIGHT[:maximise|minimise] (repeatable; default minimise): adds ±WEIGHT·prediction to the loss and a NAME column (+ NAME_sigma with a .kgu) to candidates.csv",
+        AllowMultipleArgumentsPerToken = false,
+    };
     readonly Option<string?> target = new("--target") { Description = "Element of the base to substitute", Required = false };
     readonly Option<int?> ox = new("--ox") { Description = "Oxidation state substituents must share (default: the target's first positive common state)" };
 
@@ -80,7 +87,7 @@ internal sealed class DesignCommand
         {
             d.bases, d.basesFile, d.candidates, d.steps, d.lr, d.alpha, d.maxElements, d.maxAtoms, d.allow, d.deny,
             d.seed, d.tcModel, d.efModel, d.mode, d.traceEvery, d.outDir, d.resume, d.shard, d.quiet, d.json,
-            d.hullReference, d.hullFormulaColumn, d.max, d.presetOption, d.oxStates, d.known, d.novelOnly, d.kappa,
+            d.hullReference, d.hullFormulaColumn, d.max, d.presetOption, d.oxStates, d.known, d.novelOnly, d.kappa, d.objectives,
         };
         d.compute = ComputeOptions.AddTo(command);
         if (preset != DesignPreset.Substitution) { command.Options.Add(d.fix); command.Options.Add(d.min); }
@@ -118,7 +125,6 @@ internal sealed class DesignCommand
         if (settings.Optimiser.Alpha < 0)
             stderr.WriteLine($"kiago: note: --alpha {F(settings.Optimiser.Alpha)} is negative: the loss −Tc + α·Ef then rewards a high " +
                 "(less stable) formation energy; the paper uses α = 4");
-        WarnAboutUnseenElements(baseList, stderr);
         var request = compute.Request(parse);
         int threads = compute.ThreadCount(parse);
 
@@ -146,9 +152,23 @@ internal sealed class DesignCommand
         var weights = new List<KeyValuePair<string, string>>();
         weights.Add(new("known_compositions", knownList.Provenance));
         Action<string>? notice = parse.GetValue(quiet) ? null : line => stderr.WriteLine($"kiago: note: {line}");
-        using var tcLoaded = LoadModel(ShippedWeights.Resolve(parse, tcModel), "--tc-model", ModelKind.TcResNet, backend, weights, notice, out var frequencies);
-        using var efLoaded = LoadModel(ShippedWeights.Resolve(parse, efModel), "--ef-model", ModelKind.ElemNet, backend, weights, notice, out _);
+        using var tcLoaded = LoadModel(ShippedWeights.Resolve(parse, tcModel), "--tc-model", backend, weights, notice, out var frequencies);
+        using var efLoaded = LoadModel(ShippedWeights.Resolve(parse, efModel), "--ef-model", backend, weights, notice, out _);
         var (tc, ef) = (tcLoaded.Mu, efLoaded.Mu);
+        WarnAboutUnseenElements(baseList, efLoaded.Kind, stderr);
+        var extraObjectives = new List<ExtraObjective>();
+        using var objectiveModels = new DisposableList();
+        foreach (var spec in ObjectiveSpec.ParseAll(parse.GetValue(objectives) ?? []))
+        {
+            var model = ModelOptions.LoadUncertain(spec.File, $"--objective {spec.Name}", backend, expected: null, notice);
+            objectiveModels.Add(model);
+            weights.Add(RunManifest.WeightsEntry("objective-" + spec.Name, spec.File));
+            if (model.UncertaintyFilePath is { } kgu) weights.Add(RunManifest.WeightsEntry("objective-" + spec.Name + "-uncertainty", kgu));
+            extraObjectives.Add(new ExtraObjective(spec.Name, model.Flagship, spec.Weight, spec.Maximise, model));
+            args.Add(new("objective", spec.ToString()));
+        }
+        var objectiveColumns = DesignTables.ObjectiveColumns(extraObjectives);
+        if (objectiveColumns.Length > 0) args.Add(new(ObjectiveColumnsArgument, string.Join(",", objectiveColumns)));
         float k = settings.Optimiser.Kappa;
         if (k > 0)
         {
@@ -175,12 +195,14 @@ internal sealed class DesignCommand
         {
             Novelty = new NoveltySearch(knownList),
             TcUncertainty = tcLoaded.Uncertain, EfUncertainty = efLoaded.Uncertain,
+            Objectives = extraObjectives,
         };
         var hull = hullReferences is null ? null : new PredictedHull(hullReferences, ef);
         var hullProgress = parse.GetValue(quiet) ? null : stderr;
         var session = new DesignSession(designer, screen.Name, parse.GetValue(quiet) ? null : stderr)
         {
             EnergyAboveHull = hull is null ? null : rows => CandidateHullColumn.Compute(hull, rows, hullProgress is null ? null : hullProgress.WriteLine),
+            ObjectiveColumns = objectiveColumns,
             Warnings = stderr,
         };
         var runRequest = new DesignRunRequest(CommandName, args, baseList, settings, dir!, parse.GetValue(resume), backend.DeviceName, weights, shardSpec);
@@ -341,26 +363,27 @@ internal sealed class DesignCommand
 
     /// <summary>A loaded predictor: the μ model the optimiser and the Tc/Ef columns use (always the flagship network),
     /// and, for a .kgw, its uncertain version (σ, domain, the κ objective; without a .kgu it has no uncertainty).</summary>
-    sealed class LoadedModel(ICompositionModel mu, UncertainModel? uncertain) : IDisposable
+    sealed class LoadedModel(GraphModel mu, UncertainModel? uncertain) : IDisposable
     {
         public ICompositionModel Mu => mu;
+        public ModelKind Kind => mu.Kind;
         public UncertainModel? Uncertain => uncertain;
         public void Dispose() { if (uncertain is not null) uncertain.Dispose(); else mu.Dispose(); }
     }
 
-    static LoadedModel LoadModel(string spec, string option, ModelKind kind, IBackend backend,
+    static LoadedModel LoadModel(string spec, string option, IBackend backend,
         List<KeyValuePair<string, string>> weights, Action<string>? notice, out double[]? elementFrequencies)
     {
         elementFrequencies = null;
         if (spec == "random")
         {
             weights.Add(new(option.TrimStart('-'), "random (untrained, seeded; predictions are meaningless)"));
-            var architecture = kind == ModelKind.TcResNet ? RandomArchitectures.ResNet18() : RandomArchitectures.ElemNet();
+            var architecture = option == ModelOptions.TcOption ? RandomArchitectures.ResNet18() : RandomArchitectures.ElemNet();
             return new LoadedModel(new GraphModel(architecture.ToWeightModel(), backend), null);
         }
         if (!File.Exists(spec) && !Directory.Exists(spec))
             throw new UserInputException($"{option} {spec}: file not found (pass a .kgw file, or 'random' for an untrained smoke run)");
-        var model = ModelOptions.LoadUncertain(spec, option, backend, kind, notice);
+        var model = ModelOptions.LoadUncertain(spec, option, backend, ModelOptions.QuantityFor(option), notice);
         weights.Add(RunManifest.WeightsEntry(option.TrimStart('-'), spec));
         if (model.UncertaintyFilePath is { } kgu)
             weights.Add(RunManifest.WeightsEntry(option.TrimStart('-') + "-uncertainty", kgu));
@@ -369,17 +392,17 @@ internal sealed class DesignCommand
         return new LoadedModel(model.Flagship, model);
     }
 
-    /// <summary>A base element outside ElemNet's 86 inputs (e.g. Po, Am) is dropped before the Ef model: say so, per base.</summary>
-    static void WarnAboutUnseenElements(IReadOnlyList<DesignBase> baseList, TextWriter stderr)
+    /// <summary>A base element outside the Ef model's inputs (e.g. Po, Am for ElemNet's 86) is dropped before it: say so, per base.</summary>
+    static void WarnAboutUnseenElements(IReadOnlyList<DesignBase> baseList, ModelKind efKind, TextWriter stderr)
     {
         var fractions = new float[Featuriser.CompositionColumns];
         foreach (var b in baseList)
         {
             Array.Clear(fractions);
             b.Composition.WriteFractions(fractions);
-            var unseen = Featuriser.DroppedElements(ModelKind.ElemNet, fractions);
+            var unseen = Featuriser.DroppedElements(efKind, fractions);
             if (unseen.Count > 0)
-                stderr.WriteLine($"kiago: warning: base {b.Name}: the Ef model (elemnet) cannot see {string.Join(", ", unseen.Select(z => Elements.ByZ(z).Symbol))}; " +
+                stderr.WriteLine($"kiago: warning: base {b.Name}: the Ef model ({ModelKinds.Name(efKind)}) cannot see {string.Join(", ", unseen.Select(z => Elements.ByZ(z).Symbol))}; " +
                     "they are dropped from its input, so Ef (and the Ef < 0 screen) ignores them");
         }
     }

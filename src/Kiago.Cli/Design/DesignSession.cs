@@ -21,6 +21,9 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
     /// </summary>
     public Func<IReadOnlyList<CandidateRow>, IReadOnlyList<double>>? EnergyAboveHull { get; init; }
 
+    /// <summary>The extra objectives' columns of candidates.csv (<see cref="DesignTables.ObjectiveColumns"/>); empty without --objective.</summary>
+    public IReadOnlyList<string> ObjectiveColumns { get; init; } = [];
+
     /// <summary>Where warnings go (a reused part that does not verify), even when progress is off.</summary>
     public TextWriter? Warnings { get; init; }
 
@@ -30,7 +33,7 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
             request.OutDir, request.Resume, request.Device, request.Weights, screenName, request.Shard ?? Shard.Whole);
         var summaries = new List<BaseSummary>();
         designer.Progress = null;
-        var session = new RunSession(DesignLayout.For(EnergyAboveHull is not null), Warnings ?? progress);
+        var session = new RunSession(DesignLayout.For(EnergyAboveHull is not null, ObjectiveColumns), Warnings ?? progress);
         var result = session.Run(run, (i, token) =>
         {
             var b = request.Bases[i];
@@ -50,9 +53,9 @@ public sealed class DesignSession(BaseDesigner designer, string screenName, Text
 /// <summary>The run folder of optimise/substitute/hydride: candidates.csv, traces.csv, summary.csv, summary.json.</summary>
 public static class DesignLayout
 {
-    public static RunLayout For(bool energyAboveHull) => new(
+    public static RunLayout For(bool energyAboveHull, IReadOnlyList<string>? objectiveColumns = null) => new(
     [
-        new RunTable("candidates.csv", DesignTables.Header(DesignTables.CandidateColumnsFor(energyAboveHull))),
+        new RunTable("candidates.csv", DesignTables.Header(DesignTables.CandidateColumnsFor(energyAboveHull, objectiveColumns))),
         new RunTable("traces.csv", DesignTables.Header(DesignTables.TraceColumns)),
         new RunTable("summary.csv", DesignTables.Header(DesignTables.SummaryColumns)),
         new RunTable("summary.json", "", TableShape.JsonArray),

@@ -26,9 +26,16 @@ public static class DesignTables
     /// <summary>The optional last column of candidates.csv, written only when the run has a hull reference (--hull-reference).</summary>
     public const string EnergyAboveHullColumn = "e_above_hull";
 
-    /// <summary>candidates.csv's columns: <see cref="CandidateColumns"/>, plus e_above_hull when the run computes it.</summary>
-    public static string[] CandidateColumnsFor(bool energyAboveHull) =>
-        energyAboveHull ? [.. CandidateColumns, EnergyAboveHullColumn] : CandidateColumns;
+    /// <summary>
+    /// candidates.csv's columns: <see cref="CandidateColumns"/>, plus e_above_hull when the run computes it, plus one
+    /// column per extra objective value and σ (<see cref="ObjectiveColumns"/>) last.
+    /// </summary>
+    public static string[] CandidateColumnsFor(bool energyAboveHull, IReadOnlyList<string>? objectiveColumns = null) =>
+        [.. CandidateColumns, .. energyAboveHull ? new[] { EnergyAboveHullColumn } : [], .. objectiveColumns ?? []];
+
+    /// <summary>The columns of the extra objectives, in order: NAME, and NAME_sigma when the model has uncertainty data.</summary>
+    public static string[] ObjectiveColumns(IEnumerable<ExtraObjective> objectives) =>
+        [.. objectives.SelectMany(o => o.HasSigma ? new[] { o.Name, o.Name + "_sigma" } : [o.Name])];
 
     public static readonly string[] SummaryColumns =
     [
@@ -62,7 +69,8 @@ public static class DesignTables
                 double.IsNaN(r.Novelty.Distance) ? "" : B(r.Novelty.Known), r.Novelty.NearestFormula, Blank(r.Novelty.Distance),
                 Blank(r.Novelty.NearestTcKelvin), Blank(r.TcSigma), Blank(r.EfSigma), Blank(r.TcDomain), Blank(r.EfDomain), r.Reasons,
             ];
-            sb.Append(Line(energyAboveHull is null ? fields : [.. fields, F(energyAboveHull[index])]));
+            // r.Objectives is empty in runs without --objective, so their bytes are unchanged
+            sb.Append(Line([.. fields, .. energyAboveHull is null ? [] : new[] { F(energyAboveHull[index]) }, .. r.Objectives.Select(Blank)]));
             index++;
         }
         return sb.ToString();

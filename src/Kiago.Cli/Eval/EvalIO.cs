@@ -49,6 +49,6 @@ internal static class EvalIO
 
     /// <summary>The model of a --tc-model/--ef-model option (checked to be the kind it needs), or null without one.</summary>
     public static ICompositionModel? LoadModel(string? path, IBackend backend, string option) =>
-        path is null ? null : ModelOptions.Load(path, option, backend, ModelOptions.KindFor(option));
+        path is null ? null : ModelOptions.Load(path, option, backend, ModelOptions.QuantityFor(option));
 
 }

@@ -22,6 +22,7 @@ public sealed class DesignOptimiser : IDisposable
     readonly int batchSize;
     readonly DeviceBuffer<float> theta, grad, m, v, top, fractions, gx, tcOut, efOut, integerLossOut, tcSigmaOut, efSigmaOut;
     readonly DeviceBuffer<int> chosenN, degenerateFlags;
+    readonly DeviceBuffer<float>[] extraOut;
     readonly DesignObjective objective;
 
     /// <summary>
@@ -30,7 +31,8 @@ public sealed class DesignOptimiser : IDisposable
     /// step only when <see cref="OptimiserOptions.Kappa"/> &gt; 0 (see <see cref="DesignObjective"/>).
     /// </summary>
     public DesignOptimiser(IBackend backend, ICompositionKernel kernel, ICompositionModel tc, ICompositionModel ef,
-        OptimiserOptions options, int batch, IUncertainCompositionModel? tcUncertainty = null, IUncertainCompositionModel? efUncertainty = null)
+        OptimiserOptions options, int batch, IUncertainCompositionModel? tcUncertainty = null, IUncertainCompositionModel? efUncertainty = null,
+        IReadOnlyList<ExtraObjective>? extras = null)
     {
         options.Validate();
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "need at least one candidate");
@@ -43,7 +45,8 @@ public sealed class DesignOptimiser : IDisposable
         chosenN = backend.Allocate<int>(batch); degenerateFlags = backend.Allocate<int>(batch);
         tcSigmaOut = backend.Allocate<float>(batch); efSigmaOut = backend.Allocate<float>(batch);
         backend.Fill(tcSigmaOut, 0f, batch); backend.Fill(efSigmaOut, 0f, batch);
-        objective = new DesignObjective(tc, ef, options.Alpha, options.Kappa, tcUncertainty, efUncertainty);
+        objective = new DesignObjective(tc, ef, options.Alpha, options.Kappa, tcUncertainty, efUncertainty, extras);
+        extraOut = [.. objective.Extras.Select(_ => backend.Allocate<float>(batch))];
     }
 
     /// <summary>Progress report: (trace point, steps done, total steps).</summary>
@@ -69,7 +72,7 @@ public sealed class DesignOptimiser : IDisposable
             bool traceNow = (t + 1) % settings.TraceEvery == 0 || t == 0 || t == steps - 1;
             compositionKernel.Forward(batchSize, theta, top, fractions, degenerateFlags, integerLoss: w != 0f || traceNow && t >= t0, integerLossOut, chosenN);
             deviceBackend.Fill(gx, 0f, n);
-            objective.ForwardBackward(batchSize, fractions, tcOut, tcSigmaOut, efOut, efSigmaOut, gx, invB);
+            objective.ForwardBackward(batchSize, fractions, tcOut, tcSigmaOut, efOut, efSigmaOut, gx, invB, extraOut);
             compositionKernel.Backward(batchSize, theta, top, gx, degenerateFlags, w * invB, chosenN, grad);
             deviceBackend.AdamUpdate(adam, t + 1, theta, grad, m, v, n);
             if (traceNow)
@@ -108,6 +111,8 @@ public sealed class DesignOptimiser : IDisposable
         var lint = stage == 2 ? Download(integerLossOut, batchSize) : new float[batchSize];
         var tcSigma = objective.PenalisesTcSigma ? Download(tcSigmaOut, batchSize) : new float[batchSize];
         var efSigma = objective.PenalisesEfSigma ? Download(efSigmaOut, batchSize) : new float[batchSize];
+        var extras = extraOut.Select(o => Download(o, batchSize)).ToArray();
+        var extraValues = new double[extras.Length];
         double best = double.NegativeInfinity, sumTc = 0, sumEf = 0, sumInt = 0, sumLoss = 0;
         int valid = 0, flagged = 0;
         for (int b = 0; b < batchSize; b++) // fixed order: deterministic
@@ -117,8 +122,9 @@ public sealed class DesignOptimiser : IDisposable
             best = Math.Max(best, tc[b]);
             sumTc += tc[b]; sumEf += ef[b]; sumInt += lint[b];
             // κ = 0: −Tc + α·Ef exactly as before (the float expression is kept so traces stay byte-identical)
-            sumLoss += objective.PenalisesTcSigma || objective.PenalisesEfSigma
-                ? objective.Loss(tc[b], tcSigma[b], ef[b], efSigma[b]) + w * lint[b]
+            for (int k = 0; k < extras.Length; k++) extraValues[k] = extras[k][b];
+            sumLoss += objective.PenalisesTcSigma || objective.PenalisesEfSigma || extras.Length > 0
+                ? objective.Loss(tc[b], tcSigma[b], ef[b], efSigma[b], extraValues) + w * lint[b]
                 : -tc[b] + settings.Alpha * ef[b] + w * lint[b];
         }
         double d = Math.Max(valid, 1);
@@ -136,6 +142,7 @@ public sealed class DesignOptimiser : IDisposable
     public void Dispose()
     {
         foreach (var b in new[] { theta, grad, m, v, top, fractions, gx, tcOut, efOut, integerLossOut, tcSigmaOut, efSigmaOut }) b.Dispose();
+        foreach (var b in extraOut) b.Dispose();
         chosenN.Dispose(); degenerateFlags.Dispose();
     }
 }

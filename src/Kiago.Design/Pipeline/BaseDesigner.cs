@@ -41,6 +41,9 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
     public IUncertainCompositionModel? TcUncertainty { get; init; }
     public IUncertainCompositionModel? EfUncertainty { get; init; }
 
+    /// <summary>The user's objectives beyond Tc and Ef: in the loss, and one value (+ σ where available) per row.</summary>
+    public IReadOnlyList<ExtraObjective> Objectives { get; init; } = [];
+
     /// <summary>Checks a base's constraints (no compute); throws <see cref="ConstraintException"/>.</summary>
     public static ResolvedConstraints Check(DesignSettings settings, DesignBase b) => settings.ConstraintsFor(b).Resolve(b.Composition);
 
@@ -62,7 +65,7 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
 
         OptimiserResult result;
         using (var kernel = backend.CreateCompositionKernel(spec))
-        using (var optimiser = new DesignOptimiser(backend, kernel, tc, ef, options, batch, TcUncertainty, EfUncertainty) { Progress = Progress })
+        using (var optimiser = new DesignOptimiser(backend, kernel, tc, ef, options, batch, TcUncertainty, EfUncertainty, Objectives) { Progress = Progress })
             result = optimiser.Run(theta, cancel);
         cancel.ThrowIfCancellationRequested();
 
@@ -99,6 +102,13 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         var tcSigma = Sigma(TcUncertainty, rounded, batch + 1);
         var efSigma = Sigma(EfUncertainty, rounded, batch + 1);
         double baseTc = tcRounded[batch], baseEf = efRounded[batch];
+        // each extra objective on the integer formulas: value, then σ where its model has uncertainty data
+        var objectiveColumns = new List<float[]>();
+        foreach (var o in Objectives)
+        {
+            objectiveColumns.Add(PredictWith(o.Model, rounded, batch + 1));
+            if (o.HasSigma) objectiveColumns.Add(Sigma(o.Uncertainty, rounded, batch + 1)!);
+        }
 
         // rows sorted by the final continuous Tc, descending (the reference's CSV order); ties by candidate index
         var order = Enumerable.Range(0, batch).OrderByDescending(c => result.Flags[c] != 0 ? float.NegativeInfinity : result.FinalTc[c])
@@ -150,6 +160,7 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
                 EfSigma = formula is not null && efSigma is not null ? efSigma[c] : double.NaN,
                 TcDomain = formula is not null && tcDomain is not null ? tcDomain[distinct[text]] : double.NaN,
                 EfDomain = formula is not null && efDomain is not null ? efDomain[distinct[text]] : double.NaN,
+                Objectives = [.. objectiveColumns.Select(column => formula is null ? double.NaN : (double)column[c])],
             });
         }
         var summary = Summarise(baseIndex, b, resolved, baseTc, baseEf, rows, result, clock.Elapsed.TotalSeconds);
@@ -224,6 +235,17 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
         var sigma = new float[count];
         backend.Download(sb, sigma.AsSpan());
         return sigma;
+    }
+
+    float[] PredictWith(ICompositionModel model, float[] x, int count)
+    {
+        using var xb = backend.Allocate<float>((long)count * E);
+        using var yb = backend.Allocate<float>(count);
+        backend.Upload<float>(x, xb);
+        model.Forward(count, xb, yb);
+        var y = new float[count];
+        backend.Download(yb, y.AsSpan());
+        return y;
     }
 
     (float[] Tc, float[] Ef) Predict(float[] x, int count)

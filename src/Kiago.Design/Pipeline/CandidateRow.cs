@@ -36,6 +36,8 @@ public sealed record CandidateRow(
     public double FormulaAtoms { get; init; }
     /// <summary>Novelty against the run's known-compositions list (<see cref="NoveltyVerdict.None"/> without a formula or a list).</summary>
     public NoveltyVerdict Novelty { get; init; } = NoveltyVerdict.None;
+    /// <summary>The extra objectives on the integer formula (value, then σ where the model has one, per objective); NaN without a formula.</summary>
+    public IReadOnlyList<double> Objectives { get; init; } = [];
     /// <summary>σ of the Tc predictor on the integer formula (K); NaN where the model has no uncertainty.</summary>
     public double TcSigma { get; init; } = double.NaN;
     /// <summary>σ of the Ef predictor on the integer formula (eV/atom); NaN where the model has no uncertainty.</summary>

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Kiago.Kernels.Cpu;
 
-// Element-wise ops (ReLU and Sigmoid with their backwards, Add, Axpy, Scale); the ILGPU side is Ilgpu/Ops/Elementwise.cs.
+// Element-wise ops (ReLU and Sigmoid with their backwards, Unary, Add, Multiply, Axpy, Scale); the ILGPU side is Ilgpu/Ops/Elementwise.cs.
 public sealed partial class CpuBackend
 {
     public void Relu(DeviceBuffer<float> x, DeviceBuffer<float> y, long count)
@@ -82,6 +82,21 @@ public sealed partial class CpuBackend
                     (Vector256.Create(dya, i) & mask).CopyTo(dxa, i);
                 }
             for (; i < e; i++) dxa[i] = ya[i] > 0f ? dya[i] : 0f;
+        });
+    }
+
+    public void Multiply(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count)
+    {
+        Elementwise2("Multiply", a, "a", b, "b", count, out var aa, out var ba);
+        ShapeException.RequireLength("Multiply", "y", y, count);
+        var ya = Own(y, "Multiply", "y").Array;
+        ParallelRange(count, (s, e) =>
+        {
+            int i = s;
+            if (Simd)
+                for (; i + 8 <= e; i += 8)
+                    (Vector256.Create(aa, i) * Vector256.Create(ba, i)).CopyTo(ya, i);
+            for (; i < e; i++) ya[i] = aa[i] * ba[i];
         });
     }
 

@@ -262,7 +262,18 @@ public static class BackendParity
                 var sigmoidGrad = Own(owned, be.Allocate<float>(count));
                 be.Sigmoid(ab, sigmoid, count);
                 be.SigmoidBackward(sigmoid, bb, sigmoidGrad, count);
-                var outputs = new List<DeviceBuffer<float>> { sum, relu, grad, sigmoid, sigmoidGrad };
+                var product = Own(owned, be.Allocate<float>(count));
+                be.Multiply(ab, bb, product, count);
+                // layer norm over rows of 16 (the remainder of count is left out)
+                int width = 16, rows = count / width;
+                var norm = new LayerNormSpec(rows, width, 1e-5f);
+                var gamma = Own(owned, Upload(be, [.. b.Take(width).Select(v => 1 + v)]));
+                var beta = Own(owned, Upload(be, [.. a.Take(width)]));
+                var normed = Own(owned, be.Allocate<float>(Math.Max(1, norm.Count)));
+                var normGrad = Own(owned, be.Allocate<float>(Math.Max(1, norm.Count)));
+                be.LayerNorm(norm, ab, gamma, beta, normed);
+                be.LayerNormBackward(norm, ab, gamma, bb, normGrad);
+                var outputs = new List<DeviceBuffer<float>> { sum, relu, grad, sigmoid, sigmoidGrad, product, normed, normGrad };
                 foreach (var kind in Enum.GetValues<UnaryKind>())
                 {
                     var spec = new UnarySpec(kind, Alpha: 0.1f, Min: -0.5f, Max: 0.5f);
@@ -275,7 +286,7 @@ public static class BackendParity
                     outputs.Add(ug);
                 }
                 return [.. outputs];
-            }, ["add/axpy/scale", "relu", "relu backward", "sigmoid", "sigmoid backward",
+            }, ["add/axpy/scale", "relu", "relu backward", "sigmoid", "sigmoid backward", "multiply", "layer norm", "layer norm backward",
                 .. Enum.GetValues<UnaryKind>().SelectMany(k => new[] { k.ToString().ToLowerInvariant(), k.ToString().ToLowerInvariant() + " backward" })]).ToList();
         }
 

@@ -46,6 +46,28 @@ public sealed partial class IlgpuBackend
         Elementwise.SigmoidBackward(View(y, op, "y", count), View(dy, op, "dy", count), View(dx, op, "dx", count), Count(op, count));
     }
 
+    public void Multiply(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count)
+    {
+        const string op = "Multiply";
+        Elementwise.Multiply(View(a, op, "a", count), View(b, op, "b", count), View(y, op, "y", count), Count(op, count));
+    }
+
+    public void LayerNorm(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> beta, DeviceBuffer<float> y)
+    {
+        const string op = "LayerNorm";
+        Count(op, spec.Count);
+        LayerNorms.Run(View(x, op, "x", spec.Count), View(gamma, op, "gamma", spec.Width), View(beta, op, "beta", spec.Width),
+            View(y, op, "y", spec.Count), Count(op, spec.Rows), spec.Width, spec.Epsilon);
+    }
+
+    public void LayerNormBackward(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> dy, DeviceBuffer<float> dx)
+    {
+        const string op = "LayerNormBackward";
+        Count(op, spec.Count);
+        LayerNorms.Backward(View(x, op, "x", spec.Count), View(gamma, op, "gamma", spec.Width), View(dy, op, "dy", spec.Count),
+            View(dx, op, "dx", spec.Count), Count(op, spec.Rows), spec.Width, spec.Epsilon);
+    }
+
     public void Unary(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, long count)
     {
         string op = "Unary " + spec.Kind;

@@ -38,6 +38,7 @@ public sealed partial class IlgpuBackend : IBackend
         GemmKernels = new IlgpuGemm(this);
         Pools = new IlgpuPool2d(this);
         Columns = new IlgpuColumns(this);
+        LayerNorms = new IlgpuLayerNorm(this);
         AdamKernels = new IlgpuAdam(this);
     }
 
@@ -68,6 +69,7 @@ public sealed partial class IlgpuBackend : IBackend
     internal IlgpuGemm GemmKernels { get; }
     internal IlgpuPool2d Pools { get; }
     internal IlgpuColumns Columns { get; }
+    internal IlgpuLayerNorm LayerNorms { get; }
     internal IlgpuAdam AdamKernels { get; }
 
     /// <summary>The ILGPU context (one per backend).</summary>

@@ -25,7 +25,7 @@ public sealed record Architecture(string Name, ModelKind Kind, ModelGraph Graph,
     /// <summary>The architecture as an in-memory model file of its kind (the featuriser's input elements, default output name).</summary>
     public WeightModel ToWeightModel(string card = "{\"name\": \"random weights\"}")
     {
-        var (name, unit) = ModelKinds.DefaultOutput(Kind);
+        var (name, unit) = ModelKinds.DefaultOutput(Kind) ?? throw new InvalidOperationException($"{ModelKinds.NameWithArticle(Kind)} architecture needs its output named");
         return new WeightModel(Kind, [.. Featuriser.Layout(Kind).Accepted], name, unit, Graph, card, "random " + Name);
     }
 }

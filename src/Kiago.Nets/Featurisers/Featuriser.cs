@@ -8,7 +8,7 @@ namespace Kiago.Nets.Featurisers;
 /// The map from a composition (batch, 118 atom fractions) to a model's input, as tape ops (so its adjoint comes with
 /// it). Periodic-table image: a ScatterColumns (each element owns one cell; backward a GatherColumns), viewed as
 /// (4, 7, 32). ElemNet: a GatherColumns of the 86 accepted elements (backward a ScatterColumns: dropped elements get
-/// zero gradient). The index map is uploaded once.
+/// zero gradient). Fractions: the composition itself (no op). The index map is uploaded once.
 /// </summary>
 public sealed class Featuriser : IDisposable
 {
@@ -46,6 +46,7 @@ public sealed class Featuriser : IDisposable
             Enumerable.Range(1, 118).Select(PeriodicTableLayout.FlatIndex).ToArray()),
         ModelKind.ElemNet => (ElemNetLayout.Elements, [ElemNetLayout.InputCount], false,
             ElemNetLayout.Elements.Select(z => z - 1).ToArray()),
+        ModelKind.Fractions => (Enumerable.Range(1, 118).ToArray(), [CompositionColumns], false, Enumerable.Range(0, 118).ToArray()),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -66,6 +67,7 @@ public sealed class Featuriser : IDisposable
     /// <summary>x [N, 118] → model input [N, ...OutputShape] on the tape.</summary>
     public Tensor Apply(Tape tape, Tensor x)
     {
+        if (Kind == ModelKind.Fractions) return x;
         if (!scatter) return tape.GatherColumns(x, index, OutputSize);
         return tape.Reshape(tape.ScatterColumns(x, index, OutputSize), [x.Batch, .. OutputShape]);
     }

@@ -23,6 +23,8 @@ public sealed class GraphExecutor : IDisposable
         public ILinear? Linear;
         public Pool2dSpec? Pool;
         public UnarySpec Unary;
+        public DeviceBuffer<float>? Gamma, Beta;
+        public float Epsilon;
         public bool FusedRelu;
         public bool Skip;   // a ReLU fused into its producer
     }
@@ -78,6 +80,14 @@ public sealed class GraphExecutor : IDisposable
                     case GraphOps.Unary:
                         step.Unary = GraphOps.UnarySpecOf(node, graph.Tensors);
                         break;
+                    case GraphOps.LayerNorm:
+                    {
+                        var (gamma, beta, epsilon) = GraphOps.LayerNormOf(node, inShape, graph.Tensors);
+                        step.Gamma = Upload(backend, gamma);
+                        step.Beta = Upload(backend, beta);
+                        step.Epsilon = epsilon;
+                        break;
+                    }
                 }
                 list.Add(step);
             }
@@ -94,6 +104,15 @@ public sealed class GraphExecutor : IDisposable
         for (int k = steps.Length - 1; k >= 0; k--)
             if ((steps[k].Node.Op == GraphOps.Reshape || steps[k].Skip) && outputViews.Contains(steps[k].Node.Output))
                 outputViews.Add(steps[k].Node.Inputs[0]);
+    }
+
+    /// <summary>Frozen per-feature parameters on the device, freed with the prepared layers.</summary>
+    DeviceBuffer<float> Upload(IBackend backend, float[] values)
+    {
+        var buffer = backend.Allocate<float>(values.Length);
+        layers.Add(buffer);
+        backend.Upload<float>(values, buffer);
+        return buffer;
     }
 
     public ModelGraph Graph { get; }
@@ -131,6 +150,8 @@ public sealed class GraphExecutor : IDisposable
                 GraphOps.Sigmoid => tape.Sigmoid(x),
                 GraphOps.Unary => tape.Unary(x, s.Unary),
                 GraphOps.Add => tape.Add(x, values[node.Inputs[1]]),
+                GraphOps.Mul => tape.Multiply(x, values[node.Inputs[1]]),
+                GraphOps.LayerNorm => tape.LayerNorm(x, s.Gamma!, s.Beta!, s.Epsilon),
                 GraphOps.MaxPool => tape.MaxPool2d(x, s.Pool!),
                 GraphOps.AveragePool => tape.AvgPool2d(x, s.Pool!),
                 GraphOps.GlobalAveragePool => tape.Reshape(tape.GlobalAvgPool(x), [batch, .. s.OutShape]),

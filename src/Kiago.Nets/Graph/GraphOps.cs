@@ -9,17 +9,18 @@ namespace Kiago.Nets.Graph;
 ///   attrs kernel (2), strides (2), pads (top, left, bottom, right), dilations (2), group (1).</item>
 /// <item>Linear: y = x·Wᵀ + b; inputs [x (In)]; weights [W (Out, In), optional bias (Out)].</item>
 /// <item>Relu, Sigmoid (element-wise, any shape); Unary: attr kind (1, a <see cref="UnaryKind"/>), weight params (3: α, lo, hi),
-///   element-wise, any shape; Add (two inputs of equal shape), GlobalAveragePool ((C,H,W) → (C,1,1)).</item>
+///   element-wise, any shape; Add, Mul (two inputs of equal shape), GlobalAveragePool ((C,H,W) → (C,1,1)).</item>
+/// <item>LayerNorm: over the last per-sample axis; weights [γ (W), β (W), epsilon (1)].</item>
 /// <item>MaxPool / AveragePool: attrs kernel, strides, pads, dilations, ceil (1), and for AveragePool count_include_pad (1).</item>
 /// <item>Reshape: attr shape (the per-sample target shape; may be empty for a scalar per sample). Data is not moved.</item>
 /// </list>
 /// </summary>
 public static class GraphOps
 {
-    public const string Conv = "Conv", Linear = "Linear", Relu = "Relu", Sigmoid = "Sigmoid", Unary = "Unary", Add = "Add", MaxPool = "MaxPool",
-        AveragePool = "AveragePool", GlobalAveragePool = "GlobalAveragePool", Reshape = "Reshape";
+    public const string Conv = "Conv", Linear = "Linear", Relu = "Relu", Sigmoid = "Sigmoid", Unary = "Unary", Add = "Add", Mul = "Mul", MaxPool = "MaxPool",
+        AveragePool = "AveragePool", GlobalAveragePool = "GlobalAveragePool", Reshape = "Reshape", LayerNorm = "LayerNorm";
 
-    public static readonly IReadOnlyList<string> All = [Conv, Linear, Relu, Sigmoid, Unary, Add, MaxPool, AveragePool, GlobalAveragePool, Reshape];
+    public static readonly IReadOnlyList<string> All = [Conv, Linear, Relu, Sigmoid, Unary, Add, Mul, MaxPool, AveragePool, GlobalAveragePool, Reshape, LayerNorm];
 
     public static int Size(int[] shape) => shape.Aggregate(1, (a, d) => a * d);
 
@@ -61,10 +62,18 @@ public static class GraphOps
                 UnarySpecOf(node, tensors);
                 return inputs[0];
             case Add:
+            case Mul:
                 Arity(2, 0, 0);
                 if (!inputs[0].SequenceEqual(inputs[1]))
-                    throw Bad($"inputs have shapes {Show(inputs[0])} and {Show(inputs[1])}; Add needs equal shapes (no broadcasting)");
+                    throw Bad($"inputs have shapes {Show(inputs[0])} and {Show(inputs[1])}; {node.Op} needs equal shapes (no broadcasting)");
                 return inputs[0];
+            case LayerNorm:
+            {
+                Arity(1, 3, 3);
+                if (inputs[0].Length < 1) throw Bad("input has no axis to normalise");
+                LayerNormOf(node, inputs[0], tensors);
+                return inputs[0];
+            }
             case MaxPool:
             case AveragePool:
             {
@@ -87,6 +96,20 @@ public static class GraphOps
             default:
                 throw Bad($"unknown op (known: {string.Join(", ", All)})");
         }
+    }
+
+    /// <summary>A LayerNorm node's γ, β and ε, checked against the width of the input's last axis.</summary>
+    public static (float[] Gamma, float[] Beta, float Epsilon) LayerNormOf(GraphNode node, int[] input, IReadOnlyDictionary<string, WeightTensor> tensors)
+    {
+        GraphException Bad(string problem) => new($"node '{node.Name}' ({node.Op}): {problem}");
+        int width = input[^1];
+        var gamma = tensors[node.Weights[0]].Data;
+        var beta = tensors[node.Weights[1]].Data;
+        var epsilon = tensors[node.Weights[2]].Data;
+        if (gamma.Length != width || beta.Length != width)
+            throw Bad($"γ has {gamma.Length} and β {beta.Length} values; the last axis of input {Show(input)} has {width}");
+        if (epsilon.Length != 1 || !(epsilon[0] >= 0)) throw Bad($"epsilon must be one value ≥ 0");
+        return (gamma, beta, epsilon[0]);
     }
 
     public static Conv2dSpec ConvSpec(GraphNode node, int[] input, IReadOnlyDictionary<string, WeightTensor> tensors)

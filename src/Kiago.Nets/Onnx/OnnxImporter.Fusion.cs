@@ -116,6 +116,15 @@ public static partial class OnnxImporter
         void ArithmeticWithConstant(OnnxNode node)
         {
             bool c0 = IsConst(node, 0), c1 = IsConst(node, 1);
+            if (!c0 && !c1 && node.OpType == "Mul")
+            {
+                // two activations (e.g. SiLU's x · σ(x)): an element-wise product with both gradients
+                string a = Dynamic(node, 0), b = Dynamic(node, 1);
+                if (!shapes[a].SequenceEqual(shapes[b]))
+                    throw ModelImportException.Node(file, node, $"inputs have per-sample shapes {GraphOps.Show(shapes[a])} and {GraphOps.Show(shapes[b])}; broadcasting Mul of two activations is not supported");
+                Emit(node, GraphOps.Mul, [a, b], [], []);
+                return;
+            }
             if (c0 == c1)
                 throw ModelImportException.Node(file, node, c0 ? $"{node.OpType} of two constants is not supported"
                     : $"{node.OpType} of two activations is not supported (one operand must be a constant)");

@@ -12,7 +12,8 @@ public static partial class OnnxImporter
 {
     public static readonly IReadOnlyList<string> SupportedOps =
     [
-        "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Mul/Div (one operand a constant: scalar or per channel)", "Gemm", "MatMul",
+        "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Div (one operand a constant: scalar or per channel)", "Mul (a constant as Sub/Div, or two activations of one shape)",
+        "LayerNormalization (last axis)", "ReduceMean (as the opset-13 form of LayerNorm)", "Gemm", "MatMul",
         "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
         "Shape/Gather/Concat/Cast/Transpose (on constants and shapes only)",
     ];
@@ -99,6 +100,7 @@ public static partial class OnnxImporter
         void Visit(OnnxNode node)
         {
             if (node.Domain is not ("" or "ai.onnx")) throw ModelImportException.UnsupportedOp(file, node);
+            if (fused.Contains(node)) return; // part of a pattern emitted as one node
             switch (node.OpType)
             {
                 case "Constant": constants[node.Outputs[0]] = ConstantValue(node); return;
@@ -128,6 +130,8 @@ public static partial class OnnxImporter
                 }
                 case "Add": AddNode(node); return;
                 case "Mul": case "Sub": case "Div": ArithmeticWithConstant(node); return;
+                case "LayerNormalization": LayerNormalizationNode(node); return;
+                case "ReduceMean": ReduceMeanNode(node); return;
                 case "Gemm": GemmNode(node); return;
                 case "MatMul": MatMulNode(node); return;
                 default: throw ModelImportException.UnsupportedOp(file, node);

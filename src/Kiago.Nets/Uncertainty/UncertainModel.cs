@@ -88,9 +88,10 @@ public sealed class UncertainModel : IUncertainCompositionModel
         for (int k = 0; k < data.Members.Count; k++)
         {
             var m = data.Members[k];
-            if (m.Kind != flagship.Kind || m.OutputName != flagship.OutputName || m.OutputUnit != flagship.OutputUnit)
-                throw new WeightFileException(file, $"member {k} is {ModelKinds.NameWithArticle(m.Kind)} model with output {m.OutputName} in {m.OutputUnit}; " +
-                    $"the flagship is {ModelKinds.Name(flagship.Kind)}, {flagship.OutputName} in {flagship.OutputUnit}");
+            // a member may take another input signature than the flagship (its own featuriser feeds it), not another quantity
+            if (m.OutputName != flagship.OutputName || m.OutputUnit != flagship.OutputUnit)
+                throw new WeightFileException(file, $"member {k} predicts {m.OutputName} in {m.OutputUnit}; " +
+                    $"the flagship predicts {flagship.OutputName} in {flagship.OutputUnit}");
         }
     }
 

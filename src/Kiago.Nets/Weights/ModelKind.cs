@@ -1,12 +1,18 @@
 namespace Kiago.Nets.Weights;
 
-/// <summary>What a model predicts and which featuriser feeds it. Stored in .kgw files by name.</summary>
+/// <summary>
+/// A model's input signature: which featuriser turns the composition into the model's input. Stored in .kgw files by
+/// name ("kind"; the first two names are those of the models that introduced them). What the model predicts is its
+/// output name and unit, not its kind: any kind can fill any objective slot.
+/// </summary>
 public enum ModelKind
 {
-    /// <summary>Tc predictor on the 4×7×32 periodic-table image (all 118 elements); output "tc" in K.</summary>
+    /// <summary>The 4×7×32 periodic-table image (all 118 elements), as the KIAGO ResNet18 takes it.</summary>
     TcResNet,
-    /// <summary>Formation-energy predictor on ElemNet's 86 fractions; output "ef" in eV/atom.</summary>
+    /// <summary>ElemNet's 86 fractions (elements outside them are dropped).</summary>
     ElemNet,
+    /// <summary>The 118 atom fractions themselves (Z = 1..118, summing to 1): an MLP or any model on the raw composition.</summary>
+    Fractions,
 }
 
 public static class ModelKinds
@@ -15,8 +21,12 @@ public static class ModelKinds
     {
         ModelKind.TcResNet => "tc-resnet",
         ModelKind.ElemNet => "elemnet",
+        ModelKind.Fractions => "fractions",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
+
+    /// <summary>Every kind's name, for messages listing the choices.</summary>
+    public static string AllNames => "tc-resnet (4×7×32 image), elemnet (86 fractions), fractions (118 fractions)";
 
     /// <summary>"a tc-resnet", "an elemnet": the name with its article, for messages.</summary>
     public static string NameWithArticle(ModelKind kind) => kind == ModelKind.ElemNet ? "an elemnet" : "a " + Name(kind);
@@ -27,14 +37,16 @@ public static class ModelKinds
         {
             case "tc-resnet": kind = ModelKind.TcResNet; return true;
             case "elemnet": kind = ModelKind.ElemNet; return true;
+            case "fractions": kind = ModelKind.Fractions; return true;
             default: kind = default; return false;
         }
     }
 
-    public static (string Name, string Unit) DefaultOutput(ModelKind kind) => kind switch
+    /// <summary>The output a converted model of this kind gets when the user names none (the shipped models' quantities); none for <see cref="ModelKind.Fractions"/>.</summary>
+    public static (string Name, string Unit)? DefaultOutput(ModelKind kind) => kind switch
     {
         ModelKind.TcResNet => ("tc", "K"),
         ModelKind.ElemNet => ("ef", "eV/atom"),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        _ => null,
     };
 }

@@ -218,7 +218,7 @@ public static class WeightFile
         }
         r.Depth--;
         if (kindName is null || !ModelKinds.TryParse(kindName, out var kind))
-            throw new WeightFileException(file, $"unknown model kind '{kindName}' (known: tc-resnet, elemnet)");
+            throw new WeightFileException(file, $"unknown model kind '{kindName}' (known: {ModelKinds.AllNames})");
         if (elements is null || graph is null || outputName is null || outputUnit is null)
             throw new WeightFileException(file, "payload lacks one of: input_elements, graph, output name/unit");
         foreach (int z in elements)

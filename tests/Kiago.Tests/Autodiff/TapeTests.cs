@@ -142,6 +142,39 @@ public sealed class TapeTests : IDisposable
     }
 
     [Fact]
+    public void SiLU_as_x_times_sigmoid_x_then_layer_norm_has_the_finite_difference_gradient()
+    {
+        // y = LayerNorm(x ⊙ σ(x)) · w over a width-6 last axis: Multiply with the leaf on both sides (its gradient sums
+        // two paths) and LayerNorm's input gradient, against finite differences of a double reference.
+        const int rows = 3, width = 6;
+        var x = Enumerable.Range(0, rows * width).Select(i => Math.Sin(1.7 * i) * 2 + 0.1 * i).Select(v => (double)(float)v).ToArray();
+        double[] gamma = [1.2, 0.8, -0.5, 1, 0.3, 2], beta = [0.1, -0.2, 0, 0.3, 0.5, -0.1], w = [0.7, -1.1, 0.4, 1.3, -0.6, 0.9];
+        double[] Reference(double[] v)
+        {
+            var silu = v.Select(t => t / (1 + Math.Exp(-t))).ToArray();
+            var n = ReferenceOps.LayerNorm(silu, width, gamma, beta, 1e-5);
+            return Enumerable.Range(0, rows).Select(r => Enumerable.Range(0, width).Sum(i => n[r * width + i] * w[i])).ToArray();
+        }
+        using var tape = new Tape(backend);
+        using var xb = Upload(x);
+        using var gb = Upload(gamma);
+        using var bb = Upload(beta);
+        using var fc = backend.PrepareLinear(new LinearSpec(width, 1), w.Select(v => (float)v).ToArray(), []);
+        var leaf = tape.Leaf(xb, [rows, width], requiresGrad: true);
+        var y = tape.Linear(tape.LayerNorm(tape.Multiply(leaf, tape.Sigmoid(leaf)), gb, bb, 1e-5f), fc);
+        var expected = Reference(x);
+        var got = Download(y.Buffer, rows);
+        for (int r = 0; r < rows; r++) Assert.True(Math.Abs(expected[r] - got[r]) < 1e-4, $"y[{r}] = {got[r]}, expected {expected[r]}");
+        tape.Backward(y, 1f);
+        var grad = Download(leaf.Grad!, leaf.Length);
+        var fd = ReferenceOps.FiniteDifferenceGradient(Reference, x, Enumerable.Repeat(1.0, rows).ToArray());
+        double scale = fd.Max(Math.Abs);
+        Assert.True(scale > 1e-2, "the test graph should have a non-trivial gradient");
+        for (int i = 0; i < fd.Length; i++)
+            Assert.True(Math.Abs(fd[i] - grad[i]) <= 1e-3 * scale, $"dL/dx[{i}] = {grad[i]}, finite differences {fd[i]}");
+    }
+
+    [Fact]
     public void Leaves_that_did_not_ask_get_no_gradient_and_constant_outputs_cannot_be_differentiated()
     {
         using var tape = new Tape(backend);

@@ -17,7 +17,7 @@ public sealed class ExperimentCommandTests : IDisposable
     string Kgw(string onnx, ModelKind kind)
     {
         var graph = OnnxImporter.Import(Path.Combine(NetsFixtures.Folder, onnx));
-        var (name, unit) = ModelKinds.DefaultOutput(kind);
+        var (name, unit) = ModelKinds.DefaultOutput(kind)!.Value;
         var path = cli.PathOf(Path.ChangeExtension(onnx, ".kgw"));
         WeightFile.Write(path, new WeightModel(kind, [.. Featuriser.Layout(kind).Accepted], name, unit, graph, "{}", "test"));
         return path;

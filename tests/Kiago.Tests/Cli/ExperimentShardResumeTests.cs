@@ -31,7 +31,7 @@ public sealed class ExperimentShardResumeTests : IDisposable
         var path = cli.PathOf(Path.ChangeExtension(onnx, ".kgw"));
         if (File.Exists(path)) return path;
         var graph = OnnxImporter.Import(Path.Combine(NetsFixtures.Folder, onnx));
-        var (name, unit) = ModelKinds.DefaultOutput(kind);
+        var (name, unit) = ModelKinds.DefaultOutput(kind)!.Value;
         WeightFile.Write(path, new WeightModel(kind, [.. Featuriser.Layout(kind).Accepted], name, unit, graph, "{}", "test"));
         return path;
     }

@@ -76,14 +76,14 @@ public sealed class FoundCaseTests : IDisposable
     }
 
     [Fact]
-    public void Predict_and_hull_refuse_the_wrong_kind_of_model()
+    public void Predict_and_hull_refuse_a_model_of_the_wrong_quantity()
     {
         var tc = TestModels.Write(cli.PathOf("tc.kgw"), ModelKind.TcResNet);
         var ef = TestModels.Write(cli.PathOf("ef.kgw"), ModelKind.ElemNet);
-        AssertBadInput(cli.Run("predict", "MgB2", "--tc-model", ef, "--ef-model", ef, "--device", "cpu"), "is an elemnet model");
-        AssertBadInput(cli.Run("predict", "MgB2", "--tc-model", tc, "--ef-model", tc, "--device", "cpu"), "--ef-model needs an elemnet model");
+        AssertBadInput(cli.Run("predict", "MgB2", "--tc-model", ef, "--ef-model", ef, "--device", "cpu"), "predicts ef in eV/atom, but --tc-model needs a model of tc in K");
+        AssertBadInput(cli.Run("predict", "MgB2", "--tc-model", tc, "--ef-model", tc, "--device", "cpu"), "--ef-model needs a model of ef in eV/atom");
         var reference = cli.File("ref.csv", "formula\nMgB2\nMg\nB\n");
-        AssertBadInput(cli.Run("hull", "MgB2", "--reference", reference, "--ef-model", tc, "--device", "cpu"), "needs an elemnet model");
+        AssertBadInput(cli.Run("hull", "MgB2", "--reference", reference, "--ef-model", tc, "--device", "cpu"), "needs a model of ef in eV/atom");
     }
 
     [Fact]

@@ -13,7 +13,7 @@ internal static class TestModels
     {
         string onnx = kind == ModelKind.TcResNet ? "tiny_resnet_op13.onnx" : "tiny_mlp_op13.onnx";
         var graph = OnnxImporter.Import(Path.Combine(NetsFixtures.Folder, onnx));
-        var (name, unit) = ModelKinds.DefaultOutput(kind);
+        var (name, unit) = ModelKinds.DefaultOutput(kind)!.Value;
         return new WeightModel(kind, [.. Featuriser.Layout(kind).Accepted], name, unit, graph, card, "test");
     }
 

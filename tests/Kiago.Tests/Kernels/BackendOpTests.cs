@@ -269,6 +269,55 @@ public abstract class BackendOpTests : IDisposable
             (xb, yb, dy, dx) => Backend.SigmoidBackward(yb, dy, dx, count), tolerance: 1e-6);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(37)]
+    [InlineData(70_001)]
+    public void Multiply_forward_and_gradient(int count)
+    {
+        if (count > 1000 && ReducedSizes) count = 1000;
+        var a = Random(count, 44);
+        var b = RoundToFloat(Random(count, 45).Select(v => 2 * v).ToArray());
+        using var bb = Upload(b);
+        // the gradient with respect to a is dy ⊙ b: the same op (with respect to b likewise, by symmetry)
+        CheckOp("Multiply", a, count, v => ReferenceOps.Multiply(v, b),
+            (xb, yb) => Backend.Multiply(xb, bb, yb, count),
+            (xb, yb, dy, dx) => Backend.Multiply(dy, bb, dx, count), tolerance: 1e-6);
+    }
+
+    [Theory]
+    [InlineData(3, 1)]     // one value per row: y = β, dx = 0
+    [InlineData(4, 5)]
+    [InlineData(7, 32)]
+    [InlineData(2, 300)]
+    [InlineData(1031, 16)] // rows spread over the threads
+    public void LayerNorm_forward_and_gradient(int rows, int width)
+    {
+        var spec = new LayerNormSpec(rows, width, 1e-5f);
+        var x = Random(rows * width, 46 + width).Select((v, i) => v + 0.3 * (i % width) - 1).ToArray();
+        var gamma = RoundToFloat(Random(width, 47).Select(v => 1 + 0.5 * v).ToArray());
+        var beta = RoundToFloat(Random(width, 48).Select(v => 0.2 * v).ToArray());
+        using var gb = Upload(gamma);
+        using var bb = Upload(beta);
+        CheckOp($"LayerNorm {rows}x{width}", x, rows * width, v => ReferenceOps.LayerNorm(v, width, gamma, beta, 1e-5),
+            (xb, yb) => Backend.LayerNorm(spec, xb, gb, bb, yb),
+            (xb, yb, dy, dx) => Backend.LayerNormBackward(spec, xb, gb, dy, dx), tolerance: 2e-5);
+    }
+
+    [Fact]
+    public void LayerNorm_refuses_mismatched_buffers_naming_the_op()
+    {
+        var spec = new LayerNormSpec(2, 4, 1e-5f);
+        using var x = Backend.Allocate<float>(8);
+        using var gamma = Backend.Allocate<float>(3);
+        using var beta = Backend.Allocate<float>(4);
+        using var y = Backend.Allocate<float>(8);
+        var e = Assert.Throws<ShapeException>(() => Backend.LayerNorm(spec, x, gamma, beta, y));
+        Assert.Contains("LayerNorm", e.Message);
+        Assert.Contains("gamma", e.Message);
+        Assert.Throws<ShapeException>(() => new LayerNormSpec(2, 0, 1e-5f));
+    }
+
     public static TheoryData<UnaryKind> UnaryKinds => new(Enum.GetValues<UnaryKind>());
 
     [Theory]

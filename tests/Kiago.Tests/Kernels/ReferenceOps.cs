@@ -117,6 +117,25 @@ public static class ReferenceOps
 
     public static double[] Sigmoid(double[] x) => x.Select(v => 1 / (1 + Math.Exp(-v))).ToArray();
 
+    public static double[] Multiply(double[] a, double[] b) => a.Zip(b, (p, q) => p * q).ToArray();
+
+    /// <summary>Per row of <paramref name="width"/>: γ ⊙ (x − μ) / √(σ² + ε) + β, σ² the population variance (as PyTorch).</summary>
+    public static double[] LayerNorm(double[] x, int width, double[] gamma, double[] beta, double epsilon)
+    {
+        var y = new double[x.Length];
+        for (int o = 0; o < x.Length; o += width)
+        {
+            double mean = 0, variance = 0;
+            for (int i = 0; i < width; i++) mean += x[o + i];
+            mean /= width;
+            for (int i = 0; i < width; i++) variance += (x[o + i] - mean) * (x[o + i] - mean);
+            variance /= width;
+            double rstd = 1 / Math.Sqrt(variance + epsilon);
+            for (int i = 0; i < width; i++) y[o + i] = gamma[i] * (x[o + i] - mean) * rstd + beta[i];
+        }
+        return y;
+    }
+
     /// <summary>Max over in-bounds taps (padding never wins); argmax is the flat index into x, first maximum wins.</summary>
     public static (double[] Y, int[] Argmax) MaxPool2d(Pool2dSpec s, int batch, double[] x)
     {

@@ -78,7 +78,8 @@ public sealed class ConstantArithmeticImportTests
     }
 
     [Theory]
-    [InlineData("Mul", true, "Mul of two activations is not supported")]
+    [InlineData("Sub", true, "Sub of two activations is not supported")]
+    [InlineData("Div", true, "Div of two activations is not supported")]
     [InlineData("Div", false, "a constant divided by an activation is not supported")]
     public void Unsupported_forms_are_named(string op, bool twoActivations, string message)
     {
@@ -86,6 +87,16 @@ public sealed class ConstantArithmeticImportTests
         var e = Assert.Throws<ModelImportException>(() => Import([node], [T("c", [], [2f])], Value("x", 1, 3), Value("n.y", 1, 3)));
         Assert.Contains("arith.onnx", e.Message);
         Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void Mul_of_two_activations_is_an_element_wise_product_with_both_gradients()
+    {
+        // y = x ⊙ x: dy/dx = 2x (the leaf reaches the product through both inputs)
+        var g = Import([Node("n", "Mul", "x", "x")], [], Value("x", 1, 3), Value("n.y", 1, 3));
+        Assert.Contains(g.Nodes, n => n.Op == GraphOps.Mul);
+        double[] x = [0.5, -1.5, 2, 1, -0.25, 3];
+        Check(g, 2, x, v => [.. v.Select(a => a * a)]);
     }
 
     [Fact]

@@ -8,7 +8,8 @@ using Kiago.Nets.Weights;
 namespace Kiago.Tests.Nets;
 
 /// <summary>
-/// PyTorch-exported models (training/export_fixtures.py) through import → .kgw → GraphModel, against PyTorch's
+/// PyTorch-exported models (training/export_fixtures.py; training/export_byo_fixtures.py for the models users bring:
+/// MLPs on the 118 fractions with a `* std + mean` head, LayerNorm, SiLU, Sigmoid) through import → .kgw → GraphModel, against PyTorch's
 /// forward and input gradient (float64 references). fp32 files: forward 1e-4, gradient 1e-3 relative to the largest
 /// reference value. fp16 files: every weight rounds with relative error ≤ 2⁻¹¹ ≈ 4.9e-4, so outputs are checked to
 /// 1e-2 relative (measured errors are reported in docs/MODELS.md).
@@ -18,7 +19,7 @@ public class FixtureParityTests
     public static TheoryData<string, string, bool> Files()
     {
         var data = new TheoryData<string, string, bool>();
-        foreach (var name in new[] { "tiny_resnet", "tiny_mlp" })
+        foreach (var name in new[] { "tiny_resnet", "tiny_mlp", "mlp118", "mlp118_norm" })
             foreach (var file in NetsFixtures.Get(name).Onnx)
                 foreach (bool fp16 in new[] { false, true })
                     data.Add(name, file, fp16);
@@ -28,7 +29,7 @@ public class FixtureParityTests
     internal static WeightModel Convert(string file, ModelKind kind, bool fp16)
     {
         var graph = OnnxImporter.Import(Path.Combine(NetsFixtures.Folder, file));
-        var (outName, unit) = ModelKinds.DefaultOutput(kind);
+        var (outName, unit) = ModelKinds.DefaultOutput(kind) ?? ("tc", "K");
         var model = new WeightModel(kind, [.. Featuriser.Layout(kind).Accepted], outName, unit, graph, "{}", "test");
         if (fp16) model = model.WithStorage(TensorStorageType.Float16);
         return WeightFile.Deserialize(WeightFile.Serialize(model), file + ".kgw");
@@ -39,7 +40,7 @@ public class FixtureParityTests
     public void Forward_and_input_gradient_match_PyTorch(string name, string file, bool fp16)
     {
         var reference = NetsFixtures.Get(name);
-        var kind = name == "tiny_resnet" ? ModelKind.TcResNet : ModelKind.ElemNet;
+        var kind = NetsFixtures.KindOf(name);
         using var backend = new CpuBackend(threads: 2);
         using var model = new GraphModel(Convert(file, kind, fp16), backend);
         int batch = reference.X.Length;
@@ -96,10 +97,12 @@ public class FixtureParityTests
     [Theory]
     [InlineData("tiny_resnet_op13.onnx", ModelKind.TcResNet)]
     [InlineData("tiny_mlp_op13.onnx", ModelKind.ElemNet)]
+    [InlineData("byo/mlp118_op13.onnx", ModelKind.Fractions)] // the model reads the caller's composition buffer directly
     public void Repeated_calls_reuse_buffers_and_give_the_same_results(string file, ModelKind kind)
     {
-        // From the third identical call on, the tape releases buffers after their last reader: the output must survive.
-        var reference = NetsFixtures.Get(kind == ModelKind.TcResNet ? "tiny_resnet" : "tiny_mlp");
+        // From the third identical call on, the tape releases buffers after their last reader: the output must survive,
+        // and so must the caller's input (a fractions model has no featuriser copy between them).
+        var reference = NetsFixtures.Get(kind switch { ModelKind.TcResNet => "tiny_resnet", ModelKind.ElemNet => "tiny_mlp", _ => "mlp118" });
         using var backend = new CpuBackend(threads: 1);
         using var model = new GraphModel(Convert(file, kind, fp16: false), backend);
         int batch = reference.X.Length;
@@ -124,6 +127,9 @@ public class FixtureParityTests
             firstGrad ??= g;
             Assert.Equal(firstY, yf);
             Assert.Equal(firstGrad, g);
+            var xNow = new float[batch * 118];
+            backend.Download(x, xNow);
+            Assert.Equal(reference.X.SelectMany(r => r.Select(v => (float)v)).ToArray(), xNow);
         }
     }
 }

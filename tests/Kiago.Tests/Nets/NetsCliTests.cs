@@ -115,6 +115,36 @@ public sealed class NetsCliTests : IDisposable
         Assert.False(File.Exists(Path.Combine(dir, "x.kgw")));
     }
 
+    [Fact]
+    public void A_model_on_the_118_fractions_converts_as_fractions_once_its_quantity_is_named_and_fills_the_tc_slot()
+    {
+        string onnx = "byo/mlp118_norm_op13.onnx";
+        var (c1, _, e1) = Run("convert", Fixture(onnx), "-o", Path.Combine(dir, "m.kgw"));
+        Assert.Equal(ExitCodes.BadInput, c1);
+        Assert.Contains("a fractions model has no default output quantity: pass --output-name and --output-unit", e1);
+        Assert.False(File.Exists(Path.Combine(dir, "m.kgw")));
+
+        string tc = Convert(onnx, "m.kgw", "--output-name", "tc", "--output-unit", "K");
+        var (code, output, error) = Run("predict", "YBa2Cu3O7", "MgB2", "--tc-model", tc, "--no-ef", "--device", "cpu");
+        Assert.True(code == ExitCodes.Ok, error);
+        var rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("formula,tc_K", rows[0]);
+        double Tc(int row) => double.Parse(rows[row].Split(',')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(double.IsFinite(Tc(1)) && double.IsFinite(Tc(2)) && Tc(1) != Tc(2), output);
+
+        // the same file as an Ef model is refused by its quantity, not its input
+        var (c2, _, e2) = Run("predict", "MgB2", "--no-tc", "--ef-model", tc, "--device", "cpu");
+        Assert.Equal(ExitCodes.BadInput, c2);
+        Assert.Contains("predicts tc in K, but --ef-model needs a model of ef in eV/atom", e2);
+
+        // and it steers the optimiser as the Tc objective
+        string run = Path.Combine(dir, "run");
+        var (c3, _, e3) = Run("optimise", "--base", "YBa2Cu3O7", "--tc-model", tc, "--ef-model", "random", "--candidates", "8", "--steps", "20",
+            "--device", "cpu", "--out", run);
+        Assert.True(c3 == ExitCodes.Ok, e3);
+        Assert.True(File.ReadAllLines(Path.Combine(run, "candidates.csv")).Length > 1);
+    }
+
     string TensorFile(string name, long[] dims, IEnumerable<float> values)
     {
         string path = Path.Combine(dir, name);

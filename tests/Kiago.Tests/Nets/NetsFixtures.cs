@@ -3,14 +3,31 @@ using Kiago.Tests.Support;
 
 namespace Kiago.Tests.Nets;
 
-/// <summary>The committed fixtures written by training/export_fixtures.py.</summary>
+/// <summary>
+/// The committed fixtures written by training/export_fixtures.py (the shipped architectures, small) and by
+/// training/export_byo_fixtures.py (models users bring, in Fixtures/byo; their ONNX names start with "byo/").
+/// </summary>
 internal static class NetsFixtures
 {
     public static string Folder => Path.Combine(SharedData.RepoRoot, "tests", "Kiago.Tests", "Nets", "Fixtures");
 
     public sealed record Case(string[] Onnx, double[][] X, double[] Y, double[][] Dydx);
 
-    static readonly Lazy<Dictionary<string, Case>> Cases = new(() => Load(Path.Combine(Folder, "reference.json")));
+    static readonly Lazy<Dictionary<string, Case>> Cases = new(() =>
+    {
+        var all = Load(Path.Combine(Folder, "reference.json"));
+        foreach (var (name, c) in Load(Path.Combine(Folder, "byo", "reference.json")))
+            all[name] = c with { Onnx = [.. c.Onnx.Select(f => "byo/" + f)] };
+        return all;
+    });
+
+    /// <summary>The input signature each fixture model takes.</summary>
+    public static Kiago.Nets.Weights.ModelKind KindOf(string name) => name switch
+    {
+        "tiny_resnet" => Kiago.Nets.Weights.ModelKind.TcResNet,
+        "tiny_mlp" => Kiago.Nets.Weights.ModelKind.ElemNet,
+        _ => Kiago.Nets.Weights.ModelKind.Fractions,
+    };
 
     public static Case Get(string name) => Cases.Value[name];
 

@@ -14,7 +14,7 @@ sealed class IlgpuElementwise(IlgpuBackend backend)
     Unary? relu, sigmoid;
     Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, float, float, float, int, int>? unary;
     Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, float, int, int>? unaryBackward;
-    Binary? reluBackward, sigmoidBackward, add;
+    Binary? reluBackward, sigmoidBackward, add, multiply;
     WithScalar? axpy;
 
     public void Fill(ArrayView<float> y, float value, int count)
@@ -89,6 +89,14 @@ sealed class IlgpuElementwise(IlgpuBackend backend)
         add(backend.Stream, grid, a, b, y, count, grid);
     }
 
+    public void Multiply(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, int count)
+    {
+        if (count == 0) return;
+        multiply ??= backend.LoadKernel<Binary>(MultiplyKernel);
+        int grid = backend.GridSize(count);
+        multiply(backend.Stream, grid, a, b, y, count, grid);
+    }
+
     public void Axpy(float alpha, ArrayView<float> x, ArrayView<float> y, int count)
     {
         if (count == 0) return;
@@ -155,6 +163,12 @@ sealed class IlgpuElementwise(IlgpuBackend backend)
         int kind, float alpha, float min, float max, int count, int stride)
     {
         for (int i = index; i < count; i += stride) dx[i] = dy[i] * UnarySpec.Derivative((UnaryKind)kind, x[i], y[i], alpha, min, max);
+    }
+
+    [IlgpuKernel]
+    internal static void MultiplyKernel(Index1D index, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, int count, int stride)
+    {
+        for (int i = index; i < count; i += stride) y[i] = a[i] * b[i];
     }
 
     [IlgpuKernel]

@@ -24,6 +24,11 @@ sealed class WrongReluBackend(IBackend inner) : IBackend
     public void ReluBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count) => inner.ReluBackward(y, dy, dx, count);
     public void Sigmoid(DeviceBuffer<float> x, DeviceBuffer<float> y, long count) => inner.Sigmoid(x, y, count);
     public void SigmoidBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count) => inner.SigmoidBackward(y, dy, dx, count);
+    public void Multiply(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count) => inner.Multiply(a, b, y, count);
+    public void LayerNorm(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> beta, DeviceBuffer<float> y) =>
+        inner.LayerNorm(spec, x, gamma, beta, y);
+    public void LayerNormBackward(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> dy, DeviceBuffer<float> dx) =>
+        inner.LayerNormBackward(spec, x, gamma, dy, dx);
     public void Unary(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, long count) => inner.Unary(spec, x, y, count);
     public void UnaryBackward(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count) =>
         inner.UnaryBackward(spec, x, y, dy, dx, count);

@@ -10,7 +10,8 @@ namespace Kiago.Tests.Nets.Uncertainty;
 internal static class RandomMembers
 {
     /// <summary>kind's input (image or 86-vector) → [Reshape] → Linear h, ReLU, Linear h, ReLU, Linear 1 (a member or a flagship stand-in).</summary>
-    public static WeightModel Mlp(ModelKind kind, int seed, int hidden = 12, float outputScale = 1f, float outputBias = 0f)
+    public static WeightModel Mlp(ModelKind kind, int seed, int hidden = 12, float outputScale = 1f, float outputBias = 0f,
+        (string Name, string Unit)? output = null)
     {
         var rng = new Random(seed);
         var shape = Featuriser.Layout(kind).Shape;
@@ -48,7 +49,7 @@ internal static class RandomMembers
             fanIn = widths[l];
         }
         var graph = new ModelGraph("input", shape, x, nodes, tensors);
-        var (name, unit) = ModelKinds.DefaultOutput(kind);
+        var (name, unit) = output ?? ModelKinds.DefaultOutput(kind) ?? ("tc", "K");
         return new WeightModel(kind, [.. Featuriser.Layout(kind).Accepted], name, unit, graph, "{\"name\": \"random test MLP\"}", "tests");
     }
 
@@ -72,11 +73,16 @@ internal static class RandomMembers
         return new DomainData([.. offsets], [.. elements], [.. fractions], referenceDistance);
     }
 
-    /// <summary>K random members around a flagship, with a head that weights the flagship by <paramref name="flagshipWeight"/>.</summary>
+    /// <summary>
+    /// K random members around a flagship of <paramref name="kind"/>, with a head that weights the flagship by
+    /// <paramref name="flagshipWeight"/>; the members take <paramref name="memberKind"/>'s input (default: the flagship's)
+    /// and predict the flagship's quantity.
+    /// </summary>
     public static UncertaintyData Data(ModelKind kind, string baseSha256, int members = 3, float flagshipWeight = 0.5f, int seed = 100,
-        float levelWeight = 0.3f)
+        float levelWeight = 0.3f, ModelKind? memberKind = null)
     {
-        var list = Enumerable.Range(0, members).Select(k => Mlp(kind, seed + k, outputScale: 1.3f, outputBias: 0.1f * k)).ToList();
+        var output = ModelKinds.DefaultOutput(kind) ?? ("tc", "K");
+        var list = Enumerable.Range(0, members).Select(k => Mlp(memberKind ?? kind, seed + k, outputScale: 1.3f, outputBias: 0.1f * k, output: output)).ToList();
         float rest = (1 - flagshipWeight) / members;
         var head = new UncertaintyHead([flagshipWeight, .. Enumerable.Repeat(rest, members)], 1.4f, 0.05f, 2.2f, 0.1f, levelWeight);
         return new UncertaintyData(baseSha256, list, head, Domain(TrainingFormulas),

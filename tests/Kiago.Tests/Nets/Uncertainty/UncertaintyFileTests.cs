@@ -102,13 +102,13 @@ public sealed class UncertaintyFileTests : IDisposable
     }
 
     [Fact]
-    public void Members_of_another_kind_are_refused()
+    public void Members_predicting_another_quantity_are_refused()
     {
         string kgw = WriteFlagship();
         var data = RandomMembers.Data(ModelKind.TcResNet, FileChecksum.Sha256Hex(kgw));
         UncertaintyFile.Write(UncertaintyFile.SiblingOf(kgw), data);
         var e = Assert.Throws<WeightFileException>(() => UncertainModel.Load(kgw, backend));
-        Assert.Contains("member 0 is a tc-resnet model", e.Message);
+        Assert.Contains("member 0 predicts tc in K; the flagship predicts ef in eV/atom", e.Message);
     }
 
     [Fact]

@@ -1,0 +1,131 @@
+"""Exports the "bring your own predictor" fixtures: small PyTorch models of the kinds users bring, with random weights
+(seeded), as ONNX files plus float64 references of the output and its input gradient.
+
+    /usr/bin/python3 training/export_byo_fixtures.py     # -> tests/Kiago.Tests/Nets/Fixtures/byo
+
+Cases (all on the 118 atom fractions, output (B,)):
+  mlp118      Linear-ReLU-Linear-ReLU-Linear with a `y * std + mean` head (the everyday regression head)
+  mlp118_norm Linear-LayerNorm-SiLU-Linear-Sigmoid-Linear with the same head; opset 13 writes LayerNorm decomposed
+              (ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add), opset 17 as LayerNormalization
+
+Test compositions are 2-6 random elements; rows where some ReLU input is within 1e-5 of 0 are skipped (there the
+float32 summation order decides the gradient).
+"""
+import json
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FOLDER = os.path.join(ROOT, "tests", "Kiago.Tests", "Nets", "Fixtures", "byo")
+STD, MEAN = 12.5, 30.0  # a target scaler as a user's training script would fold into the export
+
+
+class Mlp118(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2, self.l3 = nn.Linear(118, 32), nn.Linear(32, 16), nn.Linear(16, 1)
+
+    def forward(self, x):
+        h = F.relu(self.l2(F.relu(self.l1(x))))
+        return (self.l3(h) * STD + MEAN).view(-1)
+
+
+class Mlp118Norm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1, self.norm, self.l2, self.l3 = nn.Linear(118, 32), nn.LayerNorm(32), nn.Linear(32, 16), nn.Linear(16, 1)
+
+    def forward(self, x):
+        h = torch.sigmoid(self.l2(F.silu(self.norm(self.l1(x)))))
+        return (self.l3(h) * STD + MEAN).view(-1)
+
+
+def randomise(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                # fractions are small and sparse: a larger first-layer scale keeps outputs and gradients non-trivial
+                scale = 3.0 if m.in_features == 118 else (2.0 / m.in_features) ** 0.5
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * scale)
+                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+            elif isinstance(m, nn.LayerNorm):
+                m.weight.copy_(1 + 0.3 * torch.randn(m.weight.shape, generator=g))
+                m.bias.copy_(0.2 * torch.randn(m.bias.shape, generator=g))
+    return model.eval()
+
+
+def compositions(batch, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(batch, 118, dtype=torch.float64)
+    for b in range(batch):
+        k = int(torch.randint(2, 7, (1,), generator=g))
+        idx = torch.randperm(118, generator=g)[:k]
+        x[b, idx] = torch.rand(k, generator=g, dtype=torch.float64) + 0.1
+        x[b] /= x[b].sum()
+    return x
+
+
+def relu_margin(model, x):
+    """Per row, the smallest |input| of a ReLU (inf for models without one)."""
+    margins = torch.full((x.shape[0],), float("inf"), dtype=torch.float64)
+    if not isinstance(model, Mlp118):
+        return margins
+    m64 = model.double()
+    seen = []
+    handles = [layer.register_forward_hook(lambda _m, _i, out: seen.append(out.abs().min(dim=1).values)) for layer in (m64.l1, m64.l2)]
+    with torch.no_grad():
+        m64(x)
+    for h in handles:
+        h.remove()
+    model.float()
+    for s in seen:
+        margins = torch.minimum(margins, s)
+    return margins
+
+
+def reference(model, x):
+    m64 = model.double()
+    x = x.clone().requires_grad_(True)
+    y = m64(x)
+    (dx,) = torch.autograd.grad(y.sum(), x)
+    model.float()
+    return y.detach(), dx.detach()
+
+
+def export(model, path, opset):
+    torch.onnx.export(model, torch.zeros(2, 118), path, opset_version=opset, do_constant_folding=True,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+
+
+def case(name, model, seed, opsets):
+    x = compositions(24, seed)
+    x = x[relu_margin(model, x) >= 1e-5][:8]
+    assert x.shape[0] == 8
+    files = []
+    for opset in opsets:
+        fname = f"{name}_op{opset}.onnx"
+        export(model, os.path.join(FOLDER, fname), opset)
+        files.append(fname)
+    y, dx = reference(model, x)
+    return {"onnx": files, "x": x.tolist(), "y": y.tolist(), "dydx": dx.tolist()}
+
+
+def main():
+    torch.manual_seed(0)
+    os.makedirs(FOLDER, exist_ok=True)
+    cases = {
+        "mlp118": case("mlp118", randomise(Mlp118(), 31), 41, (13,)),
+        "mlp118_norm": case("mlp118_norm", randomise(Mlp118Norm(), 32), 42, (13, 17)),
+    }
+    with open(os.path.join(FOLDER, "reference.json"), "w") as f:
+        json.dump({"generator": "training/export_byo_fixtures.py", "torch": torch.__version__,
+                   "std": STD, "mean": MEAN, "cases": cases}, f)
+
+
+if __name__ == "__main__":
+    main()
