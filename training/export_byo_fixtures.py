@@ -7,6 +7,7 @@ Cases (all on the 118 atom fractions, output (B,)):
   mlp118      Linear-ReLU-Linear-ReLU-Linear with a `y * std + mean` head (the everyday regression head)
   mlp118_norm Linear-LayerNorm-SiLU-Linear-Sigmoid-Linear with the same head; opset 13 writes LayerNorm decomposed
               (ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add), opset 17 as LayerNormalization
+  mlp118_gelu Linear-GELU(erf)-Linear-GELU(tanh approximation)-Linear with the same head (Erf, Pow, Tanh, Mul)
 
 Test compositions are 2-6 random elements; rows where some ReLU input is within 1e-5 of 0 are skipped (there the
 float32 summation order decides the gradient).
@@ -40,6 +41,16 @@ class Mlp118Norm(nn.Module):
 
     def forward(self, x):
         h = torch.sigmoid(self.l2(F.silu(self.norm(self.l1(x)))))
+        return (self.l3(h) * STD + MEAN).view(-1)
+
+
+class Mlp118Gelu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2, self.l3 = nn.Linear(118, 24), nn.Linear(24, 12), nn.Linear(12, 1)
+
+    def forward(self, x):
+        h = F.gelu(self.l2(F.gelu(self.l1(x))), approximate="tanh")
         return (self.l3(h) * STD + MEAN).view(-1)
 
 
@@ -121,6 +132,7 @@ def main():
     cases = {
         "mlp118": case("mlp118", randomise(Mlp118(), 31), 41, (13,)),
         "mlp118_norm": case("mlp118_norm", randomise(Mlp118Norm(), 32), 42, (13, 17)),
+        "mlp118_gelu": case("mlp118_gelu", randomise(Mlp118Gelu(), 33), 43, (13,)),
     }
     with open(os.path.join(FOLDER, "reference.json"), "w") as f:
         json.dump({"generator": "training/export_byo_fixtures.py", "torch": torch.__version__,

@@ -88,9 +88,13 @@ public enum UnaryKind
     LeakyRelu,
     /// <summary>min(max(x, lo), hi); d = 1 where lo ≤ x ≤ hi, else 0.</summary>
     Clip,
+    /// <summary>erf x (<see cref="UnarySpec.Erf"/>, absolute error ≤ 1.2e-7); d = 2/√π · e^(−x²). GELU's exact form uses it.</summary>
+    Erf,
+    /// <summary>x^α for a constant exponent α (ONNX Pow with a constant exponent); d = α · x^(α−1).</summary>
+    Pow,
 }
 
-/// <summary>One element-wise function and its parameters (<see cref="Alpha"/> for LeakyRelu, the bounds for Clip).</summary>
+/// <summary>One element-wise function and its parameters (<see cref="Alpha"/> for LeakyRelu and Pow's exponent, the bounds for Clip).</summary>
 public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, float Min = float.NegativeInfinity, float Max = float.PositiveInfinity)
 {
     /// <summary>f(x), the one scalar definition both backends follow.</summary>
@@ -104,6 +108,8 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.Abs => MathF.Abs(x),
         UnaryKind.Softplus => MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x))),
         UnaryKind.LeakyRelu => x > 0f ? x : alpha * x,
+        UnaryKind.Erf => Erf(x),
+        UnaryKind.Pow => MathF.Pow(x, alpha),
         _ => MathF.Min(MathF.Max(x, min), max),
     };
 
@@ -118,6 +124,29 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.Abs => x > 0f ? 1f : x < 0f ? -1f : 0f,
         UnaryKind.Softplus => 1f / (1f + MathF.Exp(-x)),
         UnaryKind.LeakyRelu => x > 0f ? 1f : alpha,
+        UnaryKind.Erf => 1.1283791670955126f * MathF.Exp(-x * x),
+        UnaryKind.Pow => alpha * MathF.Pow(x, alpha - 1f),
         _ => x >= min && x <= max ? 1f : 0f,
     };
+
+    /// <summary>
+    /// erf x: its Maclaurin series below 0.5, the Chebyshev fit of erfc above (Numerical Recipes' erfcc: fractional
+    /// error &lt; 1.2e-7), written
+    /// once for both backends (.NET has no MathF.Erf and the GPU's would differ).
+    /// </summary>
+    public static float Erf(float x)
+    {
+        float z = MathF.Abs(x);
+        if (z < 0.5f)
+        {
+            // near 0 the Maclaurin series (to x¹⁵, error < 1e-9): exactly odd and exactly 0 at 0
+            float x2 = x * x;
+            return 1.1283791670955126f * x * (1f + x2 * (-1f / 3f + x2 * (1f / 10f + x2 * (-1f / 42f + x2 * (1f / 216f
+                + x2 * (-1f / 1320f + x2 * (1f / 9360f + x2 * (-1f / 75600f))))))));
+        }
+        float t = 1f / (1f + 0.5f * z);
+        float erfc = t * MathF.Exp(-z * z - 1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f
+            + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f)))))))));
+        return x >= 0f ? 1f - erfc : erfc - 1f;
+    }
 }

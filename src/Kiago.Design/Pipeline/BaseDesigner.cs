@@ -160,7 +160,8 @@ public sealed class BaseDesigner(IBackend backend, ICompositionModel tc, ICompos
                 EfSigma = formula is not null && efSigma is not null ? efSigma[c] : double.NaN,
                 TcDomain = formula is not null && tcDomain is not null ? tcDomain[distinct[text]] : double.NaN,
                 EfDomain = formula is not null && efDomain is not null ? efDomain[distinct[text]] : double.NaN,
-                Objectives = [.. objectiveColumns.Select(column => formula is null ? double.NaN : (double)column[c])],
+                // no objectives: the shared empty list, so rows of runs without --objective stay equal as records
+                Objectives = objectiveColumns.Count == 0 ? [] : [.. objectiveColumns.Select(column => formula is null ? double.NaN : (double)column[c])],
             });
         }
         var summary = Summarise(baseIndex, b, resolved, baseTc, baseEf, rows, result, clock.Elapsed.TotalSeconds);

@@ -277,7 +277,7 @@ public static class BackendParity
                 foreach (var kind in Enum.GetValues<UnaryKind>())
                 {
                     var spec = new UnarySpec(kind, Alpha: 0.1f, Min: -0.5f, Max: 0.5f);
-                    var input = kind is UnaryKind.Log or UnaryKind.Sqrt ? Own(owned, Upload(be, [.. a.Select(v => 0.1f + MathF.Abs(v))])) : ab;
+                    var input = kind is UnaryKind.Log or UnaryKind.Sqrt or UnaryKind.Pow ? Own(owned, Upload(be, [.. a.Select(v => 0.1f + MathF.Abs(v))])) : ab;
                     var uy = Own(owned, be.Allocate<float>(count));
                     var ug = Own(owned, be.Allocate<float>(count));
                     be.Unary(spec, input, uy, count);

@@ -50,11 +50,20 @@ public static partial class OnnxImporter
             EmitNamed(node, name, GraphOps.Conv, [x], [.. weights], attrs, node.Outputs[0]);
         }
 
-        /// <summary>Tanh, Exp, Log, Sqrt, Neg, Abs, Softplus, LeakyRelu (attribute alpha), Clip (bounds as constant inputs, or attributes before opset 11).</summary>
+        /// <summary>Tanh, Exp, Log, Sqrt, Neg, Abs, Softplus, LeakyRelu (attribute alpha), Clip (bounds as constant inputs, or attributes before opset 11), Erf, Pow (constant exponent).</summary>
         void UnaryNode(OnnxNode node)
         {
             var kind = Enum.Parse<UnaryKind>(node.OpType);
             float alpha = kind == UnaryKind.LeakyRelu ? Float(node, "alpha", 0.01f) : 0.01f;
+            if (kind == UnaryKind.Pow)
+            {
+                // x^c with a constant scalar exponent (e.g. tanh-GELU's x³); a computed exponent is not supported
+                if (!IsConst(node, 1)) throw ModelImportException.Node(file, node, "the exponent must be a constant; x^y of two activations is not supported");
+                var exponent = constants[node.Inputs[1]];
+                float? c = exponent.Count == 1 ? exponent.F is { } f ? f[0] : exponent.I is { } i ? i[0] : null : null;
+                alpha = c ?? throw ModelImportException.Node(file, node, $"the exponent must be one number, has shape {GraphOps.Show([.. exponent.Shape.Select(d => (int)d)])}");
+                if (!float.IsFinite(alpha)) throw ModelImportException.Node(file, node, $"the exponent {alpha} is not finite");
+            }
             float min = float.MinValue, max = float.MaxValue; // finite: .kgw tensors must be finite
             if (kind == UnaryKind.Clip)
             {

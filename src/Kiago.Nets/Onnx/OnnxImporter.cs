@@ -12,7 +12,7 @@ public static partial class OnnxImporter
 {
     public static readonly IReadOnlyList<string> SupportedOps =
     [
-        "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Div (one operand a constant: scalar or per channel)", "Mul (a constant as Sub/Div, or two activations of one shape)",
+        "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "Erf", "Pow (constant scalar exponent)", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Div (one operand a constant: scalar or per channel)", "Mul (a constant as Sub/Div, or two activations of one shape)",
         "LayerNormalization (last axis)", "ReduceMean (as the opset-13 form of LayerNorm)", "Gemm", "MatMul",
         "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
         "Shape/Gather/Concat/Cast/Transpose (on constants and shapes only)",
@@ -118,7 +118,7 @@ public static partial class OnnxImporter
                 case "BatchNormalization": BatchNorm(node); return;
                 case "Relu": Emit(node, GraphOps.Relu, [Dynamic(node, 0)], [], []); return;
                 case "Sigmoid": Emit(node, GraphOps.Sigmoid, [Dynamic(node, 0)], [], []); return;
-                case "Tanh": case "Exp": case "Log": case "Sqrt": case "Neg": case "Abs": case "Softplus": case "LeakyRelu": case "Clip":
+                case "Tanh": case "Exp": case "Log": case "Sqrt": case "Neg": case "Abs": case "Softplus": case "LeakyRelu": case "Clip": case "Erf": case "Pow":
                     UnaryNode(node); return;
                 case "MaxPool": case "AveragePool": Pool(node); return;
                 case "GlobalAveragePool":

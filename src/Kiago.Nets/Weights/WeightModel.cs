@@ -40,12 +40,25 @@ public sealed record WeightModel(
     }
 
     /// <summary>The same model with every tensor stored as <paramref name="storage"/> (values rounded accordingly).</summary>
+    /// <summary>Tensors of at most this many values keep fp32 in an fp16 file when fp16 cannot hold them (op parameters, not weights).</summary>
+    public const int ScalarParameterLimit = 3;
+
+    /// <summary>Every value is within fp16's finite range and, unless 0, at least its smallest normal (6.1e-5).</summary>
+    static bool FitsHalf(float[] values) => values.All(v => v == 0 || MathF.Abs(v) is >= 6.1035156e-5f and <= 65504f);
+
     public WeightModel WithStorage(TensorStorageType storage)
     {
-        var tensors = Graph.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value with
+        // fp16 is for the weights; an op's few scalar parameters (Unary α and bounds, LayerNorm ε) stay fp32: a missing
+        // Clip bound is ±3.4e38, beyond fp16's range, and ε = 1e-5 would lose most of its digits
+        var tensors = Graph.Tensors.ToDictionary(kv => kv.Key, kv =>
         {
-            StorageType = storage,
-            Data = storage == TensorStorageType.Float16 ? WeightFile.RoundToHalf(kv.Value) : kv.Value.Data,
+            var s = storage == TensorStorageType.Float16 && kv.Value.ElementCount <= ScalarParameterLimit && !FitsHalf(kv.Value.Data)
+                ? TensorStorageType.Float32 : storage;
+            return kv.Value with
+            {
+                StorageType = s,
+                Data = s == TensorStorageType.Float16 ? WeightFile.RoundToHalf(kv.Value) : kv.Value.Data,
+            };
         });
         return this with { Graph = Graph with { Tensors = tensors } };
     }

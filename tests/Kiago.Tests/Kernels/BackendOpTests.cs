@@ -330,7 +330,7 @@ public abstract class BackendOpTests : IDisposable
         // inputs inside each function's domain and away from its kinks (0; Clip's bounds), so finite differences are exact
         var x = kind switch
         {
-            UnaryKind.Log or UnaryKind.Sqrt => u.Select(v => 0.2 + 2 * Math.Abs(v)).ToArray(),
+            UnaryKind.Log or UnaryKind.Sqrt or UnaryKind.Pow => u.Select(v => 0.2 + 2 * Math.Abs(v)).ToArray(),
             UnaryKind.Abs or UnaryKind.LeakyRelu => u.Select(v => v + 0.05 * Math.Sign(v)).ToArray(),
             UnaryKind.Clip => u.Select(v => Math.Abs(v + 0.5) < 0.02 || Math.Abs(v - 0.7) < 0.02 ? v + 0.05 : v).ToArray(),
             _ => u.Select(v => 3 * v).ToArray(),
@@ -338,6 +338,24 @@ public abstract class BackendOpTests : IDisposable
         CheckOp($"Unary {kind}", x, count, v => ReferenceOps.Unary(spec, v),
             (xb, yb) => Backend.Unary(spec, xb, yb, count),
             (xb, yb, dy, dx) => Backend.UnaryBackward(spec, xb, yb, dy, dx, count), tolerance: 2e-6);
+    }
+
+    [Fact]
+    public void Pow_with_an_integer_exponent_takes_negative_inputs_and_erf_is_odd_and_saturates()
+    {
+        int count = 301;
+        var cube = new UnarySpec(UnaryKind.Pow, Alpha: 3f);
+        var x = Random(count, 49).Select(v => 2 * v).ToArray();
+        CheckOp("Unary Pow 3", x, count, v => ReferenceOps.Unary(cube, v),
+            (xb, yb) => Backend.Unary(cube, xb, yb, count),
+            (xb, yb, dy, dx) => Backend.UnaryBackward(cube, xb, yb, dy, dx, count), tolerance: 2e-6);
+        using var e = Upload([-10, -0.5, 0, 0.5, 10]);
+        using var y = Backend.Allocate<float>(5);
+        Backend.Unary(new UnarySpec(UnaryKind.Erf), e, y, 5);
+        var erf = DownloadFloats(y, 5);
+        Assert.Equal([-1f, 0f, 1f], [erf[0], erf[2], erf[4]]);
+        Assert.Equal(-erf[1], erf[3]);
+        Assert.True(Math.Abs(erf[3] - 0.5204998778) < 2e-7, $"erf(0.5) = {erf[3]}");
     }
 
     [Fact]

@@ -112,8 +112,35 @@ public static class ReferenceOps
         UnaryKind.Softplus => Math.Log(1 + Math.Exp(v)),
         UnaryKind.LeakyRelu => v > 0 ? v : s.Alpha * v,
         UnaryKind.Clip => Math.Min(Math.Max(v, s.Min), s.Max),
+        UnaryKind.Erf => Erf(v),
+        UnaryKind.Pow => Math.Pow(v, s.Alpha),
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     }).ToArray();
+
+    /// <summary>erf in double: its Maclaurin series for |x| ≤ 3 (terms to 1e-17), 1 − erfc's continued fraction beyond.</summary>
+    public static double Erf(double x)
+    {
+        double z = Math.Abs(x);
+        double result;
+        if (z <= 3)
+        {
+            double term = z, sum = z;
+            for (int n = 1; n < 200 && Math.Abs(term) > 1e-17 * Math.Abs(sum); n++)
+            {
+                term *= -z * z / n;
+                sum += term / (2 * n + 1);
+            }
+            result = 2 / Math.Sqrt(Math.PI) * sum;
+        }
+        else
+        {
+            // erfc(z) = e^(−z²)/√π · 1/(z + 1/2/(z + 1/(z + 3/2/(z + …)))) (Lentz-free: evaluated from the tail)
+            double f = z;
+            for (int k = 60; k >= 1; k--) f = z + k / 2.0 / f;
+            result = 1 - Math.Exp(-z * z) / Math.Sqrt(Math.PI) / f;
+        }
+        return x < 0 ? -result : result;
+    }
 
     public static double[] Sigmoid(double[] x) => x.Select(v => 1 / (1 + Math.Exp(-v))).ToArray();
 
