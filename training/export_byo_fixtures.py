@@ -8,6 +8,8 @@ Cases (all on the 118 atom fractions, output (B,)):
   mlp118_norm Linear-LayerNorm-SiLU-Linear-Sigmoid-Linear with the same head; opset 13 writes LayerNorm decomposed
               (ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add), opset 17 as LayerNormalization
   mlp118_gelu Linear-GELU(erf)-Linear-GELU(tanh approximation)-Linear with the same head (Erf, Pow, Tanh, Mul)
+  heads118    Linear-Tanh-Linear(6), then Softmax/LogSoftmax, Slice, ReduceSum/ReduceMax/ReduceMean over the last axis,
+              combined and picked with a scalar Gather (a classifier-style model)
 
 Test compositions are 2-6 random elements; rows where some ReLU input is within 1e-5 of 0 are skipped (there the
 float32 summation order decides the gradient).
@@ -52,6 +54,19 @@ class Mlp118Gelu(nn.Module):
     def forward(self, x):
         h = F.gelu(self.l2(F.gelu(self.l1(x))), approximate="tanh")
         return (self.l3(h) * STD + MEAN).view(-1)
+
+
+class Heads118(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(118, 16), nn.Linear(16, 6)
+
+    def forward(self, x):
+        z = self.l2(torch.tanh(self.l1(x)))
+        p = torch.softmax(z, -1)[:, 1:2]
+        q = torch.log_softmax(z, -1)[:, 2:5].sum(-1, keepdim=True)
+        s = 30 * p + 5 * q + 2 * torch.amax(z, -1, keepdim=True) + z.mean(-1, keepdim=True)
+        return s[:, 0]
 
 
 def randomise(model, seed):
@@ -133,6 +148,7 @@ def main():
         "mlp118": case("mlp118", randomise(Mlp118(), 31), 41, (13,)),
         "mlp118_norm": case("mlp118_norm", randomise(Mlp118Norm(), 32), 42, (13, 17)),
         "mlp118_gelu": case("mlp118_gelu", randomise(Mlp118Gelu(), 33), 43, (13,)),
+        "heads118": case("heads118", randomise(Heads118(), 34), 44, (13,)),
     }
     with open(os.path.join(FOLDER, "reference.json"), "w") as f:
         json.dump({"generator": "training/export_byo_fixtures.py", "torch": torch.__version__,

@@ -211,6 +211,33 @@ public sealed partial class Tape
         return y;
     }
 
+    /// <summary>
+    /// A <see cref="RowOpKind"/> over the last axis: softmax and log-softmax keep the shape, the reductions (sum, mean,
+    /// max) make the last axis 1. The backward reads the kept input and output.
+    /// </summary>
+    public Tensor RowOp(Tensor x, RowOpKind kind)
+    {
+        int width = x.Shape[^1];
+        var spec = new RowOpSpec(kind, width == 0 ? 0 : x.Length / width, width);
+        int[] shape = (int[])x.Shape.Clone();
+        shape[^1] = spec.OutWidth;
+        var y = NewTensor(shape, x.RequiresGrad);
+        Backend.RowOp(spec, x.Buffer, y.Buffer);
+        if (y.RequiresGrad)
+        {
+            x.Storage.KeepForBackward = true;
+            y.Storage.KeepForBackward = true;
+            Record(y, dy =>
+            {
+                var dx = RentFloat(x.Length);
+                Backend.RowOpBackward(spec, x.Buffer, y.Buffer, dy, dx);
+                PushOwned(x, dx);
+            });
+        }
+        AfterOp(kind.ToString(), x);
+        return y;
+    }
+
     /// <summary>Layer normalisation over the last axis with frozen γ and β (device buffers of its width); the backward reads the kept input.</summary>
     public Tensor LayerNorm(Tensor x, DeviceBuffer<float> gamma, DeviceBuffer<float> beta, float epsilon)
     {

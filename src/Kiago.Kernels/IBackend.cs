@@ -55,6 +55,10 @@ public interface IBackend : IDisposable
     void Add(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count);
     /// <summary>y = a · b, elementwise (its gradients are products too: da = dy · b, db = dy · a).</summary>
     void Multiply(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count);
+    /// <summary>A <see cref="RowOpKind"/> (softmax, log-softmax, sum, mean, max) over each row of the last axis; y has <see cref="RowOpSpec.OutCount"/> values.</summary>
+    void RowOp(RowOpSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y);
+    /// <summary>Its input gradient from the forward input x, output y and dy (<see cref="RowOpSpec.Backward{TView}"/>).</summary>
+    void RowOpBackward(RowOpSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx);
     /// <summary>
     /// Layer normalisation over the last axis: per row r of <see cref="LayerNormSpec.Width"/> values,
     /// y = γ ⊙ (x − μ_r) / √(σ²_r + ε) + β with the row's mean μ_r and population variance σ²_r.

@@ -46,6 +46,131 @@ public sealed record Pool2dSpec(
 /// <summary>Fully connected layer y = x·Wᵀ + b. Weight layout [Out, In] (ONNX Gemm with transB=1, PyTorch Linear).</summary>
 public sealed record LinearSpec(int InFeatures, int OutFeatures);
 
+/// <summary>The row functions of <see cref="IBackend.RowOp"/> over the last axis.</summary>
+public enum RowOpKind
+{
+    /// <summary>y = e^(x − max) / Σ e^(x − max) (width kept); dx = y ⊙ (dy − Σ dy ⊙ y).</summary>
+    Softmax,
+    /// <summary>y = x − max − ln Σ e^(x − max) (width kept); dx = dy − softmax(x) · Σ dy.</summary>
+    LogSoftmax,
+    /// <summary>y = Σ x (width 1); dx = dy.</summary>
+    Sum,
+    /// <summary>y = Σ x / W (width 1); dx = dy / W.</summary>
+    Mean,
+    /// <summary>y = max x (width 1); dx = dy at the first maximum, 0 elsewhere (as PyTorch's max).</summary>
+    Max,
+}
+
+/// <summary>A <see cref="RowOpKind"/> over rows of <see cref="Width"/> values (the last axis).</summary>
+public sealed record RowOpSpec
+{
+    public RowOpSpec(RowOpKind kind, long rows, int width)
+    {
+        if (rows < 0 || width < 1) throw new ShapeException($"{kind}: {rows} rows of width {width}; rows must be ≥ 0 and the width ≥ 1");
+        Kind = kind;
+        Rows = rows;
+        Width = width;
+    }
+
+    public RowOpKind Kind { get; }
+    public long Rows { get; }
+    public int Width { get; }
+    /// <summary>Values per output row: the width for Softmax/LogSoftmax, 1 for the reductions.</summary>
+    public int OutWidth => Kind is RowOpKind.Softmax or RowOpKind.LogSoftmax ? Width : 1;
+    public long Count => Rows * Width;
+    public long OutCount => Rows * OutWidth;
+
+    /// <summary>
+    /// Row r of the op (x at <paramref name="xOffset"/>, y at <paramref name="yOffset"/>), written once for both backends
+    /// through <typeparamref name="TView"/> (a span-like accessor).
+    /// </summary>
+    public static void Forward<TView>(RowOpKind kind, TView x, int xOffset, TView y, int yOffset, int width) where TView : struct, IFloatView
+    {
+        switch (kind)
+        {
+            case RowOpKind.Sum:
+            case RowOpKind.Mean:
+            {
+                float sum = 0f;
+                for (int i = 0; i < width; i++) sum += x.Get(xOffset + i);
+                y.Set(yOffset, kind == RowOpKind.Mean ? sum / width : sum);
+                return;
+            }
+            case RowOpKind.Max:
+            {
+                float best = x.Get(xOffset);
+                for (int i = 1; i < width; i++) best = MathF.Max(best, x.Get(xOffset + i));
+                y.Set(yOffset, best);
+                return;
+            }
+            default:
+            {
+                float max = x.Get(xOffset);
+                for (int i = 1; i < width; i++) max = MathF.Max(max, x.Get(xOffset + i));
+                float sum = 0f;
+                for (int i = 0; i < width; i++) sum += MathF.Exp(x.Get(xOffset + i) - max);
+                if (kind == RowOpKind.Softmax)
+                    for (int i = 0; i < width; i++) y.Set(yOffset + i, MathF.Exp(x.Get(xOffset + i) - max) / sum);
+                else
+                {
+                    float log = MathF.Log(sum);
+                    for (int i = 0; i < width; i++) y.Set(yOffset + i, x.Get(xOffset + i) - max - log);
+                }
+                return;
+            }
+        }
+    }
+
+    /// <summary>The input gradient of row r from the kept input x, output y and dy (offsets as <see cref="Forward{TView}"/>).</summary>
+    public static void Backward<TView>(RowOpKind kind, TView x, int xOffset, TView y, TView dy, int yOffset, TView dx, int width)
+        where TView : struct, IFloatView
+    {
+        switch (kind)
+        {
+            case RowOpKind.Sum:
+            case RowOpKind.Mean:
+            {
+                float g = kind == RowOpKind.Mean ? dy.Get(yOffset) / width : dy.Get(yOffset);
+                for (int i = 0; i < width; i++) dx.Set(xOffset + i, g);
+                return;
+            }
+            case RowOpKind.Max:
+            {
+                float best = y.Get(yOffset);
+                int first = width;
+                for (int i = 0; i < width; i++)
+                {
+                    bool winner = first == width && x.Get(xOffset + i) == best;
+                    if (winner) first = i;
+                    dx.Set(xOffset + i, winner ? dy.Get(yOffset) : 0f);
+                }
+                return;
+            }
+            case RowOpKind.Softmax:
+            {
+                float dot = 0f;
+                for (int i = 0; i < width; i++) dot += dy.Get(yOffset + i) * y.Get(yOffset + i);
+                for (int i = 0; i < width; i++) dx.Set(xOffset + i, y.Get(yOffset + i) * (dy.Get(yOffset + i) - dot));
+                return;
+            }
+            default:
+            {
+                float sum = 0f;
+                for (int i = 0; i < width; i++) sum += dy.Get(yOffset + i);
+                for (int i = 0; i < width; i++) dx.Set(xOffset + i, dy.Get(yOffset + i) - MathF.Exp(y.Get(yOffset + i)) * sum);
+                return;
+            }
+        }
+    }
+}
+
+/// <summary>Element access both backends implement (a float[] on the CPU, an ArrayView on ILGPU), so a row op is written once.</summary>
+public interface IFloatView
+{
+    float Get(int index);
+    void Set(int index, float value);
+}
+
 /// <summary>Layer normalisation of <paramref name="Rows"/> rows of <paramref name="Width"/> values (the last axis) with ε.</summary>
 public sealed record LayerNormSpec
 {

@@ -274,6 +274,16 @@ public static class BackendParity
                 be.LayerNorm(norm, ab, gamma, beta, normed);
                 be.LayerNormBackward(norm, ab, gamma, bb, normGrad);
                 var outputs = new List<DeviceBuffer<float>> { sum, relu, grad, sigmoid, sigmoidGrad, product, normed, normGrad };
+                foreach (var kind in Enum.GetValues<RowOpKind>())
+                {
+                    var rowSpec = new RowOpSpec(kind, rows, width);
+                    var ry = Own(owned, be.Allocate<float>(Math.Max(1, rowSpec.OutCount)));
+                    var rg = Own(owned, be.Allocate<float>(Math.Max(1, rowSpec.Count)));
+                    be.RowOp(rowSpec, ab, ry);
+                    be.RowOpBackward(rowSpec, ab, ry, bb, rg);
+                    outputs.Add(ry);
+                    outputs.Add(rg);
+                }
                 foreach (var kind in Enum.GetValues<UnaryKind>())
                 {
                     var spec = new UnarySpec(kind, Alpha: 0.1f, Min: -0.5f, Max: 0.5f);
@@ -287,6 +297,7 @@ public static class BackendParity
                 }
                 return [.. outputs];
             }, ["add/axpy/scale", "relu", "relu backward", "sigmoid", "sigmoid backward", "multiply", "layer norm", "layer norm backward",
+                .. Enum.GetValues<RowOpKind>().SelectMany(k => new[] { k.ToString().ToLowerInvariant(), k.ToString().ToLowerInvariant() + " backward" }),
                 .. Enum.GetValues<UnaryKind>().SelectMany(k => new[] { k.ToString().ToLowerInvariant(), k.ToString().ToLowerInvariant() + " backward" })]).ToList();
         }
 

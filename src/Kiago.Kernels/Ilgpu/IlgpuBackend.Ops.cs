@@ -52,6 +52,21 @@ public sealed partial class IlgpuBackend
         Elementwise.Multiply(View(a, op, "a", count), View(b, op, "b", count), View(y, op, "y", count), Count(op, count));
     }
 
+    public void RowOp(RowOpSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y)
+    {
+        string op = spec.Kind.ToString();
+        Count(op, spec.Count);
+        RowOps.Run(spec, View(x, op, "x", spec.Count), View(y, op, "y", spec.OutCount), Count(op, spec.Rows));
+    }
+
+    public void RowOpBackward(RowOpSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx)
+    {
+        string op = spec.Kind + "Backward";
+        Count(op, spec.Count);
+        RowOps.Backward(spec, View(x, op, "x", spec.Count), View(y, op, "y", spec.OutCount), View(dy, op, "dy", spec.OutCount),
+            View(dx, op, "dx", spec.Count), Count(op, spec.Rows));
+    }
+
     public void LayerNorm(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> beta, DeviceBuffer<float> y)
     {
         const string op = "LayerNorm";

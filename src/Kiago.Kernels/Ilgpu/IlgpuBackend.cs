@@ -39,6 +39,7 @@ public sealed partial class IlgpuBackend : IBackend
         Pools = new IlgpuPool2d(this);
         Columns = new IlgpuColumns(this);
         LayerNorms = new IlgpuLayerNorm(this);
+        RowOps = new IlgpuRowOps(this);
         AdamKernels = new IlgpuAdam(this);
     }
 
@@ -70,6 +71,7 @@ public sealed partial class IlgpuBackend : IBackend
     internal IlgpuPool2d Pools { get; }
     internal IlgpuColumns Columns { get; }
     internal IlgpuLayerNorm LayerNorms { get; }
+    internal IlgpuRowOps RowOps { get; }
     internal IlgpuAdam AdamKernels { get; }
 
     /// <summary>The ILGPU context (one per backend).</summary>

@@ -24,6 +24,7 @@ public sealed class GraphExecutor : IDisposable
         public Pool2dSpec? Pool;
         public UnarySpec Unary;
         public DeviceBuffer<float>? Gamma, Beta;
+        public DeviceBuffer<int>? Indices;
         public float Epsilon;
         public bool FusedRelu;
         public bool Skip;   // a ReLU fused into its producer
@@ -80,6 +81,14 @@ public sealed class GraphExecutor : IDisposable
                     case GraphOps.Unary:
                         step.Unary = GraphOps.UnarySpecOf(node, graph.Tensors);
                         break;
+                    case GraphOps.Gather:
+                    {
+                        var indices = node.Attr("indices");
+                        step.Indices = backend.Allocate<int>(indices.Length);
+                        layers.Add(step.Indices);
+                        backend.Upload<int>(indices, step.Indices);
+                        break;
+                    }
                     case GraphOps.LayerNorm:
                     {
                         var (gamma, beta, epsilon) = GraphOps.LayerNormOf(node, inShape, graph.Tensors);
@@ -152,6 +161,8 @@ public sealed class GraphExecutor : IDisposable
                 GraphOps.Add => tape.Add(x, values[node.Inputs[1]]),
                 GraphOps.Mul => tape.Multiply(x, values[node.Inputs[1]]),
                 GraphOps.LayerNorm => tape.LayerNorm(x, s.Gamma!, s.Beta!, s.Epsilon),
+                GraphOps.RowOp => tape.RowOp(x, (RowOpKind)node.Attr("kind")[0]),
+                GraphOps.Gather => tape.GatherColumns(x, s.Indices!, s.OutShape[0]),
                 GraphOps.MaxPool => tape.MaxPool2d(x, s.Pool!),
                 GraphOps.AveragePool => tape.AvgPool2d(x, s.Pool!),
                 GraphOps.GlobalAveragePool => tape.Reshape(tape.GlobalAvgPool(x), [batch, .. s.OutShape]),

@@ -11,6 +11,8 @@ namespace Kiago.Nets.Graph;
 /// <item>Relu, Sigmoid (element-wise, any shape); Unary: attr kind (1, a <see cref="UnaryKind"/>), weight params (3: α, lo, hi),
 ///   element-wise, any shape; Add, Mul (two inputs of equal shape), GlobalAveragePool ((C,H,W) → (C,1,1)).</item>
 /// <item>LayerNorm: over the last per-sample axis; weights [γ (W), β (W), epsilon (1)].</item>
+/// <item>RowOp: attr kind (1, a <see cref="RowOpKind"/>) over the last axis; softmax/log-softmax keep the shape, sum/mean/max make it 1.</item>
+/// <item>Gather: attr indices (k): columns of a vector (X) → (k), any order, repeats allowed (backward scatter-adds).</item>
 /// <item>MaxPool / AveragePool: attrs kernel, strides, pads, dilations, ceil (1), and for AveragePool count_include_pad (1).</item>
 /// <item>Reshape: attr shape (the per-sample target shape; may be empty for a scalar per sample). Data is not moved.</item>
 /// </list>
@@ -18,9 +20,11 @@ namespace Kiago.Nets.Graph;
 public static class GraphOps
 {
     public const string Conv = "Conv", Linear = "Linear", Relu = "Relu", Sigmoid = "Sigmoid", Unary = "Unary", Add = "Add", Mul = "Mul", MaxPool = "MaxPool",
-        AveragePool = "AveragePool", GlobalAveragePool = "GlobalAveragePool", Reshape = "Reshape", LayerNorm = "LayerNorm";
+        AveragePool = "AveragePool", GlobalAveragePool = "GlobalAveragePool", Reshape = "Reshape", LayerNorm = "LayerNorm",
+        RowOp = "RowOp", Gather = "Gather";
 
-    public static readonly IReadOnlyList<string> All = [Conv, Linear, Relu, Sigmoid, Unary, Add, Mul, MaxPool, AveragePool, GlobalAveragePool, Reshape, LayerNorm];
+    public static readonly IReadOnlyList<string> All =
+        [Conv, Linear, Relu, Sigmoid, Unary, Add, Mul, MaxPool, AveragePool, GlobalAveragePool, Reshape, LayerNorm, RowOp, Gather];
 
     public static int Size(int[] shape) => shape.Aggregate(1, (a, d) => a * d);
 
@@ -67,6 +71,25 @@ public static class GraphOps
                 if (!inputs[0].SequenceEqual(inputs[1]))
                     throw Bad($"inputs have shapes {Show(inputs[0])} and {Show(inputs[1])}; {node.Op} needs equal shapes (no broadcasting)");
                 return inputs[0];
+            case RowOp:
+            {
+                Arity(1, 0, 0);
+                if (inputs[0].Length < 1) throw Bad("input has no axis to reduce");
+                int kind = node.Attr("kind")[0];
+                if (!Enum.IsDefined((RowOpKind)kind)) throw Bad($"kind {kind} is not a row op (0..{Enum.GetValues<RowOpKind>().Length - 1})");
+                var shape = (int[])inputs[0].Clone();
+                if ((RowOpKind)kind is not (RowOpKind.Softmax or RowOpKind.LogSoftmax)) shape[^1] = 1;
+                return shape;
+            }
+            case Gather:
+            {
+                Arity(1, 0, 0);
+                if (inputs[0].Length != 1) throw Bad($"input shape {Show(inputs[0])}: Gather picks columns of a vector");
+                var indices = node.Attr("indices");
+                if (indices.Length == 0 || indices.Any(i => i < 0 || i >= inputs[0][0]))
+                    throw Bad($"indices [{string.Join(",", indices)}] must be 1+ columns within 0..{inputs[0][0] - 1}");
+                return [indices.Length];
+            }
             case LayerNorm:
             {
                 Arity(1, 3, 3);

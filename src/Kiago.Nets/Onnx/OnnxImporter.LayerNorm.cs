@@ -51,15 +51,16 @@ public static partial class OnnxImporter
 
         /// <summary>
         /// A ReduceMean that starts the decomposed layer norm: matched, emitted as one LayerNorm, and its other nodes
-        /// marked as fused (skipped when visited). Any other ReduceMean is refused with the reason.
+        /// marked as fused (skipped when visited). Any other ReduceMean is a mean over the last axis (or refused).
         /// </summary>
         void ReduceMeanNode(OnnxNode node)
         {
             string x = Dynamic(node, 0);
             if (MatchDecomposedLayerNorm(node, x) is not { } match)
-                throw ModelImportException.Node(file, node,
-                    "ReduceMean is supported as the start of a layer normalisation over the last axis (mean, x − mean, its square's mean, + ε, √, ÷); " +
-                    "export LayerNorm with opset ≥ 17 or use GlobalAveragePool for spatial means");
+            {
+                ReduceNode(node, x); // a plain mean over the last axis (any other axis is refused there)
+                return;
+            }
             foreach (var n in match.Nodes) fused.Add(n);
             EmitLayerNorm(node, x, match.Gamma, match.Beta, match.Epsilon, match.Output);
         }

@@ -13,7 +13,8 @@ public static partial class OnnxImporter
     public static readonly IReadOnlyList<string> SupportedOps =
     [
         "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "Erf", "Pow (constant scalar exponent)", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Div (one operand a constant: scalar or per channel)", "Mul (a constant as Sub/Div, or two activations of one shape)",
-        "LayerNormalization (last axis)", "ReduceMean (as the opset-13 form of LayerNorm)", "Gemm", "MatMul",
+        "LayerNormalization (last axis)", "Softmax/LogSoftmax (last axis)", "ReduceSum/ReduceMean/ReduceMax (last axis)",
+        "Gather/Slice of a vector's columns (constant indices)", "Gemm", "MatMul",
         "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
         "Shape/Gather/Concat/Cast/Transpose (on constants and shapes only)",
     ];
@@ -107,7 +108,10 @@ public static partial class OnnxImporter
                 case "Identity": PassThrough(node); return;
                 case "Dropout": PassThrough(node); return; // inference: identity (the mask output must be unused)
                 case "Shape": ShapeOf(node); return;
-                case "Gather": Gather(node); return;
+                case "Gather": if (IsConst(node, 0)) Gather(node); else GatherFromActivation(node); return;
+                case "Slice": SliceNode(node); return;
+                case "Softmax": case "LogSoftmax": SoftmaxNode(node); return;
+                case "ReduceSum": case "ReduceMax": ReduceSumOrMaxNode(node); return;
                 case "Concat": Concat(node); return;
                 case "Cast": Cast(node); return;
                 case "Transpose": Transpose(node); return;

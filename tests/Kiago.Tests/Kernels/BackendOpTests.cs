@@ -304,6 +304,45 @@ public abstract class BackendOpTests : IDisposable
             (xb, yb, dy, dx) => Backend.LayerNormBackward(spec, xb, gb, dy, dx), tolerance: 2e-5);
     }
 
+    public static TheoryData<RowOpKind, int, int> RowOpCases()
+    {
+        var data = new TheoryData<RowOpKind, int, int>();
+        foreach (var kind in Enum.GetValues<RowOpKind>())
+            foreach (var (rows, width) in new[] { (3, 1), (5, 7), (2, 200), (517, 12) })
+                data.Add(kind, rows, width);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(RowOpCases))]
+    public void RowOp_forward_and_gradient(RowOpKind kind, int rows, int width)
+    {
+        var spec = new RowOpSpec(kind, rows, width);
+        // distinct values (max has one winner per row, away from ties for the finite differences), both signs, some large
+        var x = Random(rows * width, 50 + width).Select((v, i) => 4 * v + 0.001 * (i % width)).ToArray();
+        CheckOp($"{kind} {rows}x{width}", x, (int)spec.OutCount, v => ReferenceOps.RowOp(kind, v, width),
+            (xb, yb) => Backend.RowOp(spec, xb, yb),
+            (xb, yb, dy, dx) => Backend.RowOpBackward(spec, xb, yb, dy, dx), tolerance: 2e-5);
+    }
+
+    [Fact]
+    public void Softmax_is_stable_for_large_inputs_and_max_passes_the_gradient_to_the_first_maximum()
+    {
+        using var x = Upload([1000, 1001, -1000, 3, 3, 1]);
+        using var y = Backend.Allocate<float>(6);
+        Backend.RowOp(new RowOpSpec(RowOpKind.Softmax, 2, 3), x, y);
+        var s = DownloadFloats(y, 6);
+        Assert.All(s, v => Assert.True(float.IsFinite(v)));
+        Assert.True(Math.Abs(s[1] - 0.7310586) < 1e-6 && s[2] == 0f, string.Join(", ", s));
+        var maxSpec = new RowOpSpec(RowOpKind.Max, 2, 3);
+        using var m = Backend.Allocate<float>(2);
+        using var dy = Upload([1, 2]);
+        using var dx = Backend.Allocate<float>(6);
+        Backend.RowOp(maxSpec, x, m);
+        Backend.RowOpBackward(maxSpec, x, m, dy, dx);
+        Assert.Equal([0f, 1f, 0f, 2f, 0f, 0f], DownloadFloats(dx, 6)); // row 2 ties 3, 3: the first wins, as PyTorch's max
+    }
+
     [Fact]
     public void LayerNorm_refuses_mismatched_buffers_naming_the_op()
     {

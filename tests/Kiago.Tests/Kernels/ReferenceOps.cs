@@ -146,6 +146,26 @@ public static class ReferenceOps
 
     public static double[] Multiply(double[] a, double[] b) => a.Zip(b, (p, q) => p * q).ToArray();
 
+    /// <summary>A row op over rows of <paramref name="width"/> (softmax in the stable form; max takes the largest).</summary>
+    public static double[] RowOp(RowOpKind kind, double[] x, int width)
+    {
+        var y = new List<double>();
+        for (int o = 0; o < x.Length; o += width)
+        {
+            var row = x.Skip(o).Take(width).ToArray();
+            double max = row.Max(), logSum = max + Math.Log(row.Sum(v => Math.Exp(v - max)));
+            switch (kind)
+            {
+                case RowOpKind.Sum: y.Add(row.Sum()); break;
+                case RowOpKind.Mean: y.Add(row.Average()); break;
+                case RowOpKind.Max: y.Add(max); break;
+                case RowOpKind.Softmax: y.AddRange(row.Select(v => Math.Exp(v - logSum))); break;
+                default: y.AddRange(row.Select(v => v - logSum)); break;
+            }
+        }
+        return [.. y];
+    }
+
     /// <summary>Per row of <paramref name="width"/>: γ ⊙ (x − μ) / √(σ² + ε) + β, σ² the population variance (as PyTorch).</summary>
     public static double[] LayerNorm(double[] x, int width, double[] gamma, double[] beta, double epsilon)
     {

@@ -19,7 +19,7 @@ public class FixtureParityTests
     public static TheoryData<string, string, bool> Files()
     {
         var data = new TheoryData<string, string, bool>();
-        foreach (var name in new[] { "tiny_resnet", "tiny_mlp", "mlp118", "mlp118_norm", "mlp118_gelu" })
+        foreach (var name in new[] { "tiny_resnet", "tiny_mlp", "mlp118", "mlp118_norm", "mlp118_gelu", "heads118" })
             foreach (var file in NetsFixtures.Get(name).Onnx)
                 foreach (bool fp16 in new[] { false, true })
                     data.Add(name, file, fp16);

@@ -24,6 +24,9 @@ sealed class WrongReluBackend(IBackend inner) : IBackend
     public void ReluBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count) => inner.ReluBackward(y, dy, dx, count);
     public void Sigmoid(DeviceBuffer<float> x, DeviceBuffer<float> y, long count) => inner.Sigmoid(x, y, count);
     public void SigmoidBackward(DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count) => inner.SigmoidBackward(y, dy, dx, count);
+    public void RowOp(RowOpSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y) => inner.RowOp(spec, x, y);
+    public void RowOpBackward(RowOpSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx) =>
+        inner.RowOpBackward(spec, x, y, dy, dx);
     public void Multiply(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> y, long count) => inner.Multiply(a, b, y, count);
     public void LayerNorm(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> beta, DeviceBuffer<float> y) =>
         inner.LayerNorm(spec, x, gamma, beta, y);
