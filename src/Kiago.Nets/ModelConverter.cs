@@ -53,7 +53,7 @@ public static class ModelConverter
         if (graph.InputShape is [ElemNetLayout.InputCount]) return ModelKind.ElemNet;
         if (graph.InputShape is [Featuriser.CompositionColumns]) return ModelKind.Fractions;
         throw ModelImportException.Graph(file, $"cannot tell the model's input from its per-sample shape {GraphOps.Show(graph.InputShape)}: " +
-            $"Kiago feeds {ModelKinds.AllNames}; pass --kind if the model takes one of these in another shape, or reshape it at export");
+            $"Kiago feeds {ModelKinds.AllNames}; pass --input image|elemnet|fractions if the model takes one of these in another shape, or reshape it at export");
     }
 
     /// <summary>The user's card (a JSON object) plus a "conversion" entry naming the ONNX source and its SHA-256.</summary>
