@@ -8,7 +8,7 @@ Cases (all on the 118 atom fractions, output (B,)):
   mlp118_norm Linear-LayerNorm-SiLU-Linear-Sigmoid-Linear with the same head; opset 13 writes LayerNorm decomposed
               (ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add), opset 17 as LayerNormalization
   mlp118_gelu Linear-GELU(erf)-Linear-GELU(tanh approximation)-Linear with the same head (Erf, Pow, Tanh, Mul)
-  heads118    Linear-Tanh-Linear(6), then Softmax/LogSoftmax, Slice, ReduceSum/ReduceMax/ReduceMean over the last axis,
+  heads118    Linear-BatchNorm1d(eval)-Tanh-Dropout(eval)-Linear(6), then Softmax/LogSoftmax, Slice, ReduceSum/ReduceMax/ReduceMean over the last axis,
               combined and picked with a scalar Gather (a classifier-style model)
 
 Test compositions are 2-6 random elements; rows where some ReLU input is within 1e-5 of 0 are skipped (there the
@@ -59,10 +59,10 @@ class Mlp118Gelu(nn.Module):
 class Heads118(nn.Module):
     def __init__(self):
         super().__init__()
-        self.l1, self.l2 = nn.Linear(118, 16), nn.Linear(16, 6)
+        self.l1, self.bn, self.drop, self.l2 = nn.Linear(118, 16), nn.BatchNorm1d(16), nn.Dropout(0.3), nn.Linear(16, 6)
 
     def forward(self, x):
-        z = self.l2(torch.tanh(self.l1(x)))
+        z = self.l2(self.drop(torch.tanh(self.bn(self.l1(x)))))
         p = torch.softmax(z, -1)[:, 1:2]
         q = torch.log_softmax(z, -1)[:, 2:5].sum(-1, keepdim=True)
         s = 30 * p + 5 * q + 2 * torch.amax(z, -1, keepdim=True) + z.mean(-1, keepdim=True)
@@ -78,6 +78,11 @@ def randomise(model, seed):
                 scale = 3.0 if m.in_features == 118 else (2.0 / m.in_features) ** 0.5
                 m.weight.copy_(torch.randn(m.weight.shape, generator=g) * scale)
                 m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+            elif isinstance(m, nn.BatchNorm1d):
+                m.weight.copy_(1 + 0.2 * torch.randn(m.num_features, generator=g))
+                m.bias.copy_(0.1 * torch.randn(m.num_features, generator=g))
+                m.running_mean.copy_(0.3 * torch.randn(m.num_features, generator=g))
+                m.running_var.copy_(0.5 + torch.rand(m.num_features, generator=g))
             elif isinstance(m, nn.LayerNorm):
                 m.weight.copy_(1 + 0.3 * torch.randn(m.weight.shape, generator=g))
                 m.bias.copy_(0.2 * torch.randn(m.bias.shape, generator=g))
