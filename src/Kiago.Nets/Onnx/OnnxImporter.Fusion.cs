@@ -1,5 +1,6 @@
 // Fusion rewrites: BatchNormalization and Add/Sub/Mul/Div with a constant become one per-channel affine map, folded into
 // the Conv/Gemm/MatMul before it when that is the only reader (else a depthwise 1×1 Conv or a diagonal Linear).
+using Kiago.Kernels;
 using Kiago.Nets.Graph;
 
 namespace Kiago.Nets.Onnx;
@@ -8,6 +9,46 @@ public static partial class OnnxImporter
 {
     sealed partial class Importer
     {
+        /// <summary>
+        /// Add/Sub/Mul/Div of two activations: equal shapes, or a vector and a one-value vector (e.g. x / x.sum(-1,
+        /// keepdim=True)), the one value broadcast by a Gather of column 0 (its backward sums the row). Sub is a + (−b),
+        /// Div is a · b⁻¹ (Unary Neg and Pow −1), so every form has the ops' own gradients.
+        /// </summary>
+        void TwoActivations(OnnxNode node)
+        {
+            string a = Dynamic(node, 0), b = Dynamic(node, 1);
+            if (!shapes[a].SequenceEqual(shapes[b]))
+            {
+                int[] sa = shapes[a], sb = shapes[b];
+                if (sa is [var wa] && sb is [1] && wa > 1) b = Broadcast(node, b, wa);
+                else if (sb is [var wb] && sa is [1] && wb > 1) a = Broadcast(node, a, wb);
+                else
+                    throw ModelImportException.Node(file, node, $"inputs have per-sample shapes {GraphOps.Show(sa)} and {GraphOps.Show(sb)}: " +
+                        $"{node.OpType} of two activations needs equal shapes, or a vector and a one-value vector");
+            }
+            switch (node.OpType)
+            {
+                case "Add": Emit(node, GraphOps.Add, [a, b], [], []); return;
+                case "Mul": Emit(node, GraphOps.Mul, [a, b], [], []); return;
+                case "Sub": Emit(node, GraphOps.Add, [a, Internal(node, UnaryKind.Neg, 0.01f, b)], [], []); return;
+                default: Emit(node, GraphOps.Mul, [a, Internal(node, UnaryKind.Pow, -1f, b)], [], []); return;
+            }
+        }
+
+        /// <summary>A one-value vector repeated to <paramref name="width"/> columns (Gather of column 0, backward: the row sum).</summary>
+        string Broadcast(OnnxNode node, string value, int width)
+        {
+            string name = UniqueName(node, node.OpType + "_broadcast");
+            return EmitNamed(node, name, GraphOps.Gather, [value], [], new() { ["indices"] = new int[width] }, name + ".out");
+        }
+
+        string Internal(OnnxNode node, UnaryKind kind, float alpha, string value)
+        {
+            string name = UniqueName(node, node.OpType + "_" + kind.ToString().ToLowerInvariant());
+            string parameters = AddTensor(name + ".params", [3], [alpha, float.MinValue, float.MaxValue]);
+            return EmitNamed(node, name, GraphOps.Unary, [value], [parameters], new() { ["kind"] = [(int)kind] }, name + ".out");
+        }
+
         void BatchNorm(OnnxNode node)
         {
             if (Int(node, "training_mode", 0) != 0)
@@ -116,13 +157,9 @@ public static partial class OnnxImporter
         void ArithmeticWithConstant(OnnxNode node)
         {
             bool c0 = IsConst(node, 0), c1 = IsConst(node, 1);
-            if (!c0 && !c1 && node.OpType == "Mul")
+            if (!c0 && !c1)
             {
-                // two activations (e.g. SiLU's x · σ(x)): an element-wise product with both gradients
-                string a = Dynamic(node, 0), b = Dynamic(node, 1);
-                if (!shapes[a].SequenceEqual(shapes[b]))
-                    throw ModelImportException.Node(file, node, $"inputs have per-sample shapes {GraphOps.Show(shapes[a])} and {GraphOps.Show(shapes[b])}; broadcasting Mul of two activations is not supported");
-                Emit(node, GraphOps.Mul, [a, b], [], []);
+                TwoActivations(node);
                 return;
             }
             if (c0 == c1)
@@ -151,10 +188,7 @@ public static partial class OnnxImporter
             if (c0 && c1) throw ModelImportException.Node(file, node, "adding two constants is not supported");
             if (!c0 && !c1)
             {
-                string a = Dynamic(node, 0), b = Dynamic(node, 1);
-                if (!shapes[a].SequenceEqual(shapes[b]))
-                    throw ModelImportException.Node(file, node, $"inputs have per-sample shapes {GraphOps.Show(shapes[a])} and {GraphOps.Show(shapes[b])}; broadcasting Add is not supported");
-                Emit(node, GraphOps.Add, [a, b], [], []);
+                TwoActivations(node);
                 return;
             }
             // activation + constant: a bias (folded into the Conv/Gemm/MatMul before it when it is the only reader)

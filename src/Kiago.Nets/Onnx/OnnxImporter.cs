@@ -12,7 +12,7 @@ public static partial class OnnxImporter
 {
     public static readonly IReadOnlyList<string> SupportedOps =
     [
-        "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "Erf", "Pow (constant scalar exponent)", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Div (one operand a constant: scalar or per channel)", "Mul (a constant as Sub/Div, or two activations of one shape)",
+        "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "Erf", "Pow (constant scalar exponent)", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Mul/Div (a constant operand: scalar or per channel; or two activations of one shape, or a vector and a one-value vector)",
         "LayerNormalization (last axis)", "Softmax/LogSoftmax (last axis)", "ReduceSum/ReduceMean/ReduceMax (last axis)",
         "Gather/Slice of a vector's columns (constant indices)", "Gemm", "MatMul",
         "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",

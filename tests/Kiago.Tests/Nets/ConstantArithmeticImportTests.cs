@@ -78,8 +78,6 @@ public sealed class ConstantArithmeticImportTests
     }
 
     [Theory]
-    [InlineData("Sub", true, "Sub of two activations is not supported")]
-    [InlineData("Div", true, "Div of two activations is not supported")]
     [InlineData("Div", false, "a constant divided by an activation is not supported")]
     public void Unsupported_forms_are_named(string op, bool twoActivations, string message)
     {
@@ -97,6 +95,24 @@ public sealed class ConstantArithmeticImportTests
         Assert.Contains(g.Nodes, n => n.Op == GraphOps.Mul);
         double[] x = [0.5, -1.5, 2, 1, -0.25, 3];
         Check(g, 2, x, v => [.. v.Select(a => a * a)]);
+    }
+
+    [Fact]
+    public void Dividing_by_the_row_sum_and_subtracting_the_row_max_broadcast_a_one_value_vector()
+    {
+        // renormalised fractions x / x.sum(-1, keepdim) minus x − x.max(-1, keepdim): Div and Sub of a vector and a one-value vector
+        var axes = new OnnxTensor("axes", OnnxDataType.Int64, [1], null, [-1], 0);
+        var g = Import(
+            [Node("sum", "ReduceSum", "x", "axes"), Node("div", "Div", "x", "sum.y"), Node("max", "ReduceMax", "x", "axes"),
+             Node("sub", "Sub", "x", "max.y"), Node("out", "Sub", "div.y", "sub.y")],
+            [axes], Value("x", 1, 4), Value("out.y", 1, 4));
+        Assert.Contains(g.Nodes, n => n.Op == GraphOps.Gather);
+        double[] x = [0.3, 0.7, 1.1, 2, 0.5, 1.4, 0.8, 0.4];
+        Check(g, 2, x, v => [.. Enumerable.Range(0, 8).Select(i =>
+        {
+            var row = v.Skip(i / 4 * 4).Take(4).ToArray();
+            return v[i] / row.Sum() - (v[i] - row.Max());
+        })]);
     }
 
     [Fact]
