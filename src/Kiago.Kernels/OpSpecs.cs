@@ -217,6 +217,10 @@ public enum UnaryKind
     Erf,
     /// <summary>x^α for a constant exponent α (ONNX Pow with a constant exponent); d = α · x^(α−1).</summary>
     Pow,
+    /// <summary>sin x; d = cos x (sinusoidal time and position embeddings).</summary>
+    Sin,
+    /// <summary>cos x; d = −sin x.</summary>
+    Cos,
 }
 
 /// <summary>One element-wise function and its parameters (<see cref="Alpha"/> for LeakyRelu and Pow's exponent, the bounds for Clip).</summary>
@@ -235,6 +239,8 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.LeakyRelu => x > 0f ? x : alpha * x,
         UnaryKind.Erf => Erf(x),
         UnaryKind.Pow => MathF.Pow(x, alpha),
+        UnaryKind.Sin => MathF.Sin(x),
+        UnaryKind.Cos => MathF.Cos(x),
         _ => MathF.Min(MathF.Max(x, min), max),
     };
 
@@ -251,6 +257,8 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.LeakyRelu => x > 0f ? 1f : alpha,
         UnaryKind.Erf => 1.1283791670955126f * MathF.Exp(-x * x),
         UnaryKind.Pow => alpha * MathF.Pow(x, alpha - 1f),
+        UnaryKind.Sin => MathF.Cos(x),
+        UnaryKind.Cos => -MathF.Sin(x),
         _ => x >= min && x <= max ? 1f : 0f,
     };
 

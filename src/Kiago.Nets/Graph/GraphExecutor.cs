@@ -82,6 +82,7 @@ public sealed class GraphExecutor : IDisposable
                         step.Unary = GraphOps.UnarySpecOf(node, graph.Tensors);
                         break;
                     case GraphOps.Gather:
+                    case GraphOps.Scatter:
                     {
                         var indices = node.Attr("indices");
                         step.Indices = backend.Allocate<int>(indices.Length);
@@ -163,6 +164,7 @@ public sealed class GraphExecutor : IDisposable
                 GraphOps.LayerNorm => tape.LayerNorm(x, s.Gamma!, s.Beta!, s.Epsilon),
                 GraphOps.RowOp => tape.RowOp(x, (RowOpKind)node.Attr("kind")[0]),
                 GraphOps.Gather => tape.GatherColumns(x, s.Indices!, s.OutShape[0]),
+                GraphOps.Scatter => tape.ScatterColumns(x, s.Indices!, s.OutShape[0]),
                 GraphOps.MaxPool => tape.MaxPool2d(x, s.Pool!),
                 GraphOps.AveragePool => tape.AvgPool2d(x, s.Pool!),
                 GraphOps.GlobalAveragePool => tape.Reshape(tape.GlobalAvgPool(x), [batch, .. s.OutShape]),

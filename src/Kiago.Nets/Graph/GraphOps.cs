@@ -13,6 +13,7 @@ namespace Kiago.Nets.Graph;
 /// <item>LayerNorm: over the last per-sample axis; weights [γ (W), β (W), epsilon (1)].</item>
 /// <item>RowOp: attr kind (1, a <see cref="RowOpKind"/>) over the last axis; softmax/log-softmax keep the shape, sum/mean/max make it 1.</item>
 /// <item>Gather: attr indices (k): columns of a vector (X) → (k), any order, repeats allowed (backward scatter-adds).</item>
+/// <item>Scatter: attrs indices (k), width (1): a vector (k) into columns of a zero vector (W), adding at repeats (backward gathers).</item>
 /// <item>MaxPool / AveragePool: attrs kernel, strides, pads, dilations, ceil (1), and for AveragePool count_include_pad (1).</item>
 /// <item>Reshape: attr shape (the per-sample target shape; may be empty for a scalar per sample). Data is not moved.</item>
 /// </list>
@@ -21,10 +22,10 @@ public static class GraphOps
 {
     public const string Conv = "Conv", Linear = "Linear", Relu = "Relu", Sigmoid = "Sigmoid", Unary = "Unary", Add = "Add", Mul = "Mul", MaxPool = "MaxPool",
         AveragePool = "AveragePool", GlobalAveragePool = "GlobalAveragePool", Reshape = "Reshape", LayerNorm = "LayerNorm",
-        RowOp = "RowOp", Gather = "Gather";
+        RowOp = "RowOp", Gather = "Gather", Scatter = "Scatter";
 
     public static readonly IReadOnlyList<string> All =
-        [Conv, Linear, Relu, Sigmoid, Unary, Add, Mul, MaxPool, AveragePool, GlobalAveragePool, Reshape, LayerNorm, RowOp, Gather];
+        [Conv, Linear, Relu, Sigmoid, Unary, Add, Mul, MaxPool, AveragePool, GlobalAveragePool, Reshape, LayerNorm, RowOp, Gather, Scatter];
 
     public static int Size(int[] shape) => shape.Aggregate(1, (a, d) => a * d);
 
@@ -89,6 +90,17 @@ public static class GraphOps
                 if (indices.Length == 0 || indices.Any(i => i < 0 || i >= inputs[0][0]))
                     throw Bad($"indices [{string.Join(",", indices)}] must be 1+ columns within 0..{inputs[0][0] - 1}");
                 return [indices.Length];
+            }
+            case Scatter:
+            {
+                Arity(1, 0, 0);
+                var indices = node.Attr("indices");
+                int width = node.Attr("width") is [var w] ? w : 0;
+                if (inputs[0].Length != 1 || indices.Length != inputs[0][0])
+                    throw Bad($"input shape {Show(inputs[0])}: Scatter places a vector's {indices.Length} values");
+                if (width < 1 || indices.Any(i => i < 0 || i >= width))
+                    throw Bad($"indices [{string.Join(",", indices)}] must lie within a width {width} ≥ 1");
+                return [width];
             }
             case LayerNorm:
             {

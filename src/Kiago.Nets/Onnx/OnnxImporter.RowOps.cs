@@ -88,6 +88,32 @@ public static partial class OnnxImporter
             EmitColumns(node, x, [.. picked], scalar: false);
         }
 
+        /// <summary>Concat of vector activations along the last axis: each part scattered into its columns, the parts added.</summary>
+        void ConcatActivations(OnnxNode node)
+        {
+            if (node.Inputs.Any(i => constants.ContainsKey(i)))
+                throw ModelImportException.Node(file, node, "concatenating activations with constants is not supported (all parts must be computed, or all constant)");
+            var parts = node.Inputs.Select((_, k) => Dynamic(node, k)).ToList();
+            long axis = Int(node, "axis", 0);
+            if (parts.Any(p => shapes[p].Length != 1) || !IsLastAxis(parts[0], axis))
+                throw ModelImportException.Node(file, node, $"Concat of per-sample shapes {string.Join(", ", parts.Select(p => GraphOps.Show(shapes[p])))} " +
+                    $"along axis {axis}: only vectors along their last axis are supported");
+            int width = parts.Sum(p => shapes[p][0]);
+            string name = UniqueName(node, "Concat");
+            string? sum = null;
+            int offset = 0;
+            for (int k = 0; k < parts.Count; k++)
+            {
+                int w = shapes[parts[k]][0];
+                bool last = k == parts.Count - 1;
+                string placed = EmitNamed(node, $"{name}_part{k}", GraphOps.Scatter, [parts[k]], [],
+                    new() { ["indices"] = [.. Enumerable.Range(offset, w)], ["width"] = [width] },
+                    parts.Count == 1 ? node.Outputs[0] : $"{name}.part{k}");
+                offset += w;
+                sum = sum is null ? placed : EmitNamed(node, $"{name}_add{k}", GraphOps.Add, [sum, placed], [], [], last ? node.Outputs[0] : $"{name}.sum{k}");
+            }
+        }
+
         void EmitColumns(OnnxNode node, string x, int[] picked, bool scalar)
         {
             string name = UniqueName(node, node.OpType);

@@ -12,7 +12,7 @@ public static partial class OnnxImporter
 {
     public static readonly IReadOnlyList<string> SupportedOps =
     [
-        "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "Erf", "Pow (constant scalar exponent)", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Mul/Div (a constant operand: scalar or per channel; or two activations of one shape, or a vector and a one-value vector)",
+        "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "Erf", "Pow (constant scalar exponent)", "Sin", "Cos", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Mul/Div (a constant operand: scalar or per channel; or two activations of one shape, or a vector and a one-value vector)",
         "LayerNormalization (last axis)", "Softmax/LogSoftmax (last axis)", "ReduceSum/ReduceMean/ReduceMax (last axis)",
         "Gather/Slice of a vector's columns (constant indices)", "Gemm", "MatMul",
         "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
@@ -112,7 +112,7 @@ public static partial class OnnxImporter
                 case "Slice": SliceNode(node); return;
                 case "Softmax": case "LogSoftmax": SoftmaxNode(node); return;
                 case "ReduceSum": case "ReduceMax": ReduceSumOrMaxNode(node); return;
-                case "Concat": Concat(node); return;
+                case "Concat": if (node.Inputs.All(i => constants.ContainsKey(i))) Concat(node); else ConcatActivations(node); return;
                 case "Cast": Cast(node); return;
                 case "Transpose": Transpose(node); return;
                 case "Unsqueeze": case "Squeeze": SqueezeOrUnsqueeze(node); return;
@@ -122,7 +122,7 @@ public static partial class OnnxImporter
                 case "BatchNormalization": BatchNorm(node); return;
                 case "Relu": Emit(node, GraphOps.Relu, [Dynamic(node, 0)], [], []); return;
                 case "Sigmoid": Emit(node, GraphOps.Sigmoid, [Dynamic(node, 0)], [], []); return;
-                case "Tanh": case "Exp": case "Log": case "Sqrt": case "Neg": case "Abs": case "Softplus": case "LeakyRelu": case "Clip": case "Erf": case "Pow":
+                case "Tanh": case "Exp": case "Log": case "Sqrt": case "Neg": case "Abs": case "Softplus": case "LeakyRelu": case "Clip": case "Erf": case "Pow": case "Sin": case "Cos":
                     UnaryNode(node); return;
                 case "MaxPool": case "AveragePool": Pool(node); return;
                 case "GlobalAveragePool":

@@ -114,6 +114,8 @@ public static class ReferenceOps
         UnaryKind.Clip => Math.Min(Math.Max(v, s.Min), s.Max),
         UnaryKind.Erf => Erf(v),
         UnaryKind.Pow => Math.Pow(v, s.Alpha),
+        UnaryKind.Sin => Math.Sin(v),
+        UnaryKind.Cos => Math.Cos(v),
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     }).ToArray();
 

@@ -116,6 +116,26 @@ public sealed class ConstantArithmeticImportTests
     }
 
     [Fact]
+    public void Concat_of_activations_with_their_sin_and_cos_features_runs_with_the_gradient_of_every_part()
+    {
+        // y = w · [x, sin x, cos x] (a sinusoidal feature expansion, as time embeddings are built)
+        var axis = new OnnxAttribute("axis", OnnxAttribute.IntType, 0, 1, null, null, [], [], []);
+        float[] w = [0.5f, -1f, 2f, 0.3f, 0.7f, -0.4f, 1.1f, -0.2f, 0.9f];
+        var g = Import(
+            [Node("s", "Sin", "x"), Node("c", "Cos", "x"), new("cat", "Concat", "", ["x", "s.y", "c.y"], ["cat.y"], [axis]),
+             new("fc", "Gemm", "", ["cat.y", "w"], ["y"], [TransB])],
+            [T("w", [1, 9], w)], Value("x", 1, 3), Value("y", 1, 1));
+        Assert.Equal(3, g.Nodes.Count(n => n.Op == GraphOps.Scatter));
+        double[] x = [0.3, -0.7, 1.1, 2, 0.5, -1];
+        Check(g, 2, x, v => [.. Enumerable.Range(0, 2).Select(n =>
+        {
+            var r = v.Skip(n * 3).Take(3).ToArray();
+            double[] f = [.. r, .. r.Select(Math.Sin), .. r.Select(Math.Cos)];
+            return Enumerable.Range(0, 9).Sum(i => w[i] * f[i]);
+        })]);
+    }
+
+    [Fact]
     public void A_constant_that_is_not_per_channel_and_division_by_zero_are_refused()
     {
         var e = Assert.Throws<ModelImportException>(() => Import([Node("n", "Mul", "x", "c")], [T("c", [2, 2], [1f, 2f, 3f, 4f])], Value("x", 1, 2, 2), Value("n.y", 1, 2, 2)));
