@@ -187,6 +187,44 @@ public sealed record LayerNormSpec
     public int Width { get; }
     public float Epsilon { get; }
     public long Count => Rows * Width;
+
+    /// <summary>Row r (at <paramref name="offset"/>) of the forward, written once for both backends.</summary>
+    public static void Forward<TView>(TView x, TView gamma, TView beta, TView y, int offset, int width, float epsilon) where TView : struct, IFloatView
+    {
+        var (mean, rstd) = Statistics(x, offset, width, epsilon);
+        for (int i = 0; i < width; i++) y.Set(offset + i, gamma.Get(i) * ((x.Get(offset + i) - mean) * rstd) + beta.Get(i));
+    }
+
+    /// <summary>Row r of the input gradient: dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dy ⊙ γ, μ and r recomputed.</summary>
+    public static void Backward<TView>(TView x, TView gamma, TView dy, TView dx, int offset, int width, float epsilon) where TView : struct, IFloatView
+    {
+        var (mean, rstd) = Statistics(x, offset, width, epsilon);
+        float sumG = 0f, sumGx = 0f;
+        for (int i = 0; i < width; i++)
+        {
+            float g = dy.Get(offset + i) * gamma.Get(i);
+            sumG += g;
+            sumGx += g * ((x.Get(offset + i) - mean) * rstd);
+        }
+        float meanG = sumG / width, meanGx = sumGx / width;
+        for (int i = 0; i < width; i++)
+            dx.Set(offset + i, rstd * (dy.Get(offset + i) * gamma.Get(i) - meanG - (x.Get(offset + i) - mean) * rstd * meanGx));
+    }
+
+    /// <summary>The row's mean and 1/√(variance + ε), the variance taken of the deviations (two passes: no cancellation).</summary>
+    static (float Mean, float Rstd) Statistics<TView>(TView x, int offset, int width, float epsilon) where TView : struct, IFloatView
+    {
+        float sum = 0f;
+        for (int i = 0; i < width; i++) sum += x.Get(offset + i);
+        float mean = sum / width;
+        float squares = 0f;
+        for (int i = 0; i < width; i++)
+        {
+            float d = x.Get(offset + i) - mean;
+            squares += d * d;
+        }
+        return (mean, 1f / MathF.Sqrt(squares / width + epsilon));
+    }
 }
 
 /// <summary>Adam hyper-parameters (PyTorch defaults except the learning rate, which KIAGO sets).</summary>

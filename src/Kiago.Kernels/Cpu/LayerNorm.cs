@@ -1,76 +1,40 @@
 namespace Kiago.Kernels.Cpu;
 
-// Layer normalisation over the last axis and its input gradient; the ILGPU side is Ilgpu/Ops/LayerNorm.cs. One row at a
-// time in a fixed order (mean, then the variance of the deviations), so results do not depend on the thread count.
+// Layer normalisation over the last axis and its input gradient; the row math is LayerNormSpec's (shared with
+// Ilgpu/Ops/LayerNorm.cs). One row at a time: results do not depend on the thread count.
 public sealed partial class CpuBackend
 {
     public void LayerNorm(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> beta, DeviceBuffer<float> y)
     {
         const string op = "LayerNorm";
-        var (xa, ga, ba, ya) = LayerNormBuffers(op, spec, x, gamma, beta, "beta", y, "y");
-        int w = spec.Width;
-        float eps = spec.Epsilon;
+        var (xa, ga, ba, ya) = LayerNormBuffers(op, spec, x, gamma, (beta, "beta", spec.Width), (y, "y"));
+        var (width, epsilon) = (spec.Width, spec.Epsilon);
         ParallelRange(spec.Rows, (s, e) =>
         {
-            for (int r = s; r < e; r++)
-            {
-                int o = r * w;
-                var (mean, rstd) = RowStatistics(xa, o, w, eps);
-                for (int i = 0; i < w; i++) ya[o + i] = ga[i] * ((xa[o + i] - mean) * rstd) + ba[i];
-            }
-        }, grain: Math.Max(1, (1 << 14) / w));
+            for (int r = s; r < e; r++) LayerNormSpec.Forward(xa, ga, ba, ya, r * width, width, epsilon);
+        }, grain: Math.Max(1, (1 << 14) / width));
     }
 
     public void LayerNormBackward(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> dy, DeviceBuffer<float> dx)
     {
         const string op = "LayerNormBackward";
-        var (xa, ga, dya, dxa) = LayerNormBuffers(op, spec, x, gamma, dy, "dy", dx, "dx");
-        int w = spec.Width;
-        float eps = spec.Epsilon;
+        var (xa, ga, dya, dxa) = LayerNormBuffers(op, spec, x, gamma, (dy, "dy", spec.Count), (dx, "dx"));
+        var (width, epsilon) = (spec.Width, spec.Epsilon);
         ParallelRange(spec.Rows, (s, e) =>
         {
-            for (int r = s; r < e; r++)
-            {
-                int o = r * w;
-                var (mean, rstd) = RowStatistics(xa, o, w, eps);
-                float sumG = 0f, sumGx = 0f;
-                for (int i = 0; i < w; i++)
-                {
-                    float g = dya[o + i] * ga[i];
-                    sumG += g;
-                    sumGx += g * ((xa[o + i] - mean) * rstd);
-                }
-                float meanG = sumG / w, meanGx = sumGx / w;
-                for (int i = 0; i < w; i++)
-                    dxa[o + i] = rstd * (dya[o + i] * ga[i] - meanG - (xa[o + i] - mean) * rstd * meanGx);
-            }
-        }, grain: Math.Max(1, (1 << 14) / w));
+            for (int r = s; r < e; r++) LayerNormSpec.Backward(xa, ga, dya, dxa, r * width, width, epsilon);
+        }, grain: Math.Max(1, (1 << 14) / width));
     }
 
-    /// <summary>The row's mean and 1/√(variance + ε), the variance taken of the deviations (two passes: no cancellation).</summary>
-    static (float Mean, float Rstd) RowStatistics(float[] x, int offset, int width, float epsilon)
+    (ArrayFloats X, ArrayFloats Gamma, ArrayFloats Third, ArrayFloats Out) LayerNormBuffers(string op, LayerNormSpec spec, DeviceBuffer<float> x,
+        DeviceBuffer<float> gamma, (DeviceBuffer<float> Buffer, string Name, long Length) third, (DeviceBuffer<float> Buffer, string Name) output)
     {
-        float sum = 0f;
-        for (int i = 0; i < width; i++) sum += x[offset + i];
-        float mean = sum / width;
-        float squares = 0f;
-        for (int i = 0; i < width; i++)
-        {
-            float d = x[offset + i] - mean;
-            squares += d * d;
-        }
-        return (mean, 1f / MathF.Sqrt(squares / width + epsilon));
-    }
-
-    (float[] X, float[] Gamma, float[] Third, float[] Out) LayerNormBuffers(string op, LayerNormSpec spec, DeviceBuffer<float> x,
-        DeviceBuffer<float> gamma, DeviceBuffer<float> third, string thirdName, DeviceBuffer<float> output, string outputName)
-    {
-        bool rowsAreThird = thirdName == "dy";
         ShapeException.RequireLength(op, "x", x, spec.Count);
         ShapeException.RequireLength(op, "gamma", gamma, spec.Width);
-        ShapeException.RequireLength(op, thirdName, third, rowsAreThird ? spec.Count : spec.Width);
-        ShapeException.RequireLength(op, outputName, output, spec.Count);
+        ShapeException.RequireLength(op, third.Name, third.Buffer, third.Length);
+        ShapeException.RequireLength(op, output.Name, output.Buffer, spec.Count);
         if (spec.Count > int.MaxValue) throw new ShapeException($"{op}: {spec.Count} values exceed the CPU backend's 2³¹ − 1 per buffer");
-        return (Own(x, op, "x").Array, Own(gamma, op, "gamma").Array, Own(third, op, thirdName).Array, Own(output, op, outputName).Array);
+        return (new(Own(x, op, "x").Array), new(Own(gamma, op, "gamma").Array), new(Own(third.Buffer, op, third.Name).Array),
+            new(Own(output.Buffer, op, output.Name).Array));
     }
 }

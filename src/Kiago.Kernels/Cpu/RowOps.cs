@@ -4,6 +4,7 @@ namespace Kiago.Kernels.Cpu;
 // call the one definition in RowOpSpec. One row at a time in a fixed order: the same bytes for any thread count.
 public sealed partial class CpuBackend
 {
+    /// <summary>A float[] as the shared row math's element accessor (RowOpSpec, LayerNormSpec).</summary>
     readonly struct ArrayFloats(float[] array) : IFloatView
     {
         public float Get(int index) => array[index];
