@@ -81,6 +81,24 @@ public sealed class ObjectiveCommandTests : IDisposable
         Assert.True(Mean(up) > Mean(down) + 1, $"maximised mean {Mean(up)} vs minimised {Mean(down)}");
     }
 
+    [Fact]
+    public void Shards_of_a_run_with_an_objective_merge_to_the_whole_run_byte_for_byte()
+    {
+        string model = ScoreModel();
+        string[] Run(string dir, params string[] extra) => ["optimise", "--base", "MgB2", "--base", "NaCl", "--candidates", "6", "--steps", "10",
+            "--tc-model", "random", "--ef-model", "random", "--device", "cpu", "--quiet", "--objective", $"score={model}:1", "--out", dir, .. extra];
+        string whole = cli.PathOf("whole"), a = cli.PathOf("s0"), b = cli.PathOf("s1"), merged = cli.PathOf("merged");
+        foreach (var args in new[] { Run(whole), Run(a, "--shard", "0/2"), Run(b, "--shard", "1/2") })
+        {
+            var (code, _, err) = cli.Run(args);
+            Assert.True(code == ExitCodes.Ok, err);
+        }
+        var (mc, _, me) = cli.Run(["merge", b, a, "--out", merged]);
+        Assert.True(mc == ExitCodes.Ok, me);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "candidates.csv")), File.ReadAllBytes(Path.Combine(merged, "candidates.csv")));
+        Assert.EndsWith(",score", File.ReadLines(Path.Combine(merged, "candidates.csv")).First());
+    }
+
     [Theory]
     [InlineData("score", "no NAME= before the file")]
     [InlineData("Score=m.kgw:1", "must be lower-case letters")]
