@@ -99,7 +99,7 @@ internal static class BaselineCommand
             }
             return ExitCodes.Ok;
         });
-        return new Command("baseline", "Baselines on the same predictors and screening as kiago optimise") { ces };
+        return new Command("baseline", "Baselines on the same predictors and screening as kiago optimise") { ces, SuperDiffCommand.Create() };
     }
 
     static Kiago.Nets.Uncertainty.UncertainModel? LoadUncertain(string? path, string option, IBackend backend, Action<string> notice) =>

@@ -23,6 +23,8 @@ public sealed class GraphModel : ICompositionModel
     {
         Model = model;
         Backend = backend;
+        if (model.Kind == ModelKind.Denoiser)
+            throw new GraphException("this is a diffusion denoiser, not a composition predictor: use it with `kiago baseline superdiff --denoiser`");
         var expected = Featuriser.Layout(model.Kind).Shape;
         if (!model.Graph.InputShape.SequenceEqual(expected))
             throw new GraphException($"{ModelKinds.NameWithArticle(model.Kind)} model takes per-sample input {GraphOps.Show(expected)}, " +

@@ -33,7 +33,13 @@ public static class ModelConverter
             throw ModelImportException.Graph(onnxPath, $"{ModelKinds.NameWithArticle(kind)} model takes per-sample input {GraphOps.Show(expected)}, " +
                 $"but input '{graph.InputName}' is {GraphOps.Show(graph.InputShape)}");
         var outShape = graph.InferShapes()[graph.OutputName];
-        if (GraphOps.Size(outShape) != 1)
+        if (kind == ModelKind.Denoiser)
+        {
+            if (outShape is not [DenoiserLayout.Elements])
+                throw ModelImportException.Graph(onnxPath, $"output '{graph.OutputName}' has per-sample shape {GraphOps.Show(outShape)}; " +
+                    $"a denoiser predicts the noise of each of the {DenoiserLayout.Elements} amounts, per-sample shape ({DenoiserLayout.Elements})");
+        }
+        else if (GraphOps.Size(outShape) != 1)
             throw ModelImportException.Graph(onnxPath, $"output '{graph.OutputName}' has per-sample shape {GraphOps.Show(outShape)}; a composition model gives one value per sample");
         var defaults = ModelKinds.DefaultOutput(kind);
         string outputName = options.OutputName ?? defaults?.Name ?? throw ModelImportException.Graph(onnxPath,
@@ -46,14 +52,15 @@ public static class ModelConverter
         return options.Float16 ? model.WithStorage(TensorStorageType.Float16) : model;
     }
 
-    /// <summary>The input signature from the per-sample input shape: tc-resnet for (4, 7, 32), elemnet for (86), fractions for (118).</summary>
+    /// <summary>The input signature from the per-sample input shape: tc-resnet for (4, 7, 32), elemnet for (86), fractions for (118), denoiser for (97).</summary>
     public static ModelKind DetectKind(ModelGraph graph, string file)
     {
         if (graph.InputShape.SequenceEqual(PeriodicTableLayout.ImageShape)) return ModelKind.TcResNet;
         if (graph.InputShape is [ElemNetLayout.InputCount]) return ModelKind.ElemNet;
         if (graph.InputShape is [Featuriser.CompositionColumns]) return ModelKind.Fractions;
+        if (graph.InputShape is [DenoiserLayout.InputColumns]) return ModelKind.Denoiser;
         throw ModelImportException.Graph(file, $"cannot tell the model's input from its per-sample shape {GraphOps.Show(graph.InputShape)}: " +
-            $"Kiago feeds {ModelKinds.AllNames}; pass --input image|elemnet|fractions if the model takes one of these in another shape, or reshape it at export");
+            $"Kiago feeds {ModelKinds.AllNames}; pass --input image|elemnet|fractions|denoiser if the model takes one of these in another shape, or reshape it at export");
     }
 
     /// <summary>The user's card (a JSON object) plus a "conversion" entry naming the ONNX source and its SHA-256.</summary>

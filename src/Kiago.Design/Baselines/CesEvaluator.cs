@@ -38,9 +38,20 @@ public sealed class CesEvaluator(ICompositionModel? tc, ICompositionModel? ef)
     public CesOutcome Evaluate(CesBaseResult generated, int baseIndex, CesMode mode)
     {
         if (generated.Skipped) throw new ArgumentException($"base {generated.Base.Name} was skipped: {generated.SkipReason}");
-        var clock = Stopwatch.StartNew();
-        var material = generated.Base;
         var samples = generated.Samples;
+        var (summary, rows, order) = Evaluate(generated.Base, [.. samples.Select(s => s.Composition)], baseIndex, mode);
+        return new CesOutcome(summary, rows, [.. order.Select(i => samples[i])]);
+    }
+
+    /// <summary>
+    /// Any baseline's formulas, screened and predicted as above: the rows (best Tc first; a row's Candidate is its
+    /// index in <paramref name="compositions"/>), the base's summary, and the row order as indices into the list.
+    /// </summary>
+    public (BaseSummary Summary, IReadOnlyList<CandidateRow> Rows, int[] Order) Evaluate(BaseMaterial material, IReadOnlyList<Composition> compositions,
+        int baseIndex, CesMode mode)
+    {
+        var clock = Stopwatch.StartNew();
+        var samples = compositions.Select(c => new { Composition = c }).ToList();
         var all = samples.Select(s => s.Composition).Append(material.Composition).ToArray();
         var tcs = Predict(tc, all);
         var efs = Predict(ef, all);
@@ -90,7 +101,7 @@ public sealed class CesEvaluator(ICompositionModel? tc, ICompositionModel? ef)
         string substitution = mode == CesMode.Substitution && material.Substitution is { } s
             ? $"{s.Target.Symbol}{s.OxidationState.ToString("+0;-0", CultureInfo.InvariantCulture)}" : "";
         var summary = BaseSummaries.Summarise(baseIndex, material.Name, substitution, baseTc, baseEf, rows, 0, clock.Elapsed.TotalSeconds);
-        return new CesOutcome(summary, rows, [.. order.Select(i => samples[i])]);
+        return (summary, rows, order);
     }
 
     /// <summary>The reference's Target_remain and Non_Target_remain checks on normalised fractions (absolute 1e-5).</summary>

@@ -47,6 +47,8 @@ public sealed class Featuriser : IDisposable
         ModelKind.ElemNet => (ElemNetLayout.Elements, [ElemNetLayout.InputCount], false,
             ElemNetLayout.Elements.Select(z => z - 1).ToArray()),
         ModelKind.Fractions => (Enumerable.Range(1, 118).ToArray(), [CompositionColumns], false, Enumerable.Range(0, 118).ToArray()),
+        ModelKind.Denoiser => (Enumerable.Range(1, DenoiserLayout.Elements).ToArray(), [DenoiserLayout.InputColumns], false,
+            Enumerable.Range(0, DenoiserLayout.Elements).ToArray()),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

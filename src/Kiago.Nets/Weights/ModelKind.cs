@@ -13,6 +13,12 @@ public enum ModelKind
     ElemNet,
     /// <summary>The 118 atom fractions themselves (Z = 1..118, summing to 1): an MLP or any model on the raw composition.</summary>
     Fractions,
+    /// <summary>
+    /// A diffusion denoiser, not a predictor: per-sample input (97) = the 96 element amounts of Z 1..96 (H…Cm, not
+    /// normalised, as SuperDiff's vectors) and the integer timestep t as a float; output (96) = the predicted noise ε.
+    /// Used by <c>kiago baseline superdiff</c> only.
+    /// </summary>
+    Denoiser,
 }
 
 public static class ModelKinds
@@ -22,11 +28,12 @@ public static class ModelKinds
         ModelKind.TcResNet => "tc-resnet",
         ModelKind.ElemNet => "elemnet",
         ModelKind.Fractions => "fractions",
+        ModelKind.Denoiser => "denoiser",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
     /// <summary>Every kind's name, for messages listing the choices.</summary>
-    public static string AllNames => "tc-resnet (4×7×32 image), elemnet (86 fractions), fractions (118 fractions)";
+    public static string AllNames => "tc-resnet (4×7×32 image), elemnet (86 fractions), fractions (118 fractions), denoiser (96 amounts + timestep)";
 
     /// <summary>"a tc-resnet", "an elemnet": the name with its article, for messages.</summary>
     public static string NameWithArticle(ModelKind kind) => kind == ModelKind.ElemNet ? "an elemnet" : "a " + Name(kind);
@@ -38,6 +45,7 @@ public static class ModelKinds
             case "tc-resnet": kind = ModelKind.TcResNet; return true;
             case "elemnet": kind = ModelKind.ElemNet; return true;
             case "fractions": kind = ModelKind.Fractions; return true;
+            case "denoiser": kind = ModelKind.Denoiser; return true;
             default: kind = default; return false;
         }
     }
@@ -47,6 +55,7 @@ public static class ModelKinds
     {
         ModelKind.TcResNet => ("tc", "K"),
         ModelKind.ElemNet => ("ef", "eV/atom"),
+        ModelKind.Denoiser => ("noise", "amount"),
         _ => null,
     };
 }
