@@ -14,12 +14,12 @@ public sealed record SuperDiffOutcome(BaseSummary Summary, IReadOnlyList<Candida
 /// <summary>
 /// The run folder of <c>kiago baseline superdiff</c>: candidates.csv, summary.csv and summary.json with the columns of
 /// optimise and C-ES; sampling.csv (per base: the chosen threshold, the scan, empty samples, the Table-4 Tc
-/// decomposition when asked for, seconds); provenance.csv (per row: the sample and its ILVR scale); skipped.csv.
+/// decomposition when asked for; the sampling time is in manifest.json's timings); provenance.csv (per row: the sample and its ILVR scale); skipped.csv.
 /// </summary>
 public static class SuperDiffLayout
 {
     public const string SamplingHeader = "base_index,base,samples,steps,sampler,guidance_weight,ilvr_scales,threshold,empty_samples," +
-        "mean_top30_tc_K,denoise_delta_tc_K,ilvr_delta_tc_K,guidance_delta_tc_K,sum_delta_tc_K,screening_ratio,sampling_seconds,threshold_scan\n";
+        "mean_top30_tc_K,denoise_delta_tc_K,ilvr_delta_tc_K,guidance_delta_tc_K,sum_delta_tc_K,screening_ratio,threshold_scan\n";
     public const string ProvenanceHeader = "base_index,candidate,formula,sample,ilvr_scale,total_amount\n";
 
     public static readonly RunLayout Layout = new(Tables(""), []);
@@ -59,7 +59,7 @@ public static class SuperDiffLayout
             R(o.Thresholded.Threshold), I(o.Thresholded.Empty),
             R(o.Thresholded.Scan.First(s => s.Threshold == o.Thresholded.Threshold).MeanTop30Tc),
             D(d?.Denoise), D(d?.Ilvr), D(d?.Guidance), D(d?.Sum),
-            R((double)passed / o.Options.Samples), o.Samples.Seconds.ToString("F3", CultureInfo.InvariantCulture), scan);
+            R((double)passed / o.Options.Samples), scan);
     }
 
     static string Provenance(SuperDiffOutcome o)

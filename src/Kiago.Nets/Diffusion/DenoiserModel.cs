@@ -16,9 +16,7 @@ public sealed class DenoiserModel : IDisposable
 
     public DenoiserModel(WeightModel model, DiffusionSettings settings, IBackend backend, string file)
     {
-        if (model.Kind != ModelKind.Denoiser)
-            throw new WeightFileException(file, $"{ModelKinds.NameWithArticle(model.Kind)} model is a predictor, not a denoiser " +
-                $"(expected kind denoiser: input {DenoiserLayout.InputColumns} = {DenoiserLayout.Elements} amounts + timestep, output {DenoiserLayout.Elements})");
+        if (model.Kind != ModelKind.Denoiser) throw NotADenoiser(model, file);
         if (model.Graph.InputShape is not [DenoiserLayout.InputColumns])
             throw new WeightFileException(file, $"a denoiser takes per-sample input ({DenoiserLayout.InputColumns}) = {DenoiserLayout.Elements} amounts (H…Cm) + timestep, " +
                 $"but the graph's input '{model.Graph.InputName}' is {GraphOps.Show(model.Graph.InputShape)}");
@@ -38,6 +36,7 @@ public sealed class DenoiserModel : IDisposable
     public static DenoiserModel Load(string path, IBackend backend)
     {
         var model = WeightFile.Read(path);
+        if (model.Kind != ModelKind.Denoiser) throw NotADenoiser(model, path);
         var settings = DiffusionSettings.FromCard(model.CardJson, path);
         try
         {
@@ -48,6 +47,10 @@ public sealed class DenoiserModel : IDisposable
             throw new WeightFileException(path, e.Message);
         }
     }
+
+    static WeightFileException NotADenoiser(WeightModel model, string file) =>
+        new(file, $"{ModelKinds.NameWithArticle(model.Kind)} model ({model.OutputName} in {model.OutputUnit}) is a predictor, not a denoiser " +
+            $"(expected kind denoiser: input {DenoiserLayout.InputColumns} = {DenoiserLayout.Elements} amounts + timestep, output {DenoiserLayout.Elements})");
 
     public WeightModel Model { get; }
     public DiffusionSettings Settings { get; }

@@ -40,9 +40,9 @@ public sealed class SuperDiffSamplerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new DiffusionSchedule(Settings, 1001));
     }
 
-    static SuperDiffSamples Sample(SuperDiffOptions options, float[]? reference = null, WeightModel? model = null)
+    static SuperDiffSamples Sample(SuperDiffOptions options, float[]? reference = null, WeightModel? model = null, int threads = 1)
     {
-        using var backend = new CpuBackend(threads: 1);
+        using var backend = new CpuBackend(threads: threads);
         using var denoiser = LinearDenoisers.Load(model ?? LinearDenoisers.Model(), backend);
         return new SuperDiffSampler(denoiser, null).Sample(reference, options);
     }
@@ -141,6 +141,7 @@ public sealed class SuperDiffSamplerTests
         var batched = Sample(options with { BatchSize = 7 }, Reference(), model);
         Assert.Equal(whole.Amounts, again.Amounts);
         Assert.Equal(whole.Amounts, batched.Amounts);
+        Assert.Equal(whole.Amounts, Sample(options, Reference(), model, threads: 2).Amounts);
         var otherSeed = Sample(options with { Seed = 10 }, Reference(), model);
         Assert.NotEqual(whole.Amounts, otherSeed.Amounts);
     }
@@ -210,6 +211,12 @@ public sealed class SuperDiffSamplerTests
         Assert.True(MeanTc(guided) > MeanTc(unguided), $"guided {MeanTc(guided)} vs {MeanTc(unguided)}");
         var decomposed = sampler.Sample(y, plain with { GuidanceWeight = 0.05, Decompose = true });
         Assert.Equal(guided.Amounts, decomposed.Amounts);   // tracking Tc does not change the samples
+        Assert.Equal(guided.Amounts, sampler.Sample(y, plain with { GuidanceWeight = 0.05 }).Amounts);
+        using (var backend2 = new CpuBackend(threads: 2))
+        using (var tc2 = new GraphModel(RandomMembers.Mlp(ModelKind.Fractions, 4), backend2))
+        using (var denoiser2 = LinearDenoisers.Load(LinearDenoisers.Model(), backend2))
+        using (var guidance2 = new CompositionGuidance(tc2, null, 0, 64))
+            Assert.Equal(guided.Amounts, new SuperDiffSampler(denoiser2, guidance2).Sample(y, plain with { GuidanceWeight = 0.05 }).Amounts);
         var d = decomposed.Decomposition!;
         Assert.True(d.Guidance > 0, $"guidance ΔTc {d.Guidance}");
         // the parts sum to Tc(x_0) − Tc(x_T), averaged over samples
