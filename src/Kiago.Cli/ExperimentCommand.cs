@@ -17,6 +17,9 @@ namespace Kiago.Cli;
 /// </summary>
 internal static class ExperimentCommand
 {
+    /// <summary>SD+CG's default guidance weight (on our scale, w·β·∇; docs/EXPERIMENTS.md, the Table-4 sweep).</summary>
+    public const double DefaultGuidance = 0.01;
+
     public static Command Create()
     {
         var kind = new Argument<string>("kind") { Description = "normal | substitution | hydride" };
@@ -34,9 +37,14 @@ internal static class ExperimentCommand
         var resume = new Option<bool>("--resume") { Description = "Finish an interrupted experiment in --out (same arguments): completed bases are kept, the rest run" };
         var shard = RunOptions.Shard();
         var only = RunOptions.Only();
+        var superdiff = new Option<string?>("--superdiff") { Description = "Also run SuperDiff (SD) and SuperDiff with classifier guidance (SD+CG) with this denoiser (.kgw), normal and substitution only" };
+        var sdSamples = new Option<int?>("--sd-samples") { Description = "SD and SD+CG samples per base (default: the C-ES samples)" };
+        var sdSteps = new Option<int?>("--sd-steps") { Description = "SD denoising steps (default: the denoiser's timesteps)" };
+        var sdGuidance = new Option<double>("--sd-guidance") { Description = "SD+CG guidance weight w (docs/EXPERIMENTS.md: chosen from the Table-4 sweep)", DefaultValueFactory = _ => DefaultGuidance };
         var command = new Command("experiment", "Run one of the paper's experiments (KIAGO and C-ES) and write its tables")
         {
             kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, outDir, oxStates, resume, shard, only,
+            superdiff, sdSamples, sdSteps, sdGuidance,
         };
         var compute = ComputeOptions.AddTo(command);
         command.SetAction(r =>
@@ -66,10 +74,32 @@ internal static class ExperimentCommand
             using var backend = compute.CreateBackend(r);
             using var tc = EvalIO.LoadModel(r.GetRequiredValue(tcModel), backend, ModelOptions.TcOption)!;
             using var ef = EvalIO.LoadModel(r.GetRequiredValue(efModel), backend, ModelOptions.EfOption)!;
+            string? denoiserPath = r.GetValue(superdiff);
+            if (denoiserPath is not null && experiment == ExperimentKind.Hydride)
+                throw new UserInputException("--superdiff: the paper compares SuperDiff on the normal and substitution experiments only");
+            if (denoiserPath is not null && !File.Exists(denoiserPath)) throw new UserInputException($"--superdiff {denoiserPath}: file not found");
+            using var denoiser = denoiserPath is null ? null : Kiago.Nets.Diffusion.DenoiserModel.Load(denoiserPath, backend);
+            Kiago.Design.Baselines.SuperDiff.SuperDiffOptions? sdOptions = null;
+            if (denoiser is not null)
+            {
+                sdOptions = new Kiago.Design.Baselines.SuperDiff.SuperDiffOptions
+                {
+                    Samples = r.GetValue(sdSamples) is { } n ? Positive(n, "--sd-samples") : options.EffectiveCesSamples,
+                    Steps = r.GetValue(sdSteps) is { } st ? Positive(st, "--sd-steps") : denoiser.Settings.Timesteps,
+                    GuidanceWeight = r.GetValue(sdGuidance), Seed = options.Seed,
+                };
+                sdOptions.Validate(denoiser.Settings.Timesteps);
+                if (sdOptions.GuidanceWeight <= 0) throw new UserInputException("--sd-guidance must be > 0 (SD+CG is the guided arm; SD runs without guidance)");
+                options = options with { SuperDiff = sdOptions };
+            }
+            using var guidance = sdOptions is null ? null
+                : new Kiago.Design.Baselines.SuperDiff.CompositionGuidance(tc, ef, sdOptions.GuidanceEfWeight, Math.Min(sdOptions.BatchSize, sdOptions.Samples));
             var runner = new ExperimentRunner(backend, tc, ef)
             {
                 Log = line => error.WriteLine($"kiago: {line}"),
                 Novelty = new Kiago.Design.Novelty.NoveltySearch(Kiago.Design.Novelty.KnownCompositions.Builtin),
+                SuperDiff = denoiser is null ? null : new SuperDiffArms(new Kiago.Design.Baselines.SuperDiff.SuperDiffSampler(denoiser, null),
+                    new Kiago.Design.Baselines.SuperDiff.SuperDiffSampler(denoiser, guidance), sdOptions!),
             };
             var request = new RunRequest(command,
             [
@@ -80,8 +110,10 @@ internal static class ExperimentCommand
                 new("integerisation", string.Join(",", maxAtomsList.Select(m => m.ToString(CultureInfo.InvariantCulture)))),
                 new("tc_model", r.GetRequiredValue(tcModel)!), new("ef_model", r.GetRequiredValue(efModel)!),
                 new("ox_states", r.GetValue(oxStates)!),
+                .. SuperDiffArguments(denoiserPath, sdOptions),
             ], names, options.Seed, dir, r.GetValue(resume), backend.DeviceName,
-            [RunManifest.WeightsEntry("tc-model", r.GetRequiredValue(tcModel)), RunManifest.WeightsEntry("ef-model", r.GetRequiredValue(efModel))],
+            [RunManifest.WeightsEntry("tc-model", r.GetRequiredValue(tcModel)), RunManifest.WeightsEntry("ef-model", r.GetRequiredValue(efModel)),
+             .. (denoiserPath is null ? [] : new[] { RunManifest.WeightsEntry("denoiser", denoiserPath) })],
             experiment == ExperimentKind.Hydride ? "hydride" : "standard", shardSpec, selection);
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
@@ -89,8 +121,9 @@ internal static class ExperimentCommand
             RunResult result;
             try
             {
-                result = new RunSession(ExperimentLayout.For(command), error).Run(request,
-                    (i, token) => ExperimentLayout.Parts(i, runner.RunBase(list[i], i, list.Count, options, token)), cts.Token);
+                bool withSd = denoiser is not null;
+                result = new RunSession(ExperimentLayout.For(command, withSd), error).Run(request,
+                    (i, token) => ExperimentLayout.Parts(i, runner.RunBase(list[i], i, list.Count, options, token), withSd), cts.Token);
             }
             finally { Console.CancelKeyPress -= onCancel; }
             if (!result.Completed)
@@ -103,6 +136,14 @@ internal static class ExperimentCommand
         });
         return command;
     }
+
+    /// <summary>The SuperDiff arms' canonical arguments (none without --superdiff, so older runs keep their arguments).</summary>
+    static KeyValuePair<string, string>[] SuperDiffArguments(string? denoiser, Kiago.Design.Baselines.SuperDiff.SuperDiffOptions? o) =>
+        denoiser is null || o is null ? [] :
+        [
+            new(ExperimentLayout.SuperDiffArgument, denoiser), new("sd_samples", o.Samples.ToString(CultureInfo.InvariantCulture)),
+            new("sd_steps", o.Steps.ToString(CultureInfo.InvariantCulture)), new("sd_guidance", o.GuidanceWeight.ToString("R", CultureInfo.InvariantCulture)),
+        ];
 
     static int Positive(int value, string option) => value >= 1 ? value : throw new UserInputException($"{option} must be >= 1 (got {value})");
 

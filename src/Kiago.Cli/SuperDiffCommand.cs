@@ -69,7 +69,7 @@ internal static class SuperDiffCommand
                 var s => throw new UserInputException($"--sampler \"{s}\": expected ddpm or ddim"),
             };
             var list = EvalIO.Bases(r.GetValue(baseOption), r.GetValue(bases), r.GetValue(target), r.GetValue(ox));
-            var references = list.Select((b, i) => Reference(b, list.Count == 1 ? "--base" : $"base {i + 1}")).ToArray();
+            for (int i = 0; i < list.Count; i++) Reference(list[i], list.Count == 1 ? "--base" : $"base {i + 1}");   // refused before sampling
             string denoiserPath = ShippedWeights.Resolve(r, denoiser);
             if (!File.Exists(denoiserPath)) throw new UserInputException($"--denoiser {denoiserPath}: file not found");
             var knownList = Design.KnownListReader.Load(r.GetValue(known), "--known", error);
@@ -121,7 +121,7 @@ internal static class SuperDiffCommand
             "standard", shardSpec);
             new RunSession(SuperDiffLayout.Layout, error).Run(request, (i, _) =>
             {
-                var outcome = RunBase(diffusion, evaluator, list[i], references[i], i, options, cesMode, tc?.Flagship,
+                var outcome = SuperDiffBaseline.Run(diffusion, evaluator, list[i], i, options, cesMode, tc?.Flagship,
                     (done, total) => { if (done % Math.Max(1, total / 10) == 0 || done == total) error.WriteLine($"kiago: base {i + 1}/{list.Count} {list[i].Name}: step {done}/{total}"); });
                 error.WriteLine($"kiago: base {i + 1}/{list.Count} {list[i].Name}: threshold {outcome.Thresholded.Threshold:0.##}, {outcome.Thresholded.Empty} empty, " +
                     $"{outcome.Summary.Unique} unique, all-pass rate {outcome.Summary.AllPassRate:F3}, ΔTc top-30 {outcome.Summary.DeltaTcTop30:F2} K, sampling {outcome.Samples.Seconds:F1} s");
@@ -134,34 +134,13 @@ internal static class SuperDiffCommand
         return command;
     }
 
-    /// <summary>Samples, thresholds and evaluates one base.</summary>
-    public static SuperDiffOutcome RunBase(SuperDiffSampler diffusion, CesEvaluator evaluator, BaseMaterial material, float[] reference, int index,
-        SuperDiffOptions options, CesMode mode, Kiago.Nets.ICompositionModel? tc, Action<long, long>? progress)
-    {
-        var sampled = diffusion.Sample(options.IlvrScales.Count > 0 ? reference : null, options, progress);
-        var thresholded = SuperDiffThreshold.Choose(sampled, options.Thresholds, tc);
-        var kept = Enumerable.Range(0, sampled.Samples).Where(s => thresholded.Compositions[s] is not null).ToArray();
-        var (summary, rows, _) = evaluator.Evaluate(material, [.. kept.Select(s => thresholded.Compositions[s]!)], index, mode);
-        // a row's Candidate indexes the kept list; report the sample number itself
-        var sampleOfRow = rows.Select(row => kept[row.Candidate]).ToArray();
-        rows = [.. rows.Select((row, j) => row with { Candidate = sampleOfRow[j] })];
-        return new SuperDiffOutcome(summary, rows, sampleOfRow, options, thresholded, sampled);
-    }
-
     /// <summary>The base's amounts as SuperDiff's 96-vector; a base with an element beyond Cm is refused before sampling.</summary>
-    public static float[] Reference(BaseMaterial material, string where)
-    {
-        var vector = new float[DenoiserLayout.Elements];
-        foreach (var e in material.Composition.Elements)
-        {
-            if (e.Z > DenoiserLayout.Elements)
-                throw new UserInputException($"{where} {material.Name}: {e.Symbol} (Z = {e.Z}) is outside the denoiser's elements (H…Cm, Z 1..{DenoiserLayout.Elements})");
-            vector[e.Z - 1] = (float)material.Composition[e];
-        }
-        return vector;
-    }
+    static float[] Reference(BaseMaterial material, string where) =>
+        SuperDiffBaseline.Unsupported(material) is { } reason
+            ? throw new UserInputException($"{where} {material.Name}: {reason}")
+            : SuperDiffBaseline.Reference(material);
 
-    static IReadOnlyList<int> Scales(string text)
+    internal static IReadOnlyList<int> Scales(string text)
     {
         if (text.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return [];
         var scales = new List<int>();
@@ -171,7 +150,7 @@ internal static class SuperDiffCommand
         return scales;
     }
 
-    static IReadOnlyList<double> Thresholds(string text)
+    internal static IReadOnlyList<double> Thresholds(string text)
     {
         var list = new List<double>();
         foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))

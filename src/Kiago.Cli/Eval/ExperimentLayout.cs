@@ -33,13 +33,27 @@ public static class ExperimentLayout
         new RunTable("integerisation.csv", DesignTables.Header(IntegerisationColumns)),
     ];
 
-    public static RunLayout For(string command) => new(Tables, [MaterialPart], outputs => Render(command, outputs));
+    /// <summary>The argument that turns the SuperDiff arms on (the denoiser's path; absent or empty: off).</summary>
+    public const string SuperDiffArgument = "superdiff";
+
+    public static RunLayout For(string command, bool superDiff = false) =>
+        new(superDiff ? [.. Tables, .. SuperDiffLayout.Tables("sd/"), .. SuperDiffLayout.Tables("sdcg/")] : Tables, [MaterialPart],
+            outputs => Render(command, outputs, superDiff));
+
+    /// <summary>Whether a run's arguments ran the SuperDiff arms.</summary>
+    public static bool HasSuperDiff(IReadOnlyList<KeyValuePair<string, string>> arguments) =>
+        arguments.Any(a => a.Key == SuperDiffArgument && a.Value.Length > 0);
 
     /// <summary>One base's parts.</summary>
-    public static BaseParts Parts(int index, ExperimentBaseRun run)
+    public static BaseParts Parts(int index, ExperimentBaseRun run, bool superDiff = false)
     {
         var b = run.Base;
         var parts = CesLayout.Parts("ces/", index, b.Material.Name, b.Ces, b.CesSkip);
+        if (superDiff)
+        {
+            foreach (var kv in SuperDiffLayout.Parts("sd/", index, b.Material.Name, run.Sd, b.SdSkip)) parts[kv.Key] = kv.Value;
+            foreach (var kv in SuperDiffLayout.Parts("sdcg/", index, b.Material.Name, run.SdCg, b.SdSkip)) parts[kv.Key] = kv.Value;
+        }
         parts["kiago.candidates.csv"] = b.Kiago is null ? "" : DesignTables.CandidateLines(b.Kiago.Rows);
         parts["kiago.traces.csv"] = b.Kiago is null ? "" : DesignTables.TraceLines(index, b.Kiago.Trace);
         parts["kiago.summary.csv"] = b.Kiago is null ? "" : DesignTables.SummaryLine(b.Kiago.Summary);
@@ -52,7 +66,7 @@ public static class ExperimentLayout
     }
 
     /// <summary>tables.md from the completed bases' parts; the run options from the manifest arguments.</summary>
-    static void Render(string command, RunOutputs outputs)
+    static void Render(string command, RunOutputs outputs, bool superDiff)
     {
         var args = outputs.Arguments.ToDictionary(kv => kv.Key, kv => kv.Value);
         int Int(string key) => int.Parse(args[key], CultureInfo.InvariantCulture);
@@ -68,6 +82,11 @@ public static class ExperimentLayout
             Seed = long.Parse(args["seed"], CultureInfo.InvariantCulture),
             IntegerisationMaxAtoms = args.TryGetValue("integerisation", out var list) && list.Length > 0
                 ? [.. list.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))] : [],
+            SuperDiff = superDiff ? new Kiago.Design.Baselines.SuperDiff.SuperDiffOptions
+            {
+                Samples = Int("sd_samples"), Steps = Int("sd_steps"),
+                GuidanceWeight = double.Parse(args["sd_guidance"], CultureInfo.InvariantCulture),
+            } : null,
         };
         var runs = new List<ExperimentBaseRun>();
         foreach (int i in outputs.Completed)
@@ -78,9 +97,13 @@ public static class ExperimentLayout
             var kiagoSummary = Part("kiago.summary.json") is { Length: > 0 } ks ? DesignTableReader.Summary(ks) : null;
             var cesRows = DesignTableReader.Candidates(Part("ces.candidates.csv"), $"base {i} ces/candidates.csv part");
             var cesSummary = Part("ces.summary.json") is { Length: > 0 } cs ? DesignTableReader.Summary(cs) : null;
+            CesOutcome? Arm(string prefix) => superDiff && Part(prefix + ".summary.json") is { Length: > 0 } json
+                ? new CesOutcome(DesignTableReader.Summary(json), DesignTableReader.Candidates(Part(prefix + ".candidates.csv"), $"base {i} {prefix}/candidates.csv part"), [])
+                : null;
             var b = new ExperimentBase(material,
                 kiagoSummary is null ? null : new BaseOutcome(kiagoSummary, kiagoRows, []), Reason(Part("kiago.skipped.csv")),
-                cesSummary is null ? null : new CesOutcome(cesSummary, cesRows, []), Reason(Part("ces.skipped.csv")));
+                cesSummary is null ? null : new CesOutcome(cesSummary, cesRows, []), Reason(Part("ces.skipped.csv")),
+                Arm("sd"), Arm("sdcg"), superDiff ? Reason(Part("sd.skipped.csv")) : null);
             runs.Add(new ExperimentBaseRun(b, ReadIntegerisation(Part("integerisation.csv"))));
         }
         var result = ExperimentRunner.Assemble(options, runs, 0);

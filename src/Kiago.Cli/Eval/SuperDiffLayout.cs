@@ -7,10 +7,6 @@ using Kiago.Design.Pipeline;
 
 namespace Kiago.Cli.Eval;
 
-/// <summary>One base of a SuperDiff run: the rows and summary (as for C-ES), the sampling record and how each row was made.</summary>
-public sealed record SuperDiffOutcome(BaseSummary Summary, IReadOnlyList<CandidateRow> Rows, IReadOnlyList<int> SampleOfRow,
-    SuperDiffOptions Options, ThresholdedSamples Thresholded, SuperDiffSamples Samples);
-
 /// <summary>
 /// The run folder of <c>kiago baseline superdiff</c>: candidates.csv, summary.csv and summary.json with the columns of
 /// optimise and C-ES; sampling.csv (per base: the chosen threshold, the scan, empty samples, the Table-4 Tc

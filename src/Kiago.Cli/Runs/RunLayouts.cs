@@ -11,7 +11,8 @@ public static class RunLayouts
         "optimise" or "substitute" or "hydride" => DesignLayout.For(arguments.Any(a => a.Key == "hull_reference"),
             arguments.FirstOrDefault(a => a.Key == DesignCommand.ObjectiveColumnsArgument).Value?.Split(',') ?? []),
         "baseline ces" => CesLayout.Layout,
-        _ when command.StartsWith("experiment ", StringComparison.Ordinal) => ExperimentLayout.For(command),
-        _ => throw new UserInputException($"merge: {dir}: a '{command}' run has no per-base parts to merge (merge takes optimise, substitute, hydride, baseline ces and experiment runs)"),
+        "baseline superdiff" => SuperDiffLayout.Layout,
+        _ when command.StartsWith("experiment ", StringComparison.Ordinal) => ExperimentLayout.For(command, ExperimentLayout.HasSuperDiff(arguments)),
+        _ => throw new UserInputException($"merge: {dir}: a '{command}' run has no per-base parts to merge (merge takes optimise, substitute, hydride, baseline ces, baseline superdiff and experiment runs)"),
     };
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Kiago.Chemistry;
 using Kiago.Design.Baselines;
+using Kiago.Design.Baselines.SuperDiff;
 using Kiago.Kernels.Composition;
 using Kiago.Design.Constraints;
 using Kiago.Design.Initialisers;
@@ -32,6 +33,9 @@ public sealed record ExperimentOptions
 
     public int EffectiveCesSamples => CesSamples ?? Candidates;
 
+    /// <summary>The SuperDiff arms' settings (SD+CG's guidance weight; SD runs them with none), or null without those arms.</summary>
+    public Baselines.SuperDiff.SuperDiffOptions? SuperDiff { get; init; }
+
     public CesMode CesMode => Kind switch
     {
         ExperimentKind.Substitution => CesMode.Substitution,
@@ -40,14 +44,22 @@ public sealed record ExperimentOptions
     };
 }
 
-/// <summary>One base of an experiment: KIAGO's outcome (or why it could not run) and C-ES's (or why it was skipped).</summary>
-public sealed record ExperimentBase(BaseMaterial Material, BaseOutcome? Kiago, string? KiagoError, CesOutcome? Ces, string? CesSkip);
+/// <summary>
+/// One base of an experiment: KIAGO's outcome (or why it could not run) and C-ES's (or why it was skipped); with the
+/// SuperDiff arms, SD's and SD+CG's rows and summaries (or why the base cannot be SuperDiff's reference).
+/// </summary>
+public sealed record ExperimentBase(BaseMaterial Material, BaseOutcome? Kiago, string? KiagoError, CesOutcome? Ces, string? CesSkip,
+    CesOutcome? Sd = null, CesOutcome? SdCg = null, string? SdSkip = null);
+
+/// <summary>The SuperDiff arms of an experiment: SD (no guidance) and SD+CG (guided), with the settings both share but the weight.</summary>
+public sealed record SuperDiffArms(SuperDiffSampler Plain, SuperDiffSampler Guided, SuperDiffOptions Options);
 
 /// <summary>One integerisation sample of one base: the max-atoms value, the KIAGO candidate and its three Tc values.</summary>
 public sealed record IntegerisationPoint(int MaxAtoms, int Candidate, IntegerisationOutcome Outcome);
 
-/// <summary>What one base contributes to an experiment (<see cref="ExperimentRunner.RunBase"/>).</summary>
-public sealed record ExperimentBaseRun(ExperimentBase Base, IReadOnlyList<IntegerisationPoint> Integerisation);
+/// <summary>What one base contributes to an experiment (<see cref="ExperimentRunner.RunBase"/>); the SuperDiff outcomes in full when run.</summary>
+public sealed record ExperimentBaseRun(ExperimentBase Base, IReadOnlyList<IntegerisationPoint> Integerisation,
+    SuperDiffOutcome? Sd = null, SuperDiffOutcome? SdCg = null);
 
 public sealed record ExperimentResult(ExperimentOptions Options, IReadOnlyList<ExperimentBase> Bases,
     IReadOnlyList<IntegerisationRow> Integerisation, double Seconds);
@@ -64,6 +76,9 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
 
     /// <summary>Fills the novelty columns of both methods' rows; null leaves them empty.</summary>
     public Novelty.NoveltySearch? Novelty { get; init; }
+
+    /// <summary>SD and SD+CG beside KIAGO and C-ES (Normal and Substitution); null runs neither.</summary>
+    public SuperDiffArms? SuperDiff { get; init; }
 
     public ExperimentResult Run(IReadOnlyList<BaseMaterial> bases, ExperimentOptions options, CancellationToken cancel = default)
     {
@@ -101,7 +116,23 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
                 Log?.Invoke($"integerisation M = {m}: [{i + 1}/{count}] {material.Name}");
                 points.AddRange(IntegerisationSamples(material, i, options, m, cancel));
             }
-        return new ExperimentBaseRun(new ExperimentBase(material, kiago, error, ces, generated.SkipReason), points);
+        SuperDiffOutcome? sd = null, sdcg = null;
+        string? sdSkip = null;
+        if (SuperDiff is { } arms && options.Kind != ExperimentKind.Hydride)
+        {
+            sdSkip = SuperDiffBaseline.Unsupported(material);
+            if (sdSkip is null)
+            {
+                var plain = arms.Options with { GuidanceWeight = 0 };
+                Log?.Invoke($"[{i + 1}/{count}] {material.Name}: SD {plain.Samples} samples × {plain.Steps} steps");
+                sd = SuperDiffBaseline.Run(arms.Plain, evaluator, material, i, plain, options.CesMode, tc);
+                Log?.Invoke($"[{i + 1}/{count}] {material.Name}: SD+CG (w = {arms.Options.GuidanceWeight:G3})");
+                sdcg = SuperDiffBaseline.Run(arms.Guided, evaluator, material, i, arms.Options, options.CesMode, tc);
+            }
+        }
+        var b = new ExperimentBase(material, kiago, error, ces, generated.SkipReason,
+            sd is null ? null : new CesOutcome(sd.Summary, sd.Rows, []), sdcg is null ? null : new CesOutcome(sdcg.Summary, sdcg.Rows, []), sdSkip);
+        return new ExperimentBaseRun(b, points, sd, sdcg);
     }
 
     /// <summary>KIAGO with N-set {1…M} on one base; rule-based rounding of the same stage-1 compositions at M.</summary>

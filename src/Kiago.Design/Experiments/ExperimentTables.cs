@@ -18,6 +18,28 @@ public static class ExperimentTables
         ["LaPt2B2C"] = (86.73, 6.90), ["HgBa2Ca2Cu3O8"] = (17.07, -12.11), ["CeBiS2O"] = (92.12, 2.04), ["Bi2Sr2CuO6"] = (129.63, 43.78),
     });
 
+    /// <summary>Paper Table 2's SD and SD w/ CG columns (ΔTc top-30, K; NaN = N/A).</summary>
+    static readonly Dictionary<string, (double Sd, double SdCg)> PaperTable2Sd = Keyed(new()
+    {
+        ["LaNiAsO"] = (-1.42, -0.47), ["SrFe1.88Ni0.12As2"] = (26.76, 4.53), ["Sr4V2Fe2As2O6"] = (-13.77, -13.66),
+        ["LaPt2B2C"] = (-5.01, -4.66), ["HgBa2Ca2Cu3O8"] = (-29.43, -1.18), ["CeBiS2O"] = (double.NaN, -0.31), ["Bi2Sr2CuO6"] = (18.34, 26.76),
+        ["TlSr2CaCu2O7"] = (5.21, 12.42),
+    });
+
+    /// <summary>Paper Tables 5 and 7's SD and SD w/ CG columns: (success SD, success SD+CG, ΔTc SD, ΔTc SD+CG).</summary>
+    static readonly Dictionary<string, (double Sd, double SdCg)> PaperTable5Sd = Keyed(new()
+    {
+        ["CeFeAsF0.2O0.8"] = (0, 0), ["LaFeAsO"] = (0.01, 0), ["SrFe2As2"] = (0.01, 0), ["Bi2CaSr2Cu2O8"] = (0.23, 0.20), ["CeNiC2"] = (0, 0),
+        ["LaNiC2"] = (0.01, 0.01), ["MgCoNi3"] = (0, 0), ["RuSr2GdCu2O8"] = (0.03, 0.03), ["RuSr2YCu2O8"] = (0.03, 0.03), ["Y2Fe3Si5"] = (0, 0), ["YIrSi"] = (0, 0),
+    });
+
+    static readonly Dictionary<string, (double Sd, double SdCg)> PaperTable7Sd = Keyed(new()
+    {
+        ["CeFeAsF0.2O0.8"] = (double.NaN, double.NaN), ["LaFeAsO"] = (1.24, double.NaN), ["SrFe2As2"] = (double.NaN, double.NaN),
+        ["Bi2CaSr2Cu2O8"] = (0.15, -1.11), ["CeNiC2"] = (double.NaN, -0.02), ["LaNiC2"] = (double.NaN, double.NaN), ["MgCoNi3"] = (double.NaN, 0.13),
+        ["RuSr2GdCu2O8"] = (-0.23, -0.16), ["RuSr2YCu2O8"] = (-0.89, 1.53), ["Y2Fe3Si5"] = (double.NaN, double.NaN), ["YIrSi"] = (3.42, double.NaN),
+    });
+
     /// <summary>Paper Table 7 (KIAGO, C-ES ΔTc top-30, K).</summary>
     static readonly Dictionary<string, (double Kiago, double Ces)> PaperTable7 = Keyed(new()
     {
@@ -54,6 +76,7 @@ public static class ExperimentTables
             case ExperimentKind.Substitution: Substitution(md, result); break;
             case ExperimentKind.Hydride: Hydride(md, result); break;
         }
+        if (o.SuperDiff is { } sd && o.Kind != ExperimentKind.Hydride) SuperDiff(md, result, sd);
         if (result.Integerisation.Count > 0)
         {
             md.Append("**Integerisation (paper Table 1)**: mean Tc change from the stage-1 composition to the integer formula, integer loss (KIAGO with N-set {1…M}) vs rounding x·M.\n\n");
@@ -103,6 +126,50 @@ public static class ExperimentTables
         }
         md.Append($"\nTargets (KIAGO 100 % on both): substitution success 100 % on {full} of {n} bases; charge neutrality 100 % on {neutralFull} of {n}.\n\n");
     }
+
+    /// <summary>The SD and SD+CG columns of paper Tables 2 (Normal) and 5–7 (Substitution), beside KIAGO's.</summary>
+    static void SuperDiff(StringBuilder md, ExperimentResult result, Baselines.SuperDiff.SuperDiffOptions sd)
+    {
+        md.Append($"**SuperDiff (SD) and SuperDiff with classifier guidance (SD+CG)**: {sd.Samples} samples × {sd.Steps} {sd.Sampler.ToString().ToUpperInvariant()} steps per base, " +
+            $"ILVR scales {(sd.IlvrScales.Count == 0 ? "none" : string.Join(", ", sd.IlvrScales))}, SD+CG guidance weight {sd.GuidanceWeight.ToString("G3", CultureInfo.InvariantCulture)} (α = {sd.GuidanceEfWeight.ToString("G3", CultureInfo.InvariantCulture)}), " +
+            "threshold scan as SuperDiff's evaluate.py; screened as C-ES.\n\n");
+        foreach (var b in result.Bases)
+            if (b.SdSkip is { } skip) md.Append($"- SuperDiff cannot take {b.Material.Name}: {skip}\n");
+        if (result.Bases.Any(b => b.SdSkip is not null)) md.Append('\n');
+        if (result.Options.Kind == ExperimentKind.Normal)
+        {
+            md.Append("| base | KIAGO ΔTc top-30 | SD ΔTc top-30 | SD+CG ΔTc top-30 | C-ES ΔTc top-30 | SD all-pass | SD+CG all-pass | paper SD / SD+CG |\n");
+            md.Append("|---|---|---|---|---|---|---|---|\n");
+            int above = 0, compared = 0;
+            foreach (var b in result.Bases)
+            {
+                double k = b.Kiago?.Summary.DeltaTcTop30 ?? double.NaN;
+                double best = Math.Max(Finite(b.Sd?.Summary.DeltaTcTop30), Finite(b.SdCg?.Summary.DeltaTcTop30));
+                if (b.Sd is not null) { compared++; if (double.IsFinite(k) && k > best) above++; }
+                md.Append($"| {b.Material.Name} | {K(k)} | {K(b.Sd?.Summary.DeltaTcTop30)} | {K(b.SdCg?.Summary.DeltaTcTop30)} | {K(b.Ces?.Summary.DeltaTcTop30)} | " +
+                    $"{R(b.Sd?.Summary.AllPassRate)} | {R(b.SdCg?.Summary.AllPassRate)} | {PaperPair(PaperTable2Sd, b, K)} |\n");
+            }
+            md.Append($"\nKIAGO above both SD and SD+CG on {above} of {compared} bases.\n\n");
+        }
+        else
+        {
+            md.Append("| base | SD success | SD+CG success | SD neutral | SD+CG neutral | SD ΔTc top-30 | SD+CG ΔTc top-30 | paper success SD / SD+CG | paper ΔTc SD / SD+CG |\n");
+            md.Append("|---|---|---|---|---|---|---|---|---|\n");
+            foreach (var b in result.Bases)
+            {
+                var spec = b.Material.Substitution;
+                double ss = spec is null ? double.NaN : SuccessRate(b.Sd?.Rows, spec), gs = spec is null ? double.NaN : SuccessRate(b.SdCg?.Rows, spec);
+                md.Append($"| {b.Material.Name} | {R(ss)} | {R(gs)} | {R(NeutralRate(b.Sd?.Rows))} | {R(NeutralRate(b.SdCg?.Rows))} | " +
+                    $"{K(b.Sd?.Summary.DeltaTcTop30)} | {K(b.SdCg?.Summary.DeltaTcTop30)} | {PaperPair(PaperTable5Sd, b, R)} | {PaperPair(PaperTable7Sd, b, K)} |\n");
+            }
+            md.Append('\n');
+        }
+    }
+
+    static double Finite(double? v) => v is { } x && double.IsFinite(x) ? x : double.NegativeInfinity;
+
+    static string PaperPair(Dictionary<string, (double Sd, double SdCg)> table, ExperimentBase b, Func<double?, string> format) =>
+        table.TryGetValue(b.Material.Composition.ToCanonicalString(), out var v) ? $"{format(v.Sd)} / {format(v.SdCg)}" : "–";
 
     static void Hydride(StringBuilder md, ExperimentResult result)
     {

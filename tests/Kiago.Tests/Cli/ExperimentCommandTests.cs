@@ -45,6 +45,38 @@ public sealed class ExperimentCommandTests : IDisposable
     }
 
     [Fact]
+    public void With_superdiff_the_tables_gain_sd_and_sdcg_and_shards_merge_to_the_whole_run()
+    {
+        string tc = Kgw("tiny_resnet_op13.onnx", ModelKind.TcResNet), ef = Kgw("tiny_mlp_op13.onnx", ModelKind.ElemNet);
+        string denoiser = cli.PathOf("denoiser.kgw");
+        var rng = new Random(5);
+        WeightFile.Write(denoiser, Kiago.Tests.Design.SuperDiff.LinearDenoisers.Model(
+            [.. Enumerable.Range(0, 96 * 97).Select(_ => (float)(0.02 * (rng.NextDouble() - 0.5)))]));
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(SharedData.Path("data", "experiments", "reference_sample_configs", "experiment_usual_dict.json")));
+        string bases = cli.File("bases2.json", "[" + doc.RootElement[1].GetRawText() + "," + doc.RootElement[8].GetRawText() + "]");
+        string[] Args(string dir, params string[] extra) => ["experiment", "normal", "--bases", bases, "--tc-model", tc, "--ef-model", ef,
+            "--candidates", "4", "--steps", "3", "--ces-samples", "8", "--superdiff", denoiser, "--sd-samples", "8", "--sd-steps", "5",
+            "--device", "cpu", "--out", cli.PathOf(dir), .. extra];
+        var (code, output, err) = cli.Run(Args("whole"));
+        Assert.True(code == 0, err);
+        Assert.Contains("SuperDiff (SD) and SuperDiff with classifier guidance (SD+CG)", output);
+        Assert.Contains("paper SD / SD+CG", output);
+        foreach (var f in new[] { "sd/candidates.csv", "sd/sampling.csv", "sdcg/candidates.csv", "sdcg/provenance.csv" })
+            Assert.True(File.Exists(cli.PathOf(Path.Combine("whole", f))), f);
+        Assert.Equal(3, File.ReadAllLines(cli.PathOf("whole/sdcg/sampling.csv")).Length);
+        Assert.Equal(0, cli.Run(Args("s0", "--shard", "0/2")).ExitCode);
+        Assert.Equal(0, cli.Run(Args("s1", "--shard", "1/2")).ExitCode);
+        var (mergeCode, _, mergeErr) = cli.Run("merge", cli.PathOf("s0"), cli.PathOf("s1"), "--out", cli.PathOf("merged"));
+        Assert.True(mergeCode == 0, mergeErr);
+        foreach (var f in new[] { "tables.md", "sd/candidates.csv", "sdcg/summary.csv", "sdcg/sampling.csv", "kiago/summary.csv" })
+            Assert.Equal(File.ReadAllText(cli.PathOf(Path.Combine("whole", f))), File.ReadAllText(cli.PathOf(Path.Combine("merged", f))));
+        var (hydrideCode, _, hydrideErr) = cli.Run("experiment", "hydride", "--bases", bases, "--tc-model", tc, "--ef-model", ef,
+            "--superdiff", denoiser, "--out", cli.PathOf("h"));
+        Assert.Equal(2, hydrideCode);
+        Assert.Contains("normal and substitution experiments only", hydrideErr);
+    }
+
+    [Fact]
     public void Unknown_kind_and_bad_integerisation_list_are_user_errors()
     {
         string bases = SharedData.Path("data", "experiments", "reference_sample_configs", "experiment_usual_dict.json");
