@@ -2,10 +2,11 @@
 """KIAGO, C-ES, SD and SD+CG side by side (paper Tables 2 and 5-7) from run folders.
 
 usage: tools/superdiff_table.py normal|substitution EXPERIMENT_DIR SD_DIR SDCG_DIR
-EXPERIMENT_DIR is a (merged) `kiago experiment` folder (kiago/, ces/); SD_DIR and SDCG_DIR are `kiago baseline
-superdiff` folders over the same base list (without and with --guidance). Prints Markdown.
+EXPERIMENT_DIR is a (merged) `kiago experiment` folder (kiago/, ces/), or a `kiago baseline ces` folder (then the
+KIAGO columns are left out); SD_DIR and SDCG_DIR are `kiago baseline superdiff` folders over the same base list
+(without and with --guidance). Prints Markdown.
 """
-import csv, re, sys
+import csv, os, re, sys
 from collections import defaultdict
 
 # paper Table 2 (KIAGO, SD, SD w/ CG, C-ES ΔTc top-30, K; None = N/A) by base as written in the paper
@@ -95,20 +96,25 @@ def paper(values):
 
 def main():
     kind, experiment, sd, sdcg = sys.argv[1:5]
-    methods = {"KIAGO": f"{experiment}/kiago", "SD": sd, "SD+CG": sdcg, "C-ES": f"{experiment}/ces"}
+    if os.path.exists(f"{experiment}/kiago/summary.csv"):
+        methods = {"KIAGO": f"{experiment}/kiago", "SD": sd, "SD+CG": sdcg, "C-ES": f"{experiment}/ces"}
+    else:  # a baseline ces folder: no KIAGO columns
+        methods = {"SD": sd, "SD+CG": sdcg, "C-ES": experiment}
     s = {m: summaries(d) for m, d in methods.items()}
-    bases = {i: (r["base"], r["substitution"]) for i, r in s["KIAGO"].items()}
+    first = next(iter(methods))
+    bases = {i: (r["base"], r["substitution"]) for i, r in s[first].items()}
+    names = " / ".join(methods)
     if kind == "normal":
-        print("| base | Tc(base) K | KIAGO | SD | SD+CG | C-ES | SD all-pass | SD+CG all-pass | paper KIAGO / SD / SD+CG / C-ES |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| base | Tc(base) K | " + " | ".join(methods) + " | SD all-pass | SD+CG all-pass | paper KIAGO / SD / SD+CG / C-ES |")
+        print("|---|---|" + "---|" * len(methods) + "---|---|---|")
         for i, (base, _) in sorted(bases.items()):
             cells = [number(s[m].get(i, {}).get("delta_tc_top30")) for m in methods]
-            print(f"| {base} | {number(s['KIAGO'][i]['base_tc'])} | " + " | ".join(cells) +
+            print(f"| {base} | {number(s[first][i]['base_tc'])} | " + " | ".join(cells) +
                   f" | {number(s['SD'].get(i, {}).get('all_pass_rate'))} | {number(s['SD+CG'].get(i, {}).get('all_pass_rate'))}"
                   f" | {paper(paper_row(PAPER_T2, base))} |")
     else:
         rates = {m: success_rates(d, bases) for m, d in methods.items()}
-        print("| base | target | success KIAGO / SD / SD+CG / C-ES | neutral (in valid) KIAGO / SD / SD+CG / C-ES | ΔTc top-30 KIAGO / SD / SD+CG / C-ES | paper success | paper ΔTc |")
+        print(f"| base | target | success {names} | neutral (in valid) {names} | ΔTc top-30 {names} | paper success KIAGO / SD / SD+CG / C-ES | paper ΔTc |")
         print("|---|---|---|---|---|---|---|")
         for i, (base, substitution) in sorted(bases.items()):
             success = " / ".join(number(rates[m].get(i)) for m in methods)
