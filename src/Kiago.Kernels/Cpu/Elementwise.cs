@@ -22,10 +22,14 @@ public sealed partial class CpuBackend
     public void Sigmoid(DeviceBuffer<float> x, DeviceBuffer<float> y, long count)
     {
         Elementwise2("Sigmoid", x, "x", y, "y", count, out var xa, out var ya);
-        // scalar on purpose: MathF.Exp is the same function on every CPU, so results do not depend on the SIMD path
+        // PolynomialExp: the same bits in the 8-lane and scalar forms, so results do not depend on the SIMD path
         ParallelRange(count, (s, e) =>
         {
-            for (int i = s; i < e; i++) ya[i] = 1f / (1f + MathF.Exp(-xa[i]));
+            int i = s;
+            if (Vector256.IsHardwareAccelerated && Simd)
+                for (; i + 8 <= e; i += 8)
+                    (Vector256<float>.One / (Vector256<float>.One + PolynomialExp.Exp(-Vector256.Create(xa, i)))).CopyTo(ya, i);
+            for (; i < e; i++) ya[i] = 1f / (1f + PolynomialExp.Exp(-xa[i]));
         });
     }
 
