@@ -211,24 +211,6 @@ public sealed record LayerNormSpec
             dx.Set(offset + i, rstd * (dy.Get(offset + i) * gamma.Get(i) - meanG - (x.Get(offset + i) - mean) * rstd * meanGx));
     }
 
-    /// <summary><see cref="Statistics"/> over a span (the CPU backend's row loop): the same sums in the same order.</summary>
-    public static (float Mean, float Rstd) RowStatistics(ReadOnlySpan<float> x, float epsilon)
-    {
-        int width = x.Length, i = 0;
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-        for (; i + 4 <= width; i += 4) { s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3]; }
-        for (; i < width; i++) s0 += x[i];
-        float mean = ((s0 + s1) + (s2 + s3)) / width;
-        float q0 = 0f, q1 = 0f, q2 = 0f, q3 = 0f;
-        for (i = 0; i + 4 <= width; i += 4)
-        {
-            float d0 = x[i] - mean, d1 = x[i + 1] - mean, d2 = x[i + 2] - mean, d3 = x[i + 3] - mean;
-            q0 += d0 * d0; q1 += d1 * d1; q2 += d2 * d2; q3 += d3 * d3;
-        }
-        for (; i < width; i++) { float d = x[i] - mean; q0 += d * d; }
-        return (mean, 1f / MathF.Sqrt(((q0 + q1) + (q2 + q3)) / width + epsilon));
-    }
-
     /// <summary>The row's mean and 1/√(variance + ε), the variance taken of the deviations (two passes: no cancellation).</summary>
     static (float Mean, float Rstd) Statistics<TView>(TView x, int offset, int width, float epsilon) where TView : struct, IFloatView
     {

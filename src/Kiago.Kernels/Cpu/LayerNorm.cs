@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics;
-
 namespace Kiago.Kernels.Cpu;
 
 // Layer normalisation over the last axis and its input gradient; the row math is LayerNormSpec's (shared with
@@ -11,28 +9,10 @@ public sealed partial class CpuBackend
         const string op = "LayerNorm";
         var (xa, ga, ba, ya) = LayerNormBuffers(op, spec, x, gamma, (beta, "beta", spec.Width), (y, "y"));
         var (width, epsilon) = (spec.Width, spec.Epsilon);
-        float[] xs = xa.Array, gs = ga.Array, bs = ba.Array, ys = ya.Array;
         ParallelRange(spec.Rows, (s, e) =>
         {
-            for (int r = s; r < e; r++) ForwardRow(xs.AsSpan(r * width, width), gs, bs, ys.AsSpan(r * width, width), epsilon);
+            for (int r = s; r < e; r++) LayerNormSpec.Forward(xa, ga, ba, ya, r * width, width, epsilon);
         }, grain: Math.Max(1, (1 << 14) / width));
-    }
-
-    /// <summary>
-    /// LayerNormSpec.Forward over spans: the same statistics (LayerNormSpec.RowStatistics, same summation order) and
-    /// the same per-entry arithmetic, 8 lanes at a time, so the bits equal the shared row math's.
-    /// </summary>
-    void ForwardRow(ReadOnlySpan<float> x, float[] gamma, float[] beta, Span<float> y, float epsilon)
-    {
-        var (mean, rstd) = LayerNormSpec.RowStatistics(x, epsilon);
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated && Simd)
-        {
-            Vector256<float> m = Vector256.Create(mean), q = Vector256.Create(rstd);
-            for (; i + 8 <= x.Length; i += 8)
-                (Vector256.Create(gamma, i) * ((Vector256.Create(x.Slice(i, 8)) - m) * q) + Vector256.Create(beta, i)).CopyTo(y.Slice(i, 8));
-        }
-        for (; i < x.Length; i++) y[i] = gamma[i] * ((x[i] - mean) * rstd) + beta[i];
     }
 
     public void LayerNormBackward(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> dy, DeviceBuffer<float> dx)

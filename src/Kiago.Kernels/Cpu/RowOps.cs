@@ -7,7 +7,6 @@ public sealed partial class CpuBackend
     /// <summary>A float[] as the shared row math's element accessor (RowOpSpec, LayerNormSpec).</summary>
     readonly struct ArrayFloats(float[] array) : IFloatView
     {
-        public float[] Array => array;
         public float Get(int index) => array[index];
         public void Set(int index, float value) => array[index] = value;
     }
