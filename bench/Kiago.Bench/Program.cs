@@ -13,6 +13,7 @@ public static class Program
     {
         if (args is ["nets-parity", ..]) return NetsParity.Run(args[1..]);
         if (args is ["uncertainty-step", ..]) return UncertaintyStep.Run(args[1..]);
+        if (args is ["superdiff-step", ..]) return SuperDiffStep.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -180,6 +180,54 @@ public sealed partial class Tape
         return y;
     }
 
+    /// <summary>
+    /// y = a + row, the one-row tensor <paramref name="row"/> [1, ...] added to every row of <paramref name="a"/> [N, ...]
+    /// (a value shared by the whole batch meeting a per-sample one). da = dy; d row = the column sums of dy.
+    /// </summary>
+    public Tensor AddRow(Tensor a, Tensor row)
+    {
+        RequireOneRowOf("AddRow", a, row);
+        var y = NewTensor((int[])a.Shape.Clone(), a.RequiresGrad || row.RequiresGrad);
+        Backend.AddRowToEach(a.Batch, a.RowLength, a.Buffer, row.Buffer, y.Buffer);
+        if (y.RequiresGrad)
+            Record(y, dy =>
+            {
+                PushThrough(a, y);
+                PushColumnSums(row, dy, a.Batch);
+            });
+        AfterOp("AddRow", a, row);
+        return y;
+    }
+
+    /// <summary>[1, ...] → [<paramref name="batch"/>, ...], every row a copy of <paramref name="row"/>; its gradient is the column sums of dy.</summary>
+    public Tensor RepeatRow(Tensor row, int batch)
+    {
+        if (row.Batch != 1) throw new ShapeException($"RepeatRow: input has shape {row.ShapeText}, expected one row [1, ...]");
+        if (batch < 0) throw new ShapeException($"RepeatRow: batch {batch} is negative");
+        int[] shape = (int[])row.Shape.Clone();
+        shape[0] = batch;
+        var y = NewTensor(shape, row.RequiresGrad);
+        Backend.Fill(y.Buffer, 0f, y.Length);
+        Backend.AddRowToEach(batch, row.RowLength, y.Buffer, row.Buffer, y.Buffer);
+        if (y.RequiresGrad) Record(y, dy => PushColumnSums(row, dy, batch));
+        AfterOp("RepeatRow", row);
+        return y;
+    }
+
+    void PushColumnSums(Tensor row, DeviceBuffer<float> dy, int batch)
+    {
+        if (!row.RequiresGrad) return;
+        var dRow = RentFloat(row.Length);
+        Backend.ColumnSum(batch, row.RowLength, dy, dRow);
+        PushOwned(row, dRow);
+    }
+
+    static void RequireOneRowOf(string op, Tensor a, Tensor row)
+    {
+        if (row.Batch != 1 || !row.Shape.AsSpan(1).SequenceEqual(a.Shape.AsSpan(1)))
+            throw new ShapeException($"{op}: shapes {a.ShapeText} and {row.ShapeText}; the second must be one row [1, ...] of the first's row shape");
+    }
+
     /// <summary>y = a ⊙ b (equal shapes); da = dy ⊙ b and db = dy ⊙ a, from the kept inputs.</summary>
     public Tensor Multiply(Tensor a, Tensor b)
     {

@@ -89,6 +89,10 @@ public interface IBackend : IDisposable
 
     /// <summary>Per row b of a [batch, columns] matrix: y[b] = Σ_j x[b, j].</summary>
     void RowSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y);
+    /// <summary>y[b, j] = a[b, j] + row[j]: one row added to every row of a [batch, columns] matrix (a may be y).</summary>
+    void AddRowToEach(int batch, int columns, DeviceBuffer<float> a, DeviceBuffer<float> row, DeviceBuffer<float> y);
+    /// <summary>y[j] = Σ_b x[b, j], added in row order (the adjoint of <see cref="AddRowToEach"/> for the row).</summary>
+    void ColumnSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y);
 
     /// <summary>One Adam step (bias-corrected, PyTorch semantics) at 1-based step <paramref name="step"/>.</summary>
     void AdamUpdate(AdamSpec spec, int step, DeviceBuffer<float> parameter, DeviceBuffer<float> gradient,

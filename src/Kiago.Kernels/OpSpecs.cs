@@ -211,32 +211,47 @@ public sealed record LayerNormSpec
             dx.Set(offset + i, rstd * (dy.Get(offset + i) * gamma.Get(i) - meanG - (x.Get(offset + i) - mean) * rstd * meanGx));
     }
 
-    /// <summary>The row's mean and 1/√(variance + ε), the variance taken of the deviations (two passes: no cancellation).</summary>
-    static (float Mean, float Rstd) Statistics<TView>(TView x, int offset, int width, float epsilon) where TView : struct, IFloatView
+    /// <summary>
+    /// The row's mean and 1/√(variance + ε), the variance taken of the deviations (two passes: no cancellation). Eight
+    /// interleaved partial sums (entry i goes to sum i mod 8; the last width mod 8 entries to sum 0, in order), added
+    /// as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)): independent chains, the lanes of one 8-wide vector on the
+    /// CPU (<c>Cpu/LayerNorm.cs</c>), the same order and bits on every backend.
+    /// </summary>
+    public static (float Mean, float Rstd) Statistics<TView>(TView x, int offset, int width, float epsilon) where TView : struct, IFloatView
     {
-        // four interleaved partial sums (entries i mod 4), added in a fixed order: independent chains the CPU can
-        // overlap, and the same order on every backend
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-        int i = 0;
-        for (; i + 4 <= width; i += 4)
+        // eight locals, not a span: the same code runs inside ILGPU kernels
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        int blocks = width / 8 * 8, i = 0;
+        for (; i < blocks; i += 8)
         {
-            s0 += x.Get(offset + i); s1 += x.Get(offset + i + 1); s2 += x.Get(offset + i + 2); s3 += x.Get(offset + i + 3);
+            int o = offset + i;
+            s0 += x.Get(o); s1 += x.Get(o + 1); s2 += x.Get(o + 2); s3 += x.Get(o + 3);
+            s4 += x.Get(o + 4); s5 += x.Get(o + 5); s6 += x.Get(o + 6); s7 += x.Get(o + 7);
         }
         for (; i < width; i++) s0 += x.Get(offset + i);
-        float mean = ((s0 + s1) + (s2 + s3)) / width;
-        float q0 = 0f, q1 = 0f, q2 = 0f, q3 = 0f;
-        for (i = 0; i + 4 <= width; i += 4)
+        float mean = Combine(s0, s1, s2, s3, s4, s5, s6, s7) / width;
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0f;
+        for (i = 0; i < blocks; i += 8)
         {
-            float d0 = x.Get(offset + i) - mean, d1 = x.Get(offset + i + 1) - mean, d2 = x.Get(offset + i + 2) - mean, d3 = x.Get(offset + i + 3) - mean;
-            q0 += d0 * d0; q1 += d1 * d1; q2 += d2 * d2; q3 += d3 * d3;
+            int o = offset + i;
+            float d0 = x.Get(o) - mean, d1 = x.Get(o + 1) - mean, d2 = x.Get(o + 2) - mean, d3 = x.Get(o + 3) - mean;
+            float d4 = x.Get(o + 4) - mean, d5 = x.Get(o + 5) - mean, d6 = x.Get(o + 6) - mean, d7 = x.Get(o + 7) - mean;
+            s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3;
+            s4 += d4 * d4; s5 += d5 * d5; s6 += d6 * d6; s7 += d7 * d7;
         }
         for (; i < width; i++)
         {
             float d = x.Get(offset + i) - mean;
-            q0 += d * d;
+            s0 += d * d;
         }
-        return (mean, 1f / MathF.Sqrt(((q0 + q1) + (q2 + q3)) / width + epsilon));
+        return (mean, Rstd(Combine(s0, s1, s2, s3, s4, s5, s6, s7), width, epsilon));
     }
+
+    /// <summary>The fixed order in which the eight partial sums are added.</summary>
+    public static float Combine(float s0, float s1, float s2, float s3, float s4, float s5, float s6, float s7) =>
+        ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+
+    public static float Rstd(float sumOfSquares, int width, float epsilon) => 1f / MathF.Sqrt(sumOfSquares / width + epsilon);
 }
 
 /// <summary>Adam hyper-parameters (PyTorch defaults except the learning rate, which KIAGO sets).</summary>

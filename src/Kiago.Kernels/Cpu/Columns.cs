@@ -3,7 +3,8 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Kiago.Kernels.Cpu;
 
-// Row reductions and column gather/scatter (GlobalAvgPool, RowSum, Gather/ScatterColumns); the ILGPU side is Ilgpu/Ops/Columns.cs.
+// Row reductions, column gather/scatter and a row broadcast over the batch (GlobalAvgPool, RowSum, Gather/ScatterColumns,
+// AddRowToEach and its adjoint ColumnSum); the ILGPU side is Ilgpu/Ops/Columns.cs.
 public sealed partial class CpuBackend
 {
     public void GlobalAvgPool(int batch, int channels, int spatial, DeviceBuffer<float> x, DeviceBuffer<float> y)
@@ -96,5 +97,57 @@ public sealed partial class CpuBackend
             for (int j = 0; j < columns; j++) sum += xa[o + j];
             ya[b] = sum;
         }
+    }
+
+    public void AddRowToEach(int batch, int columns, DeviceBuffer<float> a, DeviceBuffer<float> row, DeviceBuffer<float> y)
+    {
+        const string op = "AddRowToEach";
+        ShapeException.RequireShape(op, "a", a, batch, columns);
+        ShapeException.RequireShape(op, "row", row, columns);
+        ShapeException.RequireShape(op, "y", y, batch, columns);
+        var aa = Own(a, op, "a").Array;
+        var ra = Own(row, op, "row").Array;
+        var ya = Own(y, op, "y").Array;
+        ParallelRange(batch, (s, e) =>
+        {
+            for (int b = s; b < e; b++)
+            {
+                int o = b * columns, j = 0;
+                if (Simd)
+                    for (; j + 8 <= columns; j += 8)
+                        (Vector256.Create(aa, o + j) + Vector256.Create(ra, j)).CopyTo(ya, o + j);
+                for (; j < columns; j++) ya[o + j] = aa[o + j] + ra[j];
+            }
+        }, grain: Math.Max(1, (1 << 14) / Math.Max(1, columns)));
+    }
+
+    public void ColumnSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y)
+    {
+        const string op = "ColumnSum";
+        ShapeException.RequireShape(op, "x", x, batch, columns);
+        ShapeException.RequireShape(op, "y", y, columns);
+        var xa = Own(x, op, "x").Array;
+        var ya = Own(y, op, "y").Array;
+        // blocks of 8 columns, each lane summing its column down the rows: the scalar order, whatever the threads
+        ParallelRange((columns + 7) / 8, (s, e) =>
+        {
+            for (int block = s; block < e; block++)
+            {
+                int j0 = block * 8, width = Math.Min(8, columns - j0);
+                if (Simd && width == 8)
+                {
+                    var sum = Vector256<float>.Zero;
+                    for (int b = 0; b < batch; b++) sum += Vector256.Create(xa, b * columns + j0);
+                    sum.CopyTo(ya, j0);
+                    continue;
+                }
+                for (int j = j0; j < j0 + width; j++)
+                {
+                    float sum = 0f;
+                    for (int b = 0; b < batch; b++) sum += xa[b * columns + j];
+                    ya[j] = sum;
+                }
+            }
+        }, grain: Math.Max(1, (1 << 12) / Math.Max(1, batch)));
     }
 }

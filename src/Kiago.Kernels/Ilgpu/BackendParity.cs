@@ -235,11 +235,15 @@ public static class BackendParity
                 var dyb = Own(owned, Upload(be, dy));
                 var dxb = Own(owned, be.Allocate<float>(x.Length));
                 var sb = Own(owned, be.Allocate<float>(batch));
+                var cb = Own(owned, be.Allocate<float>(channels * spatial));
+                var rb = Own(owned, be.Allocate<float>(x.Length));
                 be.GlobalAvgPool(batch, channels, spatial, xb, yb);
                 be.GlobalAvgPoolBackward(batch, channels, spatial, dyb, dxb);
                 be.RowSum(batch, channels * spatial, xb, sb);
-                return [yb, dxb, sb];
-            }, "global avg pool", "global avg pool backward", "row sum").ToList();
+                be.ColumnSum(batch, channels * spatial, xb, cb);
+                be.AddRowToEach(batch, channels * spatial, xb, cb, rb);
+                return [yb, dxb, sb, cb, rb];
+            }, "global avg pool", "global avg pool backward", "row sum", "column sum", "row added to each").ToList();
         }
 
         public IEnumerable<ParityResult> Elementwise(int count)

@@ -137,6 +137,12 @@ public sealed partial class IlgpuBackend
     public void RowSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y) =>
         Columns.RowSum("RowSum", batch, columns, x, y, 1f);
 
+    public void AddRowToEach(int batch, int columns, DeviceBuffer<float> a, DeviceBuffer<float> row, DeviceBuffer<float> y) =>
+        Columns.AddRowToEach(batch, columns, a, row, y);
+
+    public void ColumnSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y) =>
+        Columns.ColumnSum(batch, columns, x, y);
+
     public void AdamUpdate(AdamSpec spec, int step, DeviceBuffer<float> parameter, DeviceBuffer<float> gradient,
         DeviceBuffer<float> firstMoment, DeviceBuffer<float> secondMoment, long count) =>
         AdamKernels.Update(spec, step, parameter, gradient, firstMoment, secondMoment, count);

@@ -59,5 +59,14 @@ public sealed class DenoiserModel : IDisposable
     /// <summary>ε[b, :] = net(input[b, :]) for b &lt; batch; input [batch, 97] and output [batch, 96] on the backend.</summary>
     public void Predict(int batch, DeviceBuffer<float> input, DeviceBuffer<float> output) => executor.Forward(batch, input, output);
 
+    /// <summary>
+    /// <see cref="Predict"/> for a batch at one timestep (every row's timestep column equal, as in sampling): the part
+    /// of the network that sees only the timestep (its time embedding) runs once instead of once per sample.
+    /// </summary>
+    public void PredictAtOneTimestep(int batch, DeviceBuffer<float> input, DeviceBuffer<float> output) =>
+        executor.Forward(batch, input, output, TimestepColumn);
+
+    static readonly int[] TimestepColumn = [DenoiserLayout.Elements];
+
     public void Dispose() => executor.Dispose();
 }

@@ -136,58 +136,137 @@ public sealed class GraphExecutor : IDisposable
     /// Records the graph on <paramref name="tape"/>: input [N, ...InputShape] → output [N, ...OutputShape]. The output's
     /// storage is kept (<see cref="Tape.Keep"/>) so it stays readable until the tape's Reset.
     /// </summary>
-    public Tensor Run(Tape tape, Tensor input)
+    public Tensor Run(Tape tape, Tensor input) => Run(tape, input, null);
+
+    /// <summary>
+    /// <see cref="Run(Tape, Tensor)"/>; values named in <paramref name="shared"/> (<see cref="SharedValues"/>) are the same
+    /// in every row, so they are computed on row 0 alone ([1, ...] tensors) and meet the per-sample values through
+    /// <see cref="Tape.AddRow"/> (an Add) or <see cref="Tape.RepeatRow"/> (any other reader).
+    /// </summary>
+    Tensor Run(Tape tape, Tensor input, HashSet<string>? shared)
     {
         int batch = input.Batch;
         var expected = new[] { batch }.Concat(InputShape);
         if (!input.Shape.SequenceEqual(expected))
             throw ShapeException.Mismatch($"graph '{Graph.OutputName}'", "input", "[" + string.Join(", ", expected) + "]", input.ShapeText);
         var values = new Dictionary<string, Tensor> { [Graph.InputName] = input };
+        Dictionary<string, Tensor>? repeated = null;
+        if (shared is not null)
+        {
+            // the input seen by the shared part: a one-row view of row 0 (over the caller's buffer)
+            var firstRow = tape.Leaf(input.Buffer, [1, .. InputShape]);
+            if (shared.Contains(Graph.InputName)) values[Graph.InputName] = firstRow;
+            else values[SharedInputName] = firstRow;
+            repeated = [];
+        }
+        Tensor Read(Step s, int k)
+        {
+            string name = s.Node.Inputs[k];
+            if (shared is null || !shared.Contains(name) || shared.Contains(s.Node.Output)) return values[name];
+            if (!repeated!.TryGetValue(name, out var full)) repeated[name] = full = tape.RepeatRow(values[name], batch);
+            return full;
+        }
         foreach (var s in steps)
         {
             var node = s.Node;
-            var x = values[node.Inputs[0]];
-            if (s.Skip)
+            bool sharedStep = shared is not null && shared.Contains(node.Output);
+            if (sharedStep && node.Op == GraphOps.Gather && node.Inputs[0] == Graph.InputName && !shared!.Contains(Graph.InputName))
             {
-                values[node.Output] = x; // ReLU already applied by the producer
+                values[node.Output] = tape.GatherColumns(values[SharedInputName], s.Indices!, s.OutShape[0]);
                 continue;
             }
-            var y = node.Op switch
+            if (s.Skip)
             {
-                GraphOps.Conv => tape.Conv2d(x, s.Conv!, s.FusedRelu),
-                GraphOps.Linear => tape.Linear(x, s.Linear!, s.FusedRelu),
-                GraphOps.Relu => tape.Relu(x),
-                GraphOps.Sigmoid => tape.Sigmoid(x),
-                GraphOps.Unary => tape.Unary(x, s.Unary),
-                GraphOps.Add => tape.Add(x, values[node.Inputs[1]]),
-                GraphOps.Mul => tape.Multiply(x, values[node.Inputs[1]]),
-                GraphOps.LayerNorm => tape.LayerNorm(x, s.Gamma!, s.Beta!, s.Epsilon),
-                GraphOps.RowOp => tape.RowOp(x, (RowOpKind)node.Attr("kind")[0]),
-                GraphOps.Gather => tape.GatherColumns(x, s.Indices!, s.OutShape[0]),
-                GraphOps.Scatter => tape.ScatterColumns(x, s.Indices!, s.OutShape[0]),
-                GraphOps.MaxPool => tape.MaxPool2d(x, s.Pool!),
-                GraphOps.AveragePool => tape.AvgPool2d(x, s.Pool!),
-                GraphOps.GlobalAveragePool => tape.Reshape(tape.GlobalAvgPool(x), [batch, .. s.OutShape]),
-                GraphOps.Reshape => tape.Reshape(x, [batch, .. s.OutShape]),
-                _ => throw new GraphException($"node '{node.Name}': op {node.Op} has no executor"),
-            };
+                values[node.Output] = values[node.Inputs[0]]; // ReLU already applied by the producer
+                continue;
+            }
+            Tensor y;
+            if (node.Op == GraphOps.Add && shared is not null && !sharedStep && (shared.Contains(node.Inputs[0]) || shared.Contains(node.Inputs[1])))
+                y = shared.Contains(node.Inputs[1]) ? tape.AddRow(values[node.Inputs[0]], values[node.Inputs[1]])
+                    : tape.AddRow(values[node.Inputs[1]], values[node.Inputs[0]]);
+            else
+            {
+                var x = Read(s, 0);
+                int rows = x.Batch;
+                y = node.Op switch
+                {
+                    GraphOps.Conv => tape.Conv2d(x, s.Conv!, s.FusedRelu),
+                    GraphOps.Linear => tape.Linear(x, s.Linear!, s.FusedRelu),
+                    GraphOps.Relu => tape.Relu(x),
+                    GraphOps.Sigmoid => tape.Sigmoid(x),
+                    GraphOps.Unary => tape.Unary(x, s.Unary),
+                    GraphOps.Add => tape.Add(x, Read(s, 1)),
+                    GraphOps.Mul => tape.Multiply(x, Read(s, 1)),
+                    GraphOps.LayerNorm => tape.LayerNorm(x, s.Gamma!, s.Beta!, s.Epsilon),
+                    GraphOps.RowOp => tape.RowOp(x, (RowOpKind)node.Attr("kind")[0]),
+                    GraphOps.Gather => tape.GatherColumns(x, s.Indices!, s.OutShape[0]),
+                    GraphOps.Scatter => tape.ScatterColumns(x, s.Indices!, s.OutShape[0]),
+                    GraphOps.MaxPool => tape.MaxPool2d(x, s.Pool!),
+                    GraphOps.AveragePool => tape.AvgPool2d(x, s.Pool!),
+                    GraphOps.GlobalAveragePool => tape.Reshape(tape.GlobalAvgPool(x), [rows, .. s.OutShape]),
+                    GraphOps.Reshape => tape.Reshape(x, [rows, .. s.OutShape]),
+                    _ => throw new GraphException($"node '{node.Name}': op {node.Op} has no executor"),
+                };
+            }
             values[node.Output] = outputViews.Contains(node.Output) ? tape.Keep(y) : y;
         }
         if (outputViews.Contains(Graph.InputName)) tape.Keep(input);
-        return values[Graph.OutputName];
+        var output = values[Graph.OutputName];
+        return output.Batch == batch ? output : tape.Keep(tape.RepeatRow(output, batch));
+    }
+
+    const string SharedInputName = "\u0000input row 0";
+
+    /// <summary>
+    /// The values that are the same in every row when the input's per-sample entries <paramref name="sharedColumns"/>
+    /// are (e.g. a diffusion timestep column): Gathers of the input that read only those entries, and every op whose
+    /// inputs are all such values (the ops here are per-sample and frozen weights are no input).
+    /// </summary>
+    public HashSet<string> SharedValues(IReadOnlyCollection<int> sharedColumns)
+    {
+        foreach (int c in sharedColumns)
+            if (c < 0 || c >= InputSize)
+                throw new ArgumentOutOfRangeException(nameof(sharedColumns), c, $"shared input column outside [0, {InputSize})");
+        var columns = sharedColumns.ToHashSet();
+        var shared = new HashSet<string>();
+        if (columns.Count == InputSize) shared.Add(Graph.InputName);
+        foreach (var s in steps)
+        {
+            var node = s.Node;
+            bool fromSharedColumns = node.Op == GraphOps.Gather && node.Inputs[0] == Graph.InputName && InputShape.Length == 1
+                && node.Attr("indices").All(columns.Contains);
+            if (fromSharedColumns || node.Inputs.All(shared.Contains)) shared.Add(node.Output);
+        }
+        return shared;
     }
 
     /// <summary>output = graph(input) for a batch of flat inputs (batch × InputSize → batch × OutputSize).</summary>
-    public void Forward(int batch, DeviceBuffer<float> input, DeviceBuffer<float> output)
+    public void Forward(int batch, DeviceBuffer<float> input, DeviceBuffer<float> output) => Forward(batch, input, output, null);
+
+    /// <summary>
+    /// <see cref="Forward(int, DeviceBuffer{float}, DeviceBuffer{float})"/> for a batch whose input entries
+    /// <paramref name="sharedColumns"/> hold the same values in every row (the caller's promise; row 0's are used):
+    /// what depends on them alone is computed once, not per sample. Every row's result is the one it would get alone.
+    /// </summary>
+    public void Forward(int batch, DeviceBuffer<float> input, DeviceBuffer<float> output, IReadOnlyCollection<int>? sharedColumns)
     {
+        HashSet<string>? shared = null;
+        if (sharedColumns is { Count: > 0 })
+        {
+            if (sharedPlan is null || !sharedPlan.Value.Columns.SetEquals(sharedColumns))
+                sharedPlan = (sharedColumns.ToHashSet(), SharedValues(sharedColumns));
+            shared = sharedPlan.Value.Values;
+        }
         var tape = forwardTape ??= new Tape(Backend) { RecordGradients = false };
         try
         {
-            var y = Run(tape, tape.Leaf(input, [batch, .. InputShape]));
+            var y = Run(tape, tape.Leaf(input, [batch, .. InputShape]), shared);
             Backend.Copy(y.Buffer, output, (long)batch * OutputSize);
         }
         finally { tape.Reset(); }
     }
+
+    (HashSet<int> Columns, HashSet<string> Values)? sharedPlan;
 
     /// <summary>
     /// Forward, then dInput = seedScale · Σ_outputs ∂output/∂input per sample (overwrites dInput; zero where no path).

@@ -142,6 +142,34 @@ public sealed class TapeTests : IDisposable
     }
 
     [Fact]
+    public void A_row_shared_by_the_batch_gets_the_summed_gradient_of_every_row()
+    {
+        // y = (a + r) ⊙ repeat(r): r [1, 3] reaches y through AddRow and RepeatRow; a [4, 3] through AddRow only.
+        // dL/da = repeat(r); dL/dr = Σ_b (repeat(r) + a + r)_b, with L = Σ y.
+        const int batch = 4, width = 3;
+        double[] a = [0.5, -1, 2, 1.5, 0.25, -0.75, -2, 1, 0, 3, -0.5, 0.125], r = [1.5, -0.5, 2];
+        using var ab = Upload(a);
+        using var rb = Upload(r);
+        using var tape = new Tape(backend);
+        var aLeaf = tape.Leaf(ab, [batch, width], requiresGrad: true);
+        var rLeaf = tape.Leaf(rb, [1, width], requiresGrad: true);
+        var y = tape.Multiply(tape.AddRow(aLeaf, rLeaf), tape.RepeatRow(rLeaf, batch));
+        var got = Download(y.Buffer, batch * width);
+        for (int i = 0; i < batch * width; i++) Assert.Equal((float)((a[i] + r[i % width]) * r[i % width]), got[i]);
+        tape.Backward(y, 1f);
+        var da = Download(aLeaf.Grad!, batch * width);
+        var dr = Download(rLeaf.Grad!, width);
+        for (int i = 0; i < batch * width; i++) Assert.Equal((float)r[i % width], da[i]);
+        for (int j = 0; j < width; j++)
+        {
+            double expected = Enumerable.Range(0, batch).Sum(b => 2 * r[j] + a[b * width + j]);
+            Assert.True(Math.Abs(expected - dr[j]) < 1e-5, $"dL/dr[{j}] = {dr[j]}, expected {expected}");
+        }
+        Assert.Throws<ShapeException>(() => tape.AddRow(aLeaf, aLeaf));
+        Assert.Throws<ShapeException>(() => tape.RepeatRow(aLeaf, 2));
+    }
+
+    [Fact]
     public void SiLU_as_x_times_sigmoid_x_then_layer_norm_has_the_finite_difference_gradient()
     {
         // y = LayerNorm(x ⊙ σ(x)) · w over a width-6 last axis: Multiply with the leaf on both sides (its gradient sums

@@ -616,6 +616,38 @@ public abstract class BackendOpTests : IDisposable
                 (x, y) => Backend.RowSum(batch, columns, x, y), tolerance: 1e-5 * columns);
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(5, 3)]
+    [InlineData(7, 19)]     // a vector block and a scalar tail
+    [InlineData(300, 256)]  // rows and column blocks spread over the threads
+    public void AddRowToEach_forward_and_ColumnSum_is_its_adjoint(int batch, int columns)
+    {
+        if (batch > 100 && ReducedSizes) batch = 40;
+        var a = RoundToFloat(Random(batch * columns, 91));
+        using var ab = Upload(a);
+        // as a function of the row: y = a + row in every row, whose gradient is the column sum of dy
+        CheckOp($"AddRowToEach {batch}x{columns}", Random(columns, 92), batch * columns,
+            row => ReferenceOps.AddRowToEach(batch, columns, a, row),
+            (row, y) => Backend.AddRowToEach(batch, columns, ab, row, y),
+            (row, y, dy, drow) => Backend.ColumnSum(batch, columns, dy, drow), tolerance: 1e-6);
+        CheckOp($"ColumnSum {batch}x{columns}", Random(batch * columns, 93), columns,
+            x => ReferenceOps.ColumnSum(batch, columns, x),
+            (x, y) => Backend.ColumnSum(batch, columns, x, y), tolerance: 1e-6 * Math.Sqrt(batch) + 1e-6);
+    }
+
+    [Fact]
+    public void AddRowToEach_may_write_in_place()
+    {
+        const int batch = 9, columns = 13;
+        var a = RoundToFloat(Random(batch * columns, 94));
+        var row = RoundToFloat(Random(columns, 95));
+        using var yb = Upload(a);
+        using var rb = Upload(row);
+        Backend.AddRowToEach(batch, columns, yb, rb, yb);
+        AssertClose("AddRowToEach in place", ReferenceOps.AddRowToEach(batch, columns, a, row), Download(yb, batch * columns), 1e-6);
+    }
+
     // ---- the uncertainty head (tape ops only; the multi-output backward) ---------------------------------------
 
     /// <summary>

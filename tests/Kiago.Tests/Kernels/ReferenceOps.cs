@@ -283,6 +283,22 @@ public static class ReferenceOps
         return y;
     }
 
+    public static double[] AddRowToEach(int batch, int columns, double[] a, double[] row)
+    {
+        var y = new double[batch * columns];
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < columns; j++) y[b * columns + j] = a[b * columns + j] + row[j];
+        return y;
+    }
+
+    public static double[] ColumnSum(int batch, int columns, double[] x)
+    {
+        var y = new double[columns];
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < columns; j++) y[j] += x[b * columns + j];
+        return y;
+    }
+
     /// <summary>torch.optim.Adam (no weight decay, no amsgrad), step t (1-based), in place.</summary>
     public static void Adam(AdamSpec spec, int t, double[] p, double[] g, double[] m, double[] v)
     {

@@ -44,5 +44,12 @@ public class ShippedDenoiserTests
         double error = predicted.Select((p, k) => (p - noise[k]) * (p - noise[k])).Average();
         double zero = noise.Average(e => e * e);
         Assert.True(error < 0.5 * zero, $"t = {t}: mean squared error {error:F3} against {zero:F3} for predicting no noise");
+        // as the sampler runs it, the time embedding computed once for the batch: the same prediction
+        using var once = backend.Allocate<float>(noise.Length);
+        denoiser.PredictAtOneTimestep(formulas.Length, x, once);
+        var shared = new float[noise.Length];
+        backend.Download(once, shared);
+        for (int k = 0; k < shared.Length; k++)
+            Assert.True(Math.Abs(shared[k] - predicted[k]) <= 1e-5f * (1 + Math.Abs(predicted[k])), $"ε[{k}]: {shared[k]} with the embedding once, {predicted[k]} per sample");
     }
 }

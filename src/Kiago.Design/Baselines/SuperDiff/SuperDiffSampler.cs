@@ -64,11 +64,7 @@ public sealed class SuperDiffSampler(DenoiserModel denoiser, CompositionGuidance
         {
             int m = Math.Min(batch, n - start), first = start;
             var block = new ArraySegment<float>(result, start * L, m * L);
-            Parallel.For(0, m, b =>
-            {
-                for (int j = 0; j < L; j++)
-                    block[b * L + j] = (float)CounterNoise.Normal(options.Seed, first + b, 0, CounterNoise.Start, j);
-            });
+            Parallel.For(0, m, b => CounterNoise.Fill(options.Seed, first + b, 0, CounterNoise.Start, block.AsSpan(b * L, L)));
             if (options.Decompose && !guided) guidance!.Tc(m, block, tcNow);
             for (int k = schedule.Steps - 1; k >= 0; k--)
             {
@@ -79,7 +75,7 @@ public sealed class SuperDiffSampler(DenoiserModel denoiser, CompositionGuidance
                     hostInput[b * In + L] = t;
                 }
                 backend.Upload<float>(hostInput.AsSpan(0, m * In), input);
-                denoiser.Predict(m, input, output);
+                denoiser.PredictAtOneTimestep(m, input, output);
                 backend.Download(output, buffers.Noise.AsSpan(0, m * L));
                 if (guided) guidance!.Gradient(m, block, buffers.Gradient, tcNow);
                 StepBlock(block, m, first, k, schedule, options, reference, buffers);
@@ -121,10 +117,12 @@ public sealed class SuperDiffSampler(DenoiserModel denoiser, CompositionGuidance
             var e = buffers.Noise.AsSpan(b * L, L);
             var grad = buffers.Gradient.AsSpan(b * L, L);
             long sample = first + b;
+            Span<float> noise = stackalloc float[L];
+            if (k > 0 && sigma > 0) CounterNoise.Fill(o.Seed, sample, k, CounterNoise.Denoise, noise);
+            else noise.Clear();
             for (int j = 0; j < L; j++)
             {
-                double x = row[j], eps = e[j];
-                double z = k > 0 && sigma > 0 ? CounterNoise.Normal(o.Seed, sample, k, CounterNoise.Denoise, j) : 0;
+                double x = row[j], eps = e[j], z = noise[j];
                 double plain, next;
                 if (ddpm)
                 {
@@ -147,8 +145,9 @@ public sealed class SuperDiffSampler(DenoiserModel denoiser, CompositionGuidance
             if (scale > 0)
             {
                 Span<float> y = stackalloc float[L];
-                for (int j = 0; j < L; j++)
-                    y[j] = (float)(a * reference![j] + (c > 0 ? c * CounterNoise.Normal(o.Seed, sample, k, CounterNoise.Reference, j) : 0));
+                if (c > 0) CounterNoise.Fill(o.Seed, sample, k, CounterNoise.Reference, noise);
+                else noise.Clear();
+                for (int j = 0; j < L; j++) y[j] = (float)(a * reference![j] + c * noise[j]);
                 IlvrFilter.Condition(row, y, scale);
             }
         });

@@ -5,13 +5,16 @@ namespace Kiago.Kernels.Ilgpu.Ops;
 
 /// <summary>
 /// Row-wise ops over [batch, columns] matrices: column gather/scatter (featuriser and its adjoint), row sums and
-/// the global average pool (a row mean over H·W). Reductions use one thread per row and add in column order, so
-/// results are deterministic; scatter zeroes y with a coalesced fill first, then adds row by row.
+/// the global average pool (a row mean over H·W), one row added to every row and its adjoint the column sum.
+/// Reductions use one thread per row (column) and add in column (row) order, so results are deterministic; scatter
+/// zeroes y with a coalesced fill first, then adds row by row.
 /// </summary>
 sealed class IlgpuColumns(IlgpuBackend backend)
 {
     Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>? gather, scatter;
     Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, float, int>? rowSum, rowBroadcast;
+    Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? addRow;
+    Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int>? columnSum;
 
     public void Gather(int batch, DeviceBuffer<float> x, int xColumns, DeviceBuffer<int> index, DeviceBuffer<float> y, int yColumns)
     {
@@ -67,6 +70,33 @@ sealed class IlgpuColumns(IlgpuBackend backend)
         rowBroadcast(backend.Stream, grid, dyv, dxv, count, columns, scale, grid);
     }
 
+    public void AddRowToEach(int batch, int columns, DeviceBuffer<float> a, DeviceBuffer<float> row, DeviceBuffer<float> y)
+    {
+        const string op = "AddRowToEach";
+        RequireColumns(op, batch, columns, columns);
+        var av = backend.View(a, op, "a", (long)batch * columns);
+        var rv = backend.View(row, op, "row", columns);
+        var yv = backend.View(y, op, "y", (long)batch * columns);
+        int count = IlgpuBackend.Count(op, (long)batch * columns);
+        if (count == 0) return;
+        addRow ??= backend.LoadKernel<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>>(AddRowKernel);
+        int grid = backend.GridSize(count);
+        addRow(backend.Stream, grid, av, rv, yv, count, columns, grid);
+    }
+
+    public void ColumnSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y)
+    {
+        const string op = "ColumnSum";
+        RequireColumns(op, batch, columns, columns);
+        var xv = backend.View(x, op, "x", (long)batch * columns);
+        var yv = backend.View(y, op, "y", columns);
+        IlgpuBackend.Count(op, (long)batch * columns);
+        if (columns == 0) return;
+        columnSum ??= backend.LoadKernel<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int>>(ColumnSumKernel);
+        int grid = backend.GridSize(columns);
+        columnSum(backend.Stream, grid, xv, yv, batch, columns, grid);
+    }
+
     static void RequireColumns(string op, int batch, int xColumns, int yColumns)
     {
         if (batch < 0 || xColumns < 0 || yColumns < 0)
@@ -109,5 +139,22 @@ sealed class IlgpuColumns(IlgpuBackend backend)
     internal static void RowBroadcastKernel(Index1D index, ArrayView<float> dy, ArrayView<float> dx, int count, int columns, float scale, int stride)
     {
         for (int i = index; i < count; i += stride) dx[i] = scale * dy[i / columns];
+    }
+
+    [IlgpuKernel]
+    internal static void AddRowKernel(Index1D index, ArrayView<float> a, ArrayView<float> row, ArrayView<float> y, int count, int columns, int stride)
+    {
+        for (int i = index; i < count; i += stride) y[i] = a[i] + row[i % columns];
+    }
+
+    [IlgpuKernel]
+    internal static void ColumnSumKernel(Index1D index, ArrayView<float> x, ArrayView<float> y, int rows, int columns, int stride)
+    {
+        for (int j = index; j < columns; j += stride)
+        {
+            float sum = 0f;
+            for (int row = 0; row < rows; row++) sum += x[row * columns + j];
+            y[j] = sum;
+        }
     }
 }

@@ -47,6 +47,8 @@ sealed class WrongReluBackend(IBackend inner) : IBackend
     public void GatherColumns(int batch, DeviceBuffer<float> x, int xColumns, DeviceBuffer<int> index, DeviceBuffer<float> y, int yColumns) => inner.GatherColumns(batch, x, xColumns, index, y, yColumns);
     public void ScatterColumns(int batch, DeviceBuffer<float> x, int xColumns, DeviceBuffer<int> index, DeviceBuffer<float> y, int yColumns) => inner.ScatterColumns(batch, x, xColumns, index, y, yColumns);
     public void RowSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y) => inner.RowSum(batch, columns, x, y);
+    public void AddRowToEach(int batch, int columns, DeviceBuffer<float> a, DeviceBuffer<float> row, DeviceBuffer<float> y) => inner.AddRowToEach(batch, columns, a, row, y);
+    public void ColumnSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y) => inner.ColumnSum(batch, columns, x, y);
     public void AdamUpdate(AdamSpec spec, int step, DeviceBuffer<float> parameter, DeviceBuffer<float> gradient, DeviceBuffer<float> firstMoment, DeviceBuffer<float> secondMoment, long count) =>
         inner.AdamUpdate(spec, step, parameter, gradient, firstMoment, secondMoment, count);
     public void Dispose() => inner.Dispose();
