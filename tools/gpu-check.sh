@@ -7,6 +7,7 @@
 #   peer.txt/json      ../shared/peer/kiago_torch.py on the same card, CANDIDATES x PEER_STEPS, strict fp32
 #   e2e.txt            a small `kiago optimise` on the shipped weights on cuda and on the CPU, outputs compared
 #   bench.txt          `kiago bench --device cuda` (ResNet18 / ElemNet at batch 4096)
+#   superdiff.txt      `kiago baseline superdiff` on cuda, CANDIDATES samples x 1000 DDPM steps (ILVR 4), sampling seconds
 # Phase 2, predictor training (training/sweep.py) until GPU_DEADLINE_S, then packing:
 #   results.tar.xz     logs, the sweep's selection.json, cards, test-split CSVs
 #   weights.tar.xz.part-*   the chosen fp32 state dicts (split in 15 MiB parts: `cat parts | tar -xJ`)
@@ -22,8 +23,8 @@ PY=${PYTHON:-python3}
 BENCH_S=${GPU_BENCH_S:-200}
 DEADLINE_S=${GPU_DEADLINE_S:-540}
 TRAIN_MAX_MIN=${TRAIN_MAX_MIN:-6}
-if [ "$DEV" = cuda ]; then CAND=${CANDIDATES:-4096} STEPS=${STEPS:-100} PEER_STEPS=${PEER_STEPS:-200}
-else CAND=${CANDIDATES:-64} STEPS=${STEPS:-4} PEER_STEPS=${PEER_STEPS:-4}; fi
+if [ "$DEV" = cuda ]; then CAND=${CANDIDATES:-4096} STEPS=${STEPS:-100} PEER_STEPS=${PEER_STEPS:-200} SD_STEPS=${SD_STEPS:-1000}
+else CAND=${CANDIDATES:-64} STEPS=${STEPS:-4} PEER_STEPS=${PEER_STEPS:-4} SD_STEPS=${SD_STEPS:-20}; fi
 T0=$(date +%s)
 mkdir -p "$OUT" "$WORK"
 exec > >(tee -a "$OUT/gpu-check.log") 2>&1
@@ -107,10 +108,16 @@ for only in resnet elemnet; do
     timeout "$(cap 30)" "${KIAGO[@]}" bench --device "$DEV" --only "$only" --batch "$CAND" --repeats 3 2>&1 | tee -a "$WORK/bench.txt" || fail "bench $only"
 done
 
+step "SuperDiff sampling on $DEV: $CAND x $SD_STEPS, ILVR 4"
+rm -rf "$WORK/sd-run"
+timeout "$(cap 40)" "${KIAGO[@]}" baseline superdiff --base Ba2Cu3O7Y1 --denoiser weights/superdiff-denoiser.kgw --samples "$CAND" \
+    --steps "$SD_STEPS" --ilvr-scale 4 --thresholds 0.05 --device "$DEV" --out "$WORK/sd-run" 2>&1 | tail -2 | tee "$WORK/superdiff.txt" || fail superdiff
+grep -A1 -E '"sampling_seconds"|"device"' "$WORK/sd-run/manifest.json" 2>/dev/null | tee -a "$WORK/superdiff.txt"
+
 if [ "${TRAIN:-1}" = 0 ]; then
     step "packing (no training: TRAIN=0)"
     (cd "$WORK" && tar -cJf "$OUT/results.tar.xz" --exclude='bench-run' --exclude='e2e-*/traces.csv' \
-        check-device.txt whole-step.txt peer.txt peer.json e2e.txt e2e-* bench.txt smi-memory*.txt 2>/dev/null)
+        check-device.txt whole-step.txt peer.txt peer.json e2e.txt e2e-* bench.txt superdiff.txt smi-memory*.txt 2>/dev/null)
     ls -la "$OUT"
     step "done, status $status"
     exit $status
@@ -127,7 +134,7 @@ for d in "$WORK"/sweep/*/; do [ -f "$d/train.log" ] || continue; echo "-- $d"; g
 
 step "packing"
 (cd "$WORK" && tar -cJf "$OUT/results.tar.xz" --exclude='*.pt' --exclude='bench-run' --exclude='dotnet' --exclude='kiago' --exclude='data' \
-    --exclude='e2e-*/traces.csv' check-device.txt whole-step.txt peer.txt peer.json e2e.txt e2e-* bench.txt sweep smi-memory*.txt 2>/dev/null)
+    --exclude='e2e-*/traces.csv' check-device.txt whole-step.txt peer.txt peer.json e2e.txt e2e-* bench.txt superdiff.txt sweep smi-memory*.txt 2>/dev/null)
 if ls "$WORK"/sweep/best/*/state.pt >/dev/null 2>&1; then
     (cd "$WORK/sweep" && tar -cf - best/*/state.pt | xz -T0 -3 | split -b 15M - "$OUT/weights.tar.xz.part-")
 fi

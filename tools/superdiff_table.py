@@ -2,9 +2,11 @@
 """KIAGO, C-ES, SD and SD+CG side by side (paper Tables 2 and 5-7) from run folders.
 
 usage: tools/superdiff_table.py normal|substitution EXPERIMENT_DIR SD_DIR SDCG_DIR
+       tools/superdiff_table.py guidance RUN_DIR...
 EXPERIMENT_DIR is a (merged) `kiago experiment` folder (kiago/, ces/), or a `kiago baseline ces` folder (then the
 KIAGO columns are left out); SD_DIR and SDCG_DIR are `kiago baseline superdiff` folders over the same base list
-(without and with --guidance). Prints Markdown.
+(without and with --guidance). `guidance` prints paper Table 4's row for each one-base `--decompose` run folder
+(sampling.csv: the Tc change of each part of the steps; summary.csv: the screened figures). Prints Markdown.
 """
 import csv, os, re, sys
 from collections import defaultdict
@@ -94,7 +96,36 @@ def paper(values):
     return " / ".join("N/A" if v is None else f"{v:.2f}" for v in values) if values else "–"
 
 
+# paper Table 4 (denoise, ILVR, guide, sum, screening ratio) by guidance weight
+PAPER_T4 = {0.0: (84.8, 37.4, None, 122.2, 0.13), 0.001: (79.2, 39.8, 3.2, 122.3, 0.08), 0.01: (77.1, 13.2, 33.8, 124.1, 0.11),
+            0.1: (42.5, -197.1, 279.3, 124.7, 0.12), 1.0: (-63.5, -1409.6, 1611.0, 137.9, 0.00), 10.0: (-101.7, -3945.1, 4190.5, 143.7, 0.00)}
+
+
+def guidance_table(runs):
+    print("| w | denoise ΔTc (K) | ILVR ΔTc (K) | guide ΔTc (K) | sum (K) | screening ratio | mean top-30 Tc before screening (K) "
+          "| unique all-pass | ΔTc top-30, screened (K) | paper: denoise / ILVR / guide / sum / ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for d in runs:
+        with open(f"{d}/sampling.csv", newline="") as f:
+            sampling = next(csv.DictReader(f))
+        with open(f"{d}/summary.csv", newline="") as f:
+            summary = next(csv.DictReader(f))
+        rows.append((float(sampling["guidance_weight"]), sampling, summary))
+    for w, a, b in sorted(rows, key=lambda r: r[0]):
+        unique = int(b["unique"])
+        passing = round(float(b["all_pass_rate"]) * unique)
+        p = PAPER_T4.get(w)
+        print(f"| {w:g}{' (SD)' if w == 0 else ''} | {float(a['denoise_delta_tc_K']):.2f} | {float(a['ilvr_delta_tc_K']):.2f} "
+              f"| {float(a['guidance_delta_tc_K']):.2f} | {float(a['sum_delta_tc_K']):.2f} | {float(a['screening_ratio']):.2f} "
+              f"| {float(a['mean_top30_tc_K']):.1f} | {passing} of {unique} | {number(float(b['delta_tc_top30']))} "
+              f"| {' / '.join('–' if v is None else f'{v:g}' for v in p) if p else '–'} |")
+
+
 def main():
+    if sys.argv[1:2] == ["guidance"]:
+        guidance_table(sys.argv[2:])
+        return
     kind, experiment, sd, sdcg = sys.argv[1:5]
     if os.path.exists(f"{experiment}/kiago/summary.csv"):
         methods = {"KIAGO": f"{experiment}/kiago", "SD": sd, "SD+CG": sdcg, "C-ES": f"{experiment}/ces"}

@@ -286,6 +286,8 @@ public enum UnaryKind
     Sin,
     /// <summary>cos x; d = −sin x.</summary>
     Cos,
+    /// <summary>SiLU x·σ(x), σ(x) = 1/(1 + e^(−x)) (the graph executor fuses ONNX's x * Sigmoid(x) into it); d = σ·(1 + x·(1 − σ)).</summary>
+    Silu,
 }
 
 /// <summary>One element-wise function and its parameters (<see cref="Alpha"/> for LeakyRelu and Pow's exponent, the bounds for Clip).</summary>
@@ -306,6 +308,7 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.Pow => MathF.Pow(x, alpha),
         UnaryKind.Sin => MathF.Sin(x),
         UnaryKind.Cos => MathF.Cos(x),
+        UnaryKind.Silu => x * (1f / (1f + MathF.Exp(-x))),
         _ => MathF.Min(MathF.Max(x, min), max),
     };
 
@@ -324,8 +327,12 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.Pow => alpha * MathF.Pow(x, alpha - 1f),
         UnaryKind.Sin => MathF.Cos(x),
         UnaryKind.Cos => -MathF.Sin(x),
+        UnaryKind.Silu => SiluDerivative(x, 1f / (1f + MathF.Exp(-x))),
         _ => x >= min && x <= max ? 1f : 0f,
     };
+
+    /// <summary>d/dx x·σ(x) from x and σ(x).</summary>
+    public static float SiluDerivative(float x, float sigmoid) => sigmoid * (1f + x * (1f - sigmoid));
 
     /// <summary>
     /// erf x: its Maclaurin series below 0.5, the Chebyshev fit of erfc above (Numerical Recipes' erfcc: fractional

@@ -49,11 +49,30 @@ public sealed partial class CpuBackend
     {
         Elementwise2("Unary " + spec.Kind, x, "x", y, "y", count, out var xa, out var ya);
         var (kind, alpha, min, max) = (spec.Kind, spec.Alpha, spec.Min, spec.Max);
+        if (kind == UnaryKind.Silu)
+        {
+            Silu(xa, ya, count);
+            return;
+        }
         ParallelRange(count, (s, e) =>
         {
             for (int i = s; i < e; i++) ya[i] = UnarySpec.Forward(kind, xa[i], alpha, min, max);
         });
     }
+
+    /// <summary>x·σ(x) with σ exactly as <see cref="Sigmoid"/> computes it, so the fused SiLU has the bits of Sigmoid then Multiply.</summary>
+    void Silu(float[] xa, float[] ya, long count) =>
+        ParallelRange(count, (s, e) =>
+        {
+            int i = s;
+            if (Vector256.IsHardwareAccelerated && Simd)
+                for (; i + 8 <= e; i += 8)
+                {
+                    var v = Vector256.Create(xa, i);
+                    (v * (Vector256<float>.One / (Vector256<float>.One + PolynomialExp.Exp(-v)))).CopyTo(ya, i);
+                }
+            for (; i < e; i++) ya[i] = xa[i] * (1f / (1f + PolynomialExp.Exp(-xa[i])));
+        });
 
     public void UnaryBackward(UnarySpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y, DeviceBuffer<float> dy, DeviceBuffer<float> dx, long count)
     {
@@ -66,7 +85,10 @@ public sealed partial class CpuBackend
         var (kind, alpha, min, max) = (spec.Kind, spec.Alpha, spec.Min, spec.Max);
         ParallelRange(count, (s, e) =>
         {
-            for (int i = s; i < e; i++) dxa[i] = dya[i] * UnarySpec.Derivative(kind, xa[i], ya[i], alpha, min, max);
+            if (kind == UnaryKind.Silu)
+                for (int i = s; i < e; i++) dxa[i] = dya[i] * UnarySpec.SiluDerivative(xa[i], 1f / (1f + PolynomialExp.Exp(-xa[i])));
+            else
+                for (int i = s; i < e; i++) dxa[i] = dya[i] * UnarySpec.Derivative(kind, xa[i], ya[i], alpha, min, max);
         });
     }
 

@@ -19,6 +19,10 @@ public sealed class GraphExecutor : IDisposable
     {
         public required GraphNode Node;
         public required int[] OutShape;
+        /// <summary>The op as run and the values it reads: the node's, except where a fusion rewrote them.</summary>
+        public required string Op;
+        public required string[] Inputs;
+        public bool Elided;   // a Sigmoid fused into the SiLU that was its only reader: never computed
         public IConv2d? Conv;
         public ILinear? Linear;
         public Pool2dSpec? Pool;
@@ -48,9 +52,16 @@ public sealed class GraphExecutor : IDisposable
             foreach (var node in graph.Nodes)
             {
                 var inShape = shapes[node.Inputs[0]];
-                var step = new Step { Node = node, OutShape = shapes[node.Output] };
+                var step = new Step { Node = node, OutShape = shapes[node.Output], Op = node.Op, Inputs = node.Inputs };
                 switch (node.Op)
                 {
+                    case GraphOps.Mul when SiluOperand(list, node, readers, graph.OutputName) is var (sigmoid, x):
+                        // x * Sigmoid(x), the Sigmoid read by nothing else: one SiLU pass instead of two ops
+                        sigmoid.Elided = true;
+                        step.Op = GraphOps.Unary;
+                        step.Inputs = [x];
+                        step.Unary = new UnarySpec(UnaryKind.Silu);
+                        break;
                     case GraphOps.Relu:
                         var producer = list.LastOrDefault(s => s.Node.Output == node.Inputs[0]);
                         if (producer is { Conv: not null } or { Linear: not null } && readers[node.Inputs[0]] == 1
@@ -116,6 +127,19 @@ public sealed class GraphExecutor : IDisposable
                 outputViews.Add(steps[k].Node.Inputs[0]);
     }
 
+    /// <summary>The Sigmoid step and x when <paramref name="mul"/> is x * Sigmoid(x) (either order) and the Sigmoid has no other reader.</summary>
+    static (Step Sigmoid, string X)? SiluOperand(List<Step> earlier, GraphNode mul, Dictionary<string, int> readers, string graphOutput)
+    {
+        for (int k = 0; k < 2; k++)
+        {
+            string s = mul.Inputs[k], x = mul.Inputs[1 - k];
+            var producer = earlier.LastOrDefault(p => p.Node.Output == s);
+            if (producer is { Op: GraphOps.Sigmoid, Elided: false } && producer.Inputs[0] == x && readers[s] == 1 && s != graphOutput)
+                return (producer, x);
+        }
+        return null;
+    }
+
     /// <summary>Frozen per-feature parameters on the device, freed with the prepared layers.</summary>
     DeviceBuffer<float> Upload(IBackend backend, float[] values)
     {
@@ -161,7 +185,7 @@ public sealed class GraphExecutor : IDisposable
         }
         Tensor Read(Step s, int k)
         {
-            string name = s.Node.Inputs[k];
+            string name = s.Inputs[k];
             if (shared is null || !shared.Contains(name) || shared.Contains(s.Node.Output)) return values[name];
             if (!repeated!.TryGetValue(name, out var full)) repeated[name] = full = tape.RepeatRow(values[name], batch);
             return full;
@@ -169,26 +193,28 @@ public sealed class GraphExecutor : IDisposable
         foreach (var s in steps)
         {
             var node = s.Node;
+            var inputs = s.Inputs;
+            if (s.Elided) continue;
             bool sharedStep = shared is not null && shared.Contains(node.Output);
-            if (sharedStep && node.Op == GraphOps.Gather && node.Inputs[0] == Graph.InputName && !shared!.Contains(Graph.InputName))
+            if (sharedStep && s.Op == GraphOps.Gather && inputs[0] == Graph.InputName && !shared!.Contains(Graph.InputName))
             {
                 values[node.Output] = tape.GatherColumns(values[SharedInputName], s.Indices!, s.OutShape[0]);
                 continue;
             }
             if (s.Skip)
             {
-                values[node.Output] = values[node.Inputs[0]]; // ReLU already applied by the producer
+                values[node.Output] = values[inputs[0]]; // ReLU already applied by the producer
                 continue;
             }
             Tensor y;
-            if (node.Op == GraphOps.Add && shared is not null && !sharedStep && (shared.Contains(node.Inputs[0]) || shared.Contains(node.Inputs[1])))
-                y = shared.Contains(node.Inputs[1]) ? tape.AddRow(values[node.Inputs[0]], values[node.Inputs[1]])
-                    : tape.AddRow(values[node.Inputs[1]], values[node.Inputs[0]]);
+            if (s.Op == GraphOps.Add && shared is not null && !sharedStep && (shared.Contains(inputs[0]) || shared.Contains(inputs[1])))
+                y = shared.Contains(inputs[1]) ? tape.AddRow(values[inputs[0]], values[inputs[1]])
+                    : tape.AddRow(values[inputs[1]], values[inputs[0]]);
             else
             {
                 var x = Read(s, 0);
                 int rows = x.Batch;
-                y = node.Op switch
+                y = s.Op switch
                 {
                     GraphOps.Conv => tape.Conv2d(x, s.Conv!, s.FusedRelu),
                     GraphOps.Linear => tape.Linear(x, s.Linear!, s.FusedRelu),
@@ -233,9 +259,9 @@ public sealed class GraphExecutor : IDisposable
         foreach (var s in steps)
         {
             var node = s.Node;
-            bool fromSharedColumns = node.Op == GraphOps.Gather && node.Inputs[0] == Graph.InputName && InputShape.Length == 1
+            bool fromSharedColumns = s.Op == GraphOps.Gather && s.Inputs[0] == Graph.InputName && InputShape.Length == 1
                 && node.Attr("indices").All(columns.Contains);
-            if (fromSharedColumns || node.Inputs.All(shared.Contains)) shared.Add(node.Output);
+            if (fromSharedColumns || s.Inputs.All(shared.Contains)) shared.Add(node.Output);
         }
         return shared;
     }

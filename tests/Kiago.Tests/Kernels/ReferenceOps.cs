@@ -111,6 +111,7 @@ public static class ReferenceOps
         UnaryKind.Abs => Math.Abs(v),
         UnaryKind.Softplus => Math.Log(1 + Math.Exp(v)),
         UnaryKind.LeakyRelu => v > 0 ? v : s.Alpha * v,
+        UnaryKind.Silu => v / (1 + Math.Exp(-v)),
         UnaryKind.Clip => Math.Min(Math.Max(v, s.Min), s.Max),
         UnaryKind.Erf => Erf(v),
         UnaryKind.Pow => Math.Pow(v, s.Alpha),
