@@ -12,7 +12,7 @@ public sealed partial class CpuBackend
         const string op = "LayerNorm";
         var (xa, ga, ba, ya) = LayerNormBuffers(op, spec, x, gamma, (beta, "beta", spec.Width), (y, "y"));
         var (width, epsilon) = (spec.Width, spec.Epsilon);
-        var (xr, gr, br, yr) = (Own(x, op, "x").Array, Own(gamma, op, "gamma").Array, Own(beta, op, "beta").Array, Own(y, op, "y").Array);
+        var (xr, gr, br, yr) = (xa.Array, ga.Array, ba.Array, ya.Array);
         ParallelRange(spec.Rows, (s, e) =>
         {
             if (Simd)

@@ -7,8 +7,9 @@ public sealed partial class CpuBackend
     /// <summary>A float[] as the shared row math's element accessor (RowOpSpec, LayerNormSpec).</summary>
     readonly struct ArrayFloats(float[] array) : IFloatView
     {
-        public float Get(int index) => array[index];
-        public void Set(int index, float value) => array[index] = value;
+        public float[] Array { get; } = array;
+        public float Get(int index) => Array[index];
+        public void Set(int index, float value) => Array[index] = value;
     }
 
     public void RowOp(RowOpSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> y)
