@@ -13,7 +13,7 @@ internal static class ConvertCommand
         var onnx = new Argument<string>("model.onnx") { Description = "ONNX file exported from PyTorch (opset 13+ recommended)" };
         var output = new Option<string>("--output", "-o") { Description = "the .kgw file to write", Required = true };
         var fp16 = new Option<bool>("--fp16") { Description = "store weights as float16 (half the size; ~1e-3 relative rounding)" };
-        var kind = new Option<string>("--input", "--kind") { Description = "what the model takes: image (= tc-resnet, the 4x7x32 periodic-table image) | elemnet (86 fractions) | fractions (118) | denoiser (96 amounts + timestep, for baseline superdiff) | auto (from the input shape)", DefaultValueFactory = _ => "auto" };
+        var kind = new Option<string>("--input", "--kind") { Description = "what the model takes: image (= tc-resnet, the 4x7x32 periodic-table image) | elemnet (86 fractions) | fractions (118) | denoiser (96 amounts + timestep, for baseline superdiff) | tokens (element indices + fractions, two ONNX inputs [batch, T]) | auto (from the inputs)", DefaultValueFactory = _ => "auto" };
         var card = new Option<string?>("--card") { Description = "model card: a JSON object (training data files and SHA-256, split, metrics, element_frequencies)" };
         var verify = new Option<string[]>("--verify")
         {

@@ -39,6 +39,13 @@ public interface IBackend : IDisposable
     void Gemm(int m, int n, int k, DeviceBuffer<float> a, bool transposeA, DeviceBuffer<float> b, bool transposeB,
         DeviceBuffer<float> c, float alpha = 1f, float beta = 0f);
 
+    /// <summary>
+    /// C_i = op(A_i)·op(B_i) for i &lt; <paramref name="count"/> (overwrites C): row-major items stored back to back, A_i
+    /// m×k (k×m when transposed), B_i k×n (n×k when transposed), C_i m×n. The products of two activations (attention).
+    /// </summary>
+    void BatchedGemm(int count, int m, int n, int k, DeviceBuffer<float> a, bool transposeA, DeviceBuffer<float> b, bool transposeB,
+        DeviceBuffer<float> c);
+
     // ---- elementwise and reductions ---------------------------------------------------------------------
     void Relu(DeviceBuffer<float> x, DeviceBuffer<float> y, long count);
     /// <summary>dx = dy where y &gt; 0 else 0 (ReLU'(0) = 0, as PyTorch).</summary>
@@ -90,6 +97,23 @@ public interface IBackend : IDisposable
     /// <summary>Per row b of a [batch, columns] matrix: y[b] = Σ_j x[b, j].</summary>
     void RowSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y);
     /// <summary>y[b, j] = a[b, j] + row[j]: one row added to every row of a [batch, columns] matrix (a may be y).</summary>
+    /// <summary>
+    /// Rows of a frozen table picked by index: y[r, :] = table[index[r], :] for r &lt; <paramref name="rows"/>, the index read
+    /// from a float buffer (element-token inputs carry atomic numbers as floats) and rounded to the nearest integer. An
+    /// index outside [0, <paramref name="vocabulary"/>) gives a row of NaN, so a bad index cannot pass unseen.
+    /// </summary>
+    void GatherRows(int rows, DeviceBuffer<float> index, DeviceBuffer<float> table, int vocabulary, int width, DeviceBuffer<float> y);
+
+    /// <summary>
+    /// Element tokens of each row of x [batch, columns] (column c is atomic number c + 1): the up to <paramref name="tokens"/>
+    /// largest positive entries (ties: the lower column), in column order. y [batch, 2, tokens]: the atomic numbers (as
+    /// floats), then the fractions; unused slots hold 0 and 0. picked [batch, tokens]: the column of each slot, −1 if unused.
+    /// </summary>
+    void SelectTokens(int batch, int columns, DeviceBuffer<float> x, int tokens, DeviceBuffer<float> y, DeviceBuffer<int> picked);
+
+    /// <summary>The adjoint of <see cref="SelectTokens"/> for the fractions: dx = 0, then dx[b, picked[b, t]] = dy[b, 1, t] (overwrites dx).</summary>
+    void ScatterTokens(int batch, int columns, int tokens, DeviceBuffer<int> picked, DeviceBuffer<float> dy, DeviceBuffer<float> dx);
+
     void AddRowToEach(int batch, int columns, DeviceBuffer<float> a, DeviceBuffer<float> row, DeviceBuffer<float> y);
     /// <summary>y[j] = Σ_b x[b, j], added in row order (the adjoint of <see cref="AddRowToEach"/> for the row).</summary>
     void ColumnSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y);

@@ -288,11 +288,16 @@ public enum UnaryKind
     Cos,
     /// <summary>SiLU x·σ(x), σ(x) = 1/(1 + e^(−x)) (the graph executor fuses ONNX's x * Sigmoid(x) into it); d = σ·(1 + x·(1 − σ)).</summary>
     Silu,
+    /// <summary>α·x + β, the shift β carried in the <see cref="UnarySpec.Min"/> slot (<see cref="UnarySpec.Affine"/>); d = α. A scalar scale or shift of a tensor that is neither a vector nor a map (attention's 1/√d, GELU's 0.5·x and 1 + erf).</summary>
+    Affine,
 }
 
 /// <summary>One element-wise function and its parameters (<see cref="Alpha"/> for LeakyRelu and Pow's exponent, the bounds for Clip).</summary>
 public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, float Min = float.NegativeInfinity, float Max = float.PositiveInfinity)
 {
+    /// <summary>y = scale·x + shift (<see cref="UnaryKind.Affine"/>).</summary>
+    public static UnarySpec Affine(float scale, float shift) => new(UnaryKind.Affine, scale, shift, 0f);
+
     /// <summary>f(x), the one scalar definition both backends follow.</summary>
     public static float Forward(UnaryKind kind, float x, float alpha, float min, float max) => kind switch
     {
@@ -309,6 +314,7 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.Sin => MathF.Sin(x),
         UnaryKind.Cos => MathF.Cos(x),
         UnaryKind.Silu => x * (1f / (1f + MathF.Exp(-x))),
+        UnaryKind.Affine => alpha * x + min,
         _ => MathF.Min(MathF.Max(x, min), max),
     };
 
@@ -328,6 +334,7 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.Sin => MathF.Cos(x),
         UnaryKind.Cos => -MathF.Sin(x),
         UnaryKind.Silu => SiluDerivative(x, 1f / (1f + MathF.Exp(-x))),
+        UnaryKind.Affine => alpha,
         _ => x >= min && x <= max ? 1f : 0f,
     };
 

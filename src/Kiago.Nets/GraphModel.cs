@@ -25,9 +25,8 @@ public sealed class GraphModel : ICompositionModel
         Backend = backend;
         if (model.Kind == ModelKind.Denoiser)
             throw new GraphException("this is a diffusion denoiser, not a composition predictor: use it with `kiago baseline superdiff --denoiser`");
-        var expected = Featuriser.Layout(model.Kind).Shape;
-        if (!model.Graph.InputShape.SequenceEqual(expected))
-            throw new GraphException($"{ModelKinds.NameWithArticle(model.Kind)} model takes per-sample input {GraphOps.Show(expected)}, " +
+        if (!Featuriser.InputShapeFits(model.Kind, model.Graph.InputShape))
+            throw new GraphException($"{ModelKinds.NameWithArticle(model.Kind)} model takes per-sample input {Featuriser.ExpectedShape(model.Kind)}, " +
                 $"but the graph's input '{model.Graph.InputName}' is {GraphOps.Show(model.Graph.InputShape)}");
         // an MLP on the flattened image runs on the 118 fractions directly (same function, 7.6× smaller first layer)
         var run = FeaturiserFolding.Fold(model);
@@ -38,7 +37,7 @@ public sealed class GraphModel : ICompositionModel
             throw new GraphException($"a composition model gives one value per sample, but the graph's output '{model.Graph.OutputName}' " +
                 $"has per-sample shape {GraphOps.Show(executor.OutputShape)}");
         }
-        featuriser = new Featuriser(run.Kind, backend);
+        featuriser = new Featuriser(run.Kind, backend, run.Graph.InputShape);
         forwardTape = new Tape(backend) { RecordGradients = false };
         backwardTape = new Tape(backend);
     }

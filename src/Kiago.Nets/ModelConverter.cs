@@ -28,9 +28,8 @@ public static class ModelConverter
         var onnx = OnnxReader.ReadModel(onnxPath);
         var graph = OnnxImporter.Import(onnx);
         var kind = options.Kind ?? DetectKind(graph, onnxPath);
-        var expected = Featuriser.Layout(kind).Shape;
-        if (!graph.InputShape.SequenceEqual(expected))
-            throw ModelImportException.Graph(onnxPath, $"{ModelKinds.NameWithArticle(kind)} model takes per-sample input {GraphOps.Show(expected)}, " +
+        if (!Featuriser.InputShapeFits(kind, graph.InputShape))
+            throw ModelImportException.Graph(onnxPath, $"{ModelKinds.NameWithArticle(kind)} model takes per-sample input {Featuriser.ExpectedShape(kind)}, " +
                 $"but input '{graph.InputName}' is {GraphOps.Show(graph.InputShape)}");
         var outShape = graph.InferShapes()[graph.OutputName];
         if (kind == ModelKind.Denoiser)
@@ -55,12 +54,13 @@ public static class ModelConverter
     /// <summary>The input signature from the per-sample input shape: tc-resnet for (4, 7, 32), elemnet for (86), fractions for (118), denoiser for (97).</summary>
     public static ModelKind DetectKind(ModelGraph graph, string file)
     {
+        if (graph.InputName == OnnxImporter.TokensInputName && Featuriser.InputShapeFits(ModelKind.Tokens, graph.InputShape)) return ModelKind.Tokens;
         if (graph.InputShape.SequenceEqual(PeriodicTableLayout.ImageShape)) return ModelKind.TcResNet;
         if (graph.InputShape is [ElemNetLayout.InputCount]) return ModelKind.ElemNet;
         if (graph.InputShape is [Featuriser.CompositionColumns]) return ModelKind.Fractions;
         if (graph.InputShape is [DenoiserLayout.InputColumns]) return ModelKind.Denoiser;
         throw ModelImportException.Graph(file, $"cannot tell the model's input from its per-sample shape {GraphOps.Show(graph.InputShape)}: " +
-            $"Kiago feeds {ModelKinds.AllNames}; pass --input image|elemnet|fractions|denoiser if the model takes one of these in another shape, or reshape it at export");
+            $"Kiago feeds {ModelKinds.AllNames}; pass --input image|elemnet|fractions|denoiser|tokens if the model takes one of these in another shape, or reshape it at export");
     }
 
     /// <summary>The user's card (a JSON object) plus a "conversion" entry naming the ONNX source and its SHA-256.</summary>

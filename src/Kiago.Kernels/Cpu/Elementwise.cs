@@ -54,11 +54,29 @@ public sealed partial class CpuBackend
             Silu(xa, ya, count);
             return;
         }
+        if (kind == UnaryKind.Affine)
+        {
+            Affine(xa, ya, count, alpha, min);
+            return;
+        }
         ParallelRange(count, (s, e) =>
         {
             for (int i = s; i < e; i++) ya[i] = UnarySpec.Forward(kind, xa[i], alpha, min, max);
         });
     }
+
+    /// <summary>scale·x + shift, rounded after the product as the scalar definition is.</summary>
+    void Affine(float[] xa, float[] ya, long count, float scale, float shift) =>
+        ParallelRange(count, (s, e) =>
+        {
+            int i = s;
+            if (Vector256.IsHardwareAccelerated && Simd)
+            {
+                Vector256<float> vs = Vector256.Create(scale), vb = Vector256.Create(shift);
+                for (; i + 8 <= e; i += 8) (Vector256.Create(xa, i) * vs + vb).CopyTo(ya, i);
+            }
+            for (; i < e; i++) ya[i] = scale * xa[i] + shift;
+        });
 
     /// <summary>x·σ(x) with σ exactly as <see cref="Sigmoid"/> computes it, so the fused SiLU has the bits of Sigmoid then Multiply.</summary>
     void Silu(float[] xa, float[] ya, long count) =>

@@ -140,6 +140,18 @@ public sealed partial class IlgpuBackend
     public void AddRowToEach(int batch, int columns, DeviceBuffer<float> a, DeviceBuffer<float> row, DeviceBuffer<float> y) =>
         Columns.AddRowToEach(batch, columns, a, row, y);
 
+    public void BatchedGemm(int count, int m, int n, int k, DeviceBuffer<float> a, bool transposeA, DeviceBuffer<float> b, bool transposeB,
+        DeviceBuffer<float> c) => Batched.Run(count, m, n, k, a, transposeA, b, transposeB, c);
+
+    public void GatherRows(int rows, DeviceBuffer<float> index, DeviceBuffer<float> table, int vocabulary, int width, DeviceBuffer<float> y) =>
+        Tokens.GatherRows(rows, index, table, vocabulary, width, y);
+
+    public void SelectTokens(int batch, int columns, DeviceBuffer<float> x, int tokens, DeviceBuffer<float> y, DeviceBuffer<int> picked) =>
+        Tokens.Select(batch, columns, x, tokens, y, picked);
+
+    public void ScatterTokens(int batch, int columns, int tokens, DeviceBuffer<int> picked, DeviceBuffer<float> dy, DeviceBuffer<float> dx) =>
+        Tokens.Scatter(batch, columns, tokens, picked, dy, dx);
+
     public void ColumnSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y) =>
         Columns.ColumnSum(batch, columns, x, y);
 

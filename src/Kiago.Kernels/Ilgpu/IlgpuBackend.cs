@@ -38,6 +38,8 @@ public sealed partial class IlgpuBackend : IBackend
         GemmKernels = new IlgpuGemm(this);
         Pools = new IlgpuPool2d(this);
         Columns = new IlgpuColumns(this);
+        Batched = new IlgpuBatchedGemm(this);
+        Tokens = new IlgpuTokens(this);
         LayerNorms = new IlgpuLayerNorm(this);
         RowOps = new IlgpuRowOps(this);
         AdamKernels = new IlgpuAdam(this);
@@ -70,6 +72,8 @@ public sealed partial class IlgpuBackend : IBackend
     internal IlgpuGemm GemmKernels { get; }
     internal IlgpuPool2d Pools { get; }
     internal IlgpuColumns Columns { get; }
+    internal IlgpuBatchedGemm Batched { get; }
+    internal IlgpuTokens Tokens { get; }
     internal IlgpuLayerNorm LayerNorms { get; }
     internal IlgpuRowOps RowOps { get; }
     internal IlgpuAdam AdamKernels { get; }

@@ -8,7 +8,8 @@ namespace Kiago.Nets.Featurisers;
 /// The map from a composition (batch, 118 atom fractions) to a model's input, as tape ops (so its adjoint comes with
 /// it). Periodic-table image: a ScatterColumns (each element owns one cell; backward a GatherColumns), viewed as
 /// (4, 7, 32). ElemNet: a GatherColumns of the 86 accepted elements (backward a ScatterColumns: dropped elements get
-/// zero gradient). Fractions: the composition itself (no op). The index map is uploaded once.
+/// zero gradient). Fractions: the composition itself (no op). Tokens: the up to T largest elements' atomic numbers and
+/// fractions (a Tokens tape op; backward: the fractions' gradient to their columns). The index map is uploaded once.
 /// </summary>
 public sealed class Featuriser : IDisposable
 {
@@ -17,10 +18,17 @@ public sealed class Featuriser : IDisposable
     readonly DeviceBuffer<int> index;
     readonly bool scatter;
 
-    public Featuriser(ModelKind kind, IBackend backend)
+    /// <summary>The featuriser of <paramref name="kind"/>; a tokens model also needs its graph's input shape [2, T].</summary>
+    public Featuriser(ModelKind kind, IBackend backend, int[]? inputShape = null)
     {
         Kind = kind;
         (AcceptedElements, OutputShape, scatter, int[] map) = Layout(kind);
+        if (kind == ModelKind.Tokens)
+        {
+            if (inputShape is null || !InputShapeFits(kind, inputShape))
+                throw new ArgumentException($"a tokens featuriser needs the model's input shape [2, T], got {(inputShape is null ? "none" : "[" + string.Join(",", inputShape) + "]")}");
+            OutputShape = inputShape;
+        }
         OutputSize = OutputShape.Aggregate(1, (a, d) => a * d);
         index = backend.Allocate<int>(map.Length);
         backend.Upload<int>(map, index);
@@ -49,8 +57,20 @@ public sealed class Featuriser : IDisposable
         ModelKind.Fractions => (Enumerable.Range(1, 118).ToArray(), [CompositionColumns], false, Enumerable.Range(0, 118).ToArray()),
         ModelKind.Denoiser => (Enumerable.Range(1, DenoiserLayout.Elements).ToArray(), [DenoiserLayout.InputColumns], false,
             Enumerable.Range(0, DenoiserLayout.Elements).ToArray()),
+        // the token count is the model's own (InputShapeFits); [2, 8] is the shape training/export_byo_fixtures.py uses
+        ModelKind.Tokens => (Enumerable.Range(1, 118).ToArray(), [2, DefaultTokens], false, []),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
+
+    /// <summary>Token slots of a tokens model exported without a say (the BYO fixture's).</summary>
+    public const int DefaultTokens = 8;
+
+    /// <summary>Whether a graph input of per-sample shape <paramref name="shape"/> is what <paramref name="kind"/>'s featuriser produces.</summary>
+    public static bool InputShapeFits(ModelKind kind, int[] shape) =>
+        kind == ModelKind.Tokens ? shape is [2, >= 1] : shape.SequenceEqual(Layout(kind).Shape);
+
+    /// <summary>The input shapes <paramref name="kind"/> accepts, for messages.</summary>
+    public static string ExpectedShape(ModelKind kind) => kind == ModelKind.Tokens ? "[2,T] (T ≥ 1 token slots)" : Graph.GraphOps.Show(Layout(kind).Shape);
 
     /// <summary>Atomic numbers of elements present in <paramref name="composition"/> (118 fractions) that this model ignores.</summary>
     public IReadOnlyList<int> DroppedElements(ReadOnlySpan<float> composition) => DroppedElements(Kind, composition);
@@ -70,6 +90,7 @@ public sealed class Featuriser : IDisposable
     public Tensor Apply(Tape tape, Tensor x)
     {
         if (Kind == ModelKind.Fractions) return x;
+        if (Kind == ModelKind.Tokens) return tape.Tokens(x, OutputShape[1]);
         if (!scatter) return tape.GatherColumns(x, index, OutputSize);
         return tape.Reshape(tape.ScatterColumns(x, index, OutputSize), [x.Batch, .. OutputShape]);
     }

@@ -27,7 +27,7 @@ public sealed class GraphExecutor : IDisposable
         public ILinear? Linear;
         public Pool2dSpec? Pool;
         public UnarySpec Unary;
-        public DeviceBuffer<float>? Gamma, Beta;
+        public DeviceBuffer<float>? Gamma, Beta, Table;
         public DeviceBuffer<int>? Indices;
         public float Epsilon;
         public bool FusedRelu;
@@ -101,6 +101,9 @@ public sealed class GraphExecutor : IDisposable
                         backend.Upload<int>(indices, step.Indices);
                         break;
                     }
+                    case GraphOps.Embedding:
+                        step.Table = Upload(backend, graph.Tensors[node.Weights[0]].Data);
+                        break;
                     case GraphOps.LayerNorm:
                     {
                         var (gamma, beta, epsilon) = GraphOps.LayerNormOf(node, inShape, graph.Tensors);
@@ -217,7 +220,10 @@ public sealed class GraphExecutor : IDisposable
                 y = s.Op switch
                 {
                     GraphOps.Conv => tape.Conv2d(x, s.Conv!, s.FusedRelu),
-                    GraphOps.Linear => tape.Linear(x, s.Linear!, s.FusedRelu),
+                    GraphOps.Linear => x.Shape.Length == 2 ? tape.Linear(x, s.Linear!, s.FusedRelu)
+                        : tape.Reshape(tape.Linear(tape.Reshape(x, -1, x.Shape[^1]), s.Linear!, s.FusedRelu), [rows, .. s.OutShape]),
+                    GraphOps.MatMul => tape.MatMul(x, Read(s, 1)),
+                    GraphOps.Embedding => tape.Embedding(x, s.Table!, s.Table!.Length == 0 ? 0 : (int)(s.Table.Length / s.OutShape[^1]), s.OutShape[^1]),
                     GraphOps.Relu => tape.Relu(x),
                     GraphOps.Sigmoid => tape.Sigmoid(x),
                     GraphOps.Unary => tape.Unary(x, s.Unary),

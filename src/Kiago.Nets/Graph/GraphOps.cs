@@ -7,7 +7,11 @@ namespace Kiago.Nets.Graph;
 /// <list type="bullet">
 /// <item>Conv: inputs [x (C,H,W)]; weights [W (Cout, C/group, KH, KW), optional bias (Cout)];
 ///   attrs kernel (2), strides (2), pads (top, left, bottom, right), dilations (2), group (1).</item>
-/// <item>Linear: y = x·Wᵀ + b; inputs [x (In)]; weights [W (Out, In), optional bias (Out)].</item>
+/// <item>Linear: y = x·Wᵀ + b over the last axis; inputs [x (.., In)]; weights [W (Out, In), optional bias (Out)] → (.., Out).</item>
+/// <item>MatMul: the product of two activations over their last two axes, the leading axes a batch of products:
+///   inputs [a (.., M, K), b (.., K, N)] with equal leading axes → (.., M, N) (attention's QKᵀ and AV).</item>
+/// <item>Embedding: rows of a frozen table picked by the input's values (indices as floats, no gradient to them);
+///   inputs [indices (any shape S)]; weights [table (V, D)] → (S.., D).</item>
 /// <item>Relu, Sigmoid (element-wise, any shape); Unary: attr kind (1, a <see cref="UnaryKind"/>), weight params (3: α, lo, hi),
 ///   element-wise, any shape; Add, Mul (two inputs of equal shape), GlobalAveragePool ((C,H,W) → (C,1,1)).</item>
 /// <item>LayerNorm: over the last per-sample axis; weights [γ (W), β (W), epsilon (1)].</item>
@@ -22,10 +26,10 @@ public static class GraphOps
 {
     public const string Conv = "Conv", Linear = "Linear", Relu = "Relu", Sigmoid = "Sigmoid", Unary = "Unary", Add = "Add", Mul = "Mul", MaxPool = "MaxPool",
         AveragePool = "AveragePool", GlobalAveragePool = "GlobalAveragePool", Reshape = "Reshape", LayerNorm = "LayerNorm",
-        RowOp = "RowOp", Gather = "Gather", Scatter = "Scatter";
+        RowOp = "RowOp", Gather = "Gather", Scatter = "Scatter", MatMul = "MatMul", Embedding = "Embedding";
 
     public static readonly IReadOnlyList<string> All =
-        [Conv, Linear, Relu, Sigmoid, Unary, Add, Mul, MaxPool, AveragePool, GlobalAveragePool, Reshape, LayerNorm, RowOp, Gather, Scatter];
+        [Conv, Linear, Relu, Sigmoid, Unary, Add, Mul, MaxPool, AveragePool, GlobalAveragePool, Reshape, LayerNorm, RowOp, Gather, Scatter, MatMul, Embedding];
 
     public static int Size(int[] shape) => shape.Aggregate(1, (a, d) => a * d);
 
@@ -56,7 +60,23 @@ public static class GraphOps
             {
                 Arity(1, 1, 2);
                 var spec = LinearSpecOf(node, inputs[0], tensors);
-                return [spec.OutFeatures];
+                return [.. inputs[0][..^1], spec.OutFeatures];
+            }
+            case MatMul:
+            {
+                Arity(2, 0, 0);
+                int[] a = inputs[0], b = inputs[1];
+                if (a.Length < 2 || a.Length != b.Length || !a.AsSpan(0, a.Length - 2).SequenceEqual(b.AsSpan(0, b.Length - 2)) || a[^1] != b[^2])
+                    throw Bad($"inputs have shapes {Show(a)} and {Show(b)}; MatMul multiplies (.., M, K) by (.., K, N) with the same leading axes");
+                return [.. a[..^1], b[^1]];
+            }
+            case Embedding:
+            {
+                Arity(1, 1, 1);
+                var table = tensors[node.Weights[0]];
+                if (table.Shape.Length != 2 || table.Shape[0] < 1 || table.Shape[1] < 1)
+                    throw Bad($"table has shape {Show(table.Shape)}, expected (vocabulary, width)");
+                return [.. inputs[0], table.Shape[1]];
             }
             case Relu:
             case Sigmoid:
@@ -169,8 +189,8 @@ public static class GraphOps
     public static LinearSpec LinearSpecOf(GraphNode node, int[] input, IReadOnlyDictionary<string, WeightTensor> tensors)
     {
         var w = tensors[node.Weights[0]];
-        if (w.Shape.Length != 2 || input.Length != 1 || w.Shape[1] != input[0])
-            throw new GraphException($"node '{node.Name}' ({node.Op}): weight {Show(w.Shape)} does not fit input {Show(input)} (expected (Out, {Size(input)}) on a vector)");
+        if (w.Shape.Length != 2 || input.Length < 1 || w.Shape[1] != input[^1])
+            throw new GraphException($"node '{node.Name}' ({node.Op}): weight {Show(w.Shape)} does not fit input {Show(input)} (expected (Out, {(input.Length > 0 ? input[^1] : 0)}) over the last axis)");
         if (node.Weights.Length > 1 && tensors[node.Weights[1]].ElementCount != w.Shape[0])
             throw new GraphException($"node '{node.Name}' ({node.Op}): bias has {tensors[node.Weights[1]].ElementCount} values, expected {w.Shape[0]}");
         return new LinearSpec(w.Shape[1], w.Shape[0]);

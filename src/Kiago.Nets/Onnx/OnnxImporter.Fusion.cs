@@ -10,22 +10,13 @@ public static partial class OnnxImporter
     sealed partial class Importer
     {
         /// <summary>
-        /// Add/Sub/Mul/Div of two activations: equal shapes, or a vector and a one-value vector (e.g. x / x.sum(-1,
-        /// keepdim=True)), the one value broadcast by a Gather of column 0 (its backward sums the row). Sub is a + (−b),
-        /// Div is a · b⁻¹ (Unary Neg and Pow −1), so every form has the ops' own gradients.
+        /// Add/Sub/Mul/Div of two activations, broadcast to their common shape (ONNX rules; each broadcast is a Gather, whose
+        /// backward sums the gradient over the repeats). Sub is a + (−b), Div is a · b⁻¹ (Unary Neg and Pow −1), so every
+        /// form has the ops' own gradients.
         /// </summary>
         void TwoActivations(OnnxNode node)
         {
-            string a = Dynamic(node, 0), b = Dynamic(node, 1);
-            if (!shapes[a].SequenceEqual(shapes[b]))
-            {
-                int[] sa = shapes[a], sb = shapes[b];
-                if (sa is [var wa] && sb is [1] && wa > 1) b = Broadcast(node, b, wa);
-                else if (sb is [var wb] && sa is [1] && wb > 1) a = Broadcast(node, a, wb);
-                else
-                    throw ModelImportException.Node(file, node, $"inputs have per-sample shapes {GraphOps.Show(sa)} and {GraphOps.Show(sb)}: " +
-                        $"{node.OpType} of two activations needs equal shapes, or a vector and a one-value vector");
-            }
+            var (a, b) = Broadcast(node, Dynamic(node, 0), Dynamic(node, 1));
             switch (node.OpType)
             {
                 case "Add": Emit(node, GraphOps.Add, [a, b], [], []); return;
@@ -33,13 +24,6 @@ public static partial class OnnxImporter
                 case "Sub": Emit(node, GraphOps.Add, [a, Internal(node, UnaryKind.Neg, 0.01f, b)], [], []); return;
                 default: Emit(node, GraphOps.Mul, [a, Internal(node, UnaryKind.Pow, -1f, b)], [], []); return;
             }
-        }
-
-        /// <summary>A one-value vector repeated to <paramref name="width"/> columns (Gather of column 0, backward: the row sum).</summary>
-        string Broadcast(OnnxNode node, string value, int width)
-        {
-            string name = UniqueName(node, node.OpType + "_broadcast");
-            return EmitNamed(node, name, GraphOps.Gather, [value], [], new() { ["indices"] = new int[width] }, name + ".out");
         }
 
         string Internal(OnnxNode node, UnaryKind kind, float alpha, string value)
@@ -74,27 +58,38 @@ public static partial class OnnxImporter
             ApplyAffine(node, x, scale, shift, "BatchNorm");
         }
 
+        /// <summary>Which axis a constant operand of an element-wise op varies along.</summary>
+        enum ConstantAxis { Scalar, First, Last }
+
         /// <summary>
-        /// y = scale[c]·x + shift[c] per channel c (the first per-sample dimension: a vector's features, a map's
-        /// channels). Folded into the producing Conv or Linear when nothing else reads its output; otherwise a
-        /// depthwise 1×1 Conv on maps or a diagonal Linear on vectors. Gradients come from those ops.
+        /// y = scale[c]·x + shift[c] along <paramref name="axis"/> (one value each for a scalar; per channel = the first
+        /// per-sample dimension: a vector's features, a map's channels; or per feature of the last axis). Folded into the
+        /// producing Conv or Linear when nothing else reads its output and the axis is its output channels; otherwise a
+        /// depthwise 1×1 Conv on maps, a diagonal Linear on vectors and over the last axis, or an element-wise Affine for a
+        /// scalar on other shapes. Gradients come from those ops.
         /// </summary>
-        void ApplyAffine(OnnxNode node, string x, double[] scale, double[] shift, string what)
+        void ApplyAffine(OnnxNode node, string x, double[] scale, double[] shift, string what, ConstantAxis axis = ConstantAxis.First)
         {
-            int channels = scale.Length;
+            int rank = shapes[x].Length;
+            bool scalar = axis == ConstantAxis.Scalar;
+            if (rank == 1 && !scalar) axis = ConstantAxis.First;
+            double Scale(int c) => scale.Length == 1 ? scale[0] : scale[c];
+            double Shift(int c) => shift.Length == 1 ? shift[0] : shift[c];
             if (producer.TryGetValue(x, out int p) && nodes[p].Op is GraphOps.Conv or GraphOps.Linear && onnxConsumers.GetValueOrDefault(x) == 1
-                && !alias.Where(kv => kv.Value == x).Any(kv => kv.Key != x))
+                && !alias.Where(kv => kv.Value == x).Any(kv => kv.Key != x)
+                && (scalar || rank == 1 || (nodes[p].Op == GraphOps.Conv ? axis == ConstantAxis.First : axis == ConstantAxis.Last)))
             {
                 var layer = nodes[p];
                 var w = tensors[layer.Weights[0]];
-                int perOut = w.ElementCount / w.Shape[0];
+                int channels = w.Shape[0];
+                int perOut = w.ElementCount / channels;
                 var folded = new float[w.Data.Length];
-                for (int o = 0; o < w.Shape[0]; o++)
+                for (int o = 0; o < channels; o++)
                     for (int i = 0; i < perOut; i++)
-                        folded[o * perOut + i] = (float)(w.Data[o * perOut + i] * scale[o]);
+                        folded[o * perOut + i] = (float)(w.Data[o * perOut + i] * Scale(o));
                 var oldBias = layer.Weights.Length > 1 ? tensors[layer.Weights[1]].Data : new float[channels];
                 var bias = new float[channels];
-                for (int o = 0; o < channels; o++) bias[o] = (float)(oldBias[o] * scale[o] + shift[o]);
+                for (int o = 0; o < channels; o++) bias[o] = (float)(oldBias[o] * Scale(o) + Shift(o));
                 AddTensor(layer.Weights[0], w.Shape, folded);
                 string biasName = AddTensor(layer.Name + ".bias", [channels], bias);
                 var output = node.Outputs[0];
@@ -108,49 +103,59 @@ public static partial class OnnxImporter
                 return;
             }
             string name = UniqueName(node, what);
-            if (shapes[x].Length == 3)
+            int[] s = shapes[x];
+            if (rank == 3 && axis != ConstantAxis.Last)
             {
                 // a depthwise 1×1 convolution
-                var dw = AddTensor(name + ".weight", [channels, 1, 1, 1], [.. scale.Select(v => (float)v)]);
-                var db = AddTensor(name + ".bias", [channels], [.. shift.Select(v => (float)v)]);
+                int channels = s[0];
+                var dw = AddTensor(name + ".weight", [channels, 1, 1, 1], [.. Enumerable.Range(0, channels).Select(c => (float)Scale(c))]);
+                var db = AddTensor(name + ".bias", [channels], [.. Enumerable.Range(0, channels).Select(c => (float)Shift(c))]);
                 EmitNamed(node, name, GraphOps.Conv, [x], [dw, db], new()
                 {
                     ["kernel"] = [1, 1], ["strides"] = [1, 1], ["pads"] = [0, 0, 0, 0], ["dilations"] = [1, 1], ["group"] = [channels],
                 }, node.Outputs[0]);
                 return;
             }
-            if (shapes[x].Length == 1)
+            if (scalar && rank != 1)
             {
-                // a diagonal Linear
-                var diagonal = new float[channels * channels];
-                for (int c = 0; c < channels; c++) diagonal[c * channels + c] = (float)scale[c];
-                var lw = AddTensor(name + ".weight", [channels, channels], diagonal);
-                var lb = AddTensor(name + ".bias", [channels], [.. shift.Select(v => (float)v)]);
+                string parameters = AddTensor(name + ".params", [3], [(float)scale[0], (float)shift[0], 0f]);
+                EmitNamed(node, name, GraphOps.Unary, [x], [parameters], new() { ["kind"] = [(int)UnaryKind.Affine] }, node.Outputs[0]);
+                return;
+            }
+            if (rank == 1 || axis == ConstantAxis.Last)
+            {
+                // a diagonal Linear over the last axis
+                int width = s[^1];
+                var diagonal = new float[width * width];
+                for (int c = 0; c < width; c++) diagonal[c * width + c] = (float)Scale(c);
+                var lw = AddTensor(name + ".weight", [width, width], diagonal);
+                var lb = AddTensor(name + ".bias", [width], [.. Enumerable.Range(0, width).Select(c => (float)Shift(c))]);
                 EmitNamed(node, name, GraphOps.Linear, [x], [lw, lb], [], node.Outputs[0]);
                 return;
             }
-            throw ModelImportException.Node(file, node, $"per-sample shape {GraphOps.Show(shapes[x])}: an element-wise {node.OpType} with a constant " +
-                "runs on vectors (features) and (C,H,W) maps, or right after a Conv/Gemm/MatMul");
+            throw ModelImportException.Node(file, node, $"per-sample shape {GraphOps.Show(shapes[x])}: an element-wise {node.OpType} with one constant per " +
+                "first-axis channel runs on vectors and (C,H,W) maps, or right after a Conv/Gemm/MatMul");
         }
 
         /// <summary>
-        /// The constant operand of an element-wise op as one value per channel of <paramref name="x"/>: a scalar, or
-        /// varying along the first per-sample dimension only (shape [C], [1,C] for vectors; [C,1,1], [1,C,1,1] for maps).
+        /// The constant operand of an element-wise op on <paramref name="x"/>: a scalar (one value), one value per channel
+        /// (the first per-sample dimension: shape [C], [1,C] for vectors; [C,1,1], [1,C,1,1] for maps), or one value per
+        /// feature of the last axis ([W], [1,..,1,W]: a bias after a MatMul on tokens).
         /// </summary>
-        double[] PerChannel(OnnxNode node, Const c, string x)
+        (double[] Values, ConstantAxis Axis) PerChannel(OnnxNode node, Const c, string x)
         {
             var sample = shapes[x];
-            int channels = sample.Length > 0 ? sample[0] : 1;
             if (c.F is not { } data) throw ModelImportException.Node(file, node, "the constant operand must be float");
-            if (c.Count == 1) return [.. Enumerable.Repeat((double)data[0], channels)];
+            if (c.Count == 1) return ([data[0]], ConstantAxis.Scalar);
             // align the constant's dimensions to the right of [batch, ..sample], as ONNX broadcasting does
             var dims = c.Shape.SkipWhile((d, i) => d == 1 && c.Shape.Length - i > sample.Length).ToArray();
-            bool perChannel = dims.Length == sample.Length
-                && dims[0] == channels && dims.Skip(1).All(d => d == 1);
-            if (!perChannel)
-                throw ModelImportException.Node(file, node, $"constant of shape {GraphOps.Show([.. c.Shape.Select(d => (int)d)])} on per-sample shape {GraphOps.Show(sample)}: " +
-                    "only a scalar or one value per channel (the first per-sample dimension) is supported");
-            return [.. data.Select(v => (double)v)];
+            bool firstAxis = dims.Length == sample.Length && sample.Length > 0
+                && dims[0] == sample[0] && dims.Skip(1).All(d => d == 1);
+            if (firstAxis) return ([.. data.Select(v => (double)v)], ConstantAxis.First);
+            bool lastAxis = dims.Length <= sample.Length && dims.Length > 0 && dims[^1] == sample[^1] && dims[..^1].All(d => d == 1);
+            if (lastAxis) return ([.. data.Select(v => (double)v)], ConstantAxis.Last);
+            throw ModelImportException.Node(file, node, $"constant of shape {GraphOps.Show([.. c.Shape.Select(d => (int)d)])} on per-sample shape {GraphOps.Show(sample)}: " +
+                "only a scalar, one value per channel (the first per-sample dimension) or one per feature of the last axis is supported");
         }
 
         /// <summary>Mul, Div, Sub with one constant operand (e.g. an output head's y·std + mean): a per-channel affine map.</summary>
@@ -166,17 +171,17 @@ public static partial class OnnxImporter
                 throw ModelImportException.Node(file, node, c0 ? $"{node.OpType} of two constants is not supported"
                     : $"{node.OpType} of two activations is not supported (one operand must be a constant)");
             string x = Dynamic(node, c0 ? 1 : 0);
-            var c = PerChannel(node, constants[node.Inputs[c0 ? 0 : 1]], x);
+            var (c, axis) = PerChannel(node, constants[node.Inputs[c0 ? 0 : 1]], x);
             int n = c.Length;
             double[] ones = [.. Enumerable.Repeat(1.0, n)], zeros = new double[n];
             switch (node.OpType, c0)
             {
-                case ("Mul", _): ApplyAffine(node, x, c, zeros, "Mul"); break;
-                case ("Sub", false): ApplyAffine(node, x, ones, [.. c.Select(v => -v)], "Sub"); break;
-                case ("Sub", true): ApplyAffine(node, x, [.. ones.Select(v => -v)], c, "Sub"); break;
+                case ("Mul", _): ApplyAffine(node, x, c, zeros, "Mul", axis); break;
+                case ("Sub", false): ApplyAffine(node, x, ones, [.. c.Select(v => -v)], "Sub", axis); break;
+                case ("Sub", true): ApplyAffine(node, x, [.. ones.Select(v => -v)], c, "Sub", axis); break;
                 case ("Div", false):
                     if (c.Any(v => v == 0)) throw ModelImportException.Node(file, node, "division by a constant that is zero");
-                    ApplyAffine(node, x, [.. c.Select(v => 1 / v)], zeros, "Div");
+                    ApplyAffine(node, x, [.. c.Select(v => 1 / v)], zeros, "Div", axis);
                     break;
                 default: throw ModelImportException.Node(file, node, "a constant divided by an activation is not supported");
             }
@@ -193,8 +198,8 @@ public static partial class OnnxImporter
             }
             // activation + constant: a bias (folded into the Conv/Gemm/MatMul before it when it is the only reader)
             string x = Dynamic(node, c0 ? 1 : 0);
-            var shift = PerChannel(node, constants[node.Inputs[c0 ? 0 : 1]], x);
-            ApplyAffine(node, x, [.. Enumerable.Repeat(1.0, shift.Length)], shift, "Add");
+            var (shift, axis) = PerChannel(node, constants[node.Inputs[c0 ? 0 : 1]], x);
+            ApplyAffine(node, x, [.. Enumerable.Repeat(1.0, shift.Length)], shift, "Add", axis);
         }
     }
 }

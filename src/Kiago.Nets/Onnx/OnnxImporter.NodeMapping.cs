@@ -150,14 +150,21 @@ public static partial class OnnxImporter
             EmitNamed(node, name, GraphOps.Linear, [x], [.. weights], [], node.Outputs[0]);
         }
 
+        /// <summary>MatMul by a constant 2-D matrix: a Linear over the last axis (any rank); of two activations: a batch of products.</summary>
         void MatMulNode(OnnxNode node)
         {
+            if (IsConst(node, 0))
+                throw ModelImportException.Node(file, node, "input A is a constant: a constant times an activation (W·x) is not supported; write x·Wᵀ");
             if (!IsConst(node, 1))
-                throw ModelImportException.Node(file, node, "input B must be a constant weight matrix; products of two activations are not supported");
+            {
+                MatMulOfActivations(node);
+                return;
+            }
             string x = Dynamic(node, 0);
-            RequireRank(node, x, 1, "a vector per sample, i.e. a 2-D (batch, features) input");
             var b = ConstInput(node, 1, "B");
-            if (b.F is null || b.Shape.Length != 2) throw ModelImportException.Node(file, node, "B must be a 2-D float matrix");
+            if (b.F is null || b.Shape.Length != 2) throw ModelImportException.Node(file, node, $"B must be a 2-D float matrix, has shape [{string.Join(",", b.Shape)}]");
+            if (shapes[x].Length < 1 || shapes[x][^1] != b.Shape[0])
+                throw ModelImportException.Node(file, node, $"input of per-sample shape {GraphOps.Show(shapes[x])} does not fit B [{string.Join(",", b.Shape)}]");
             int inFeatures = (int)b.Shape[0], outFeatures = (int)b.Shape[1];
             var w = new float[b.F.Length];
             for (int o = 0; o < outFeatures; o++)

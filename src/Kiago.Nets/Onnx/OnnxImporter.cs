@@ -12,11 +12,11 @@ public static partial class OnnxImporter
 {
     public static readonly IReadOnlyList<string> SupportedOps =
     [
-        "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "Erf", "Pow (constant scalar exponent)", "Sin", "Cos", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub/Mul/Div (a constant operand: scalar or per channel; or two activations of one shape, or a vector and a one-value vector)",
-        "LayerNormalization (last axis)", "Softmax/LogSoftmax (last axis)", "ReduceSum/ReduceMean/ReduceMax (last axis)",
-        "Gather/Slice of a vector's columns (constant indices)", "Gemm", "MatMul",
+        "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Softplus", "LeakyRelu", "Clip (constant bounds)", "Erf", "Pow (constant scalar exponent)", "Sin", "Cos", "MaxPool", "AveragePool", "GlobalAveragePool", "Add/Sub/Mul/Div (a constant operand: scalar, per channel or per last-axis feature; or two activations, broadcast)",
+        "LayerNormalization (last axis)", "Softmax/LogSoftmax (any axis)", "ReduceSum/ReduceMean/ReduceMax (any per-sample axes)",
+        "Gather/Slice/Concat/Transpose of activations (any per-sample axis, constant indices)", "Gather of a constant table by run-time indices (Embedding)", "Gemm", "MatMul (by a constant, or of two activations: batched)",
         "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
-        "Shape/Gather/Concat/Cast/Transpose (on constants and shapes only)",
+        "Shape/Gather/Concat/Cast (on constants and shapes)",
     ];
 
     public static ModelGraph Import(string path) => Import(OnnxReader.ReadModel(path));
@@ -53,20 +53,33 @@ public static partial class OnnxImporter
             foreach (var o in graph.Outputs) onnxConsumers[o.Name] = onnxConsumers.GetValueOrDefault(o.Name) + 1;
 
             var runtime = graph.Inputs.Where(i => !constants.ContainsKey(i.Name)).ToList();
-            if (runtime.Count != 1)
-                throw ModelImportException.Graph(file,
-                    $"graph has {runtime.Count} runtime inputs ({string.Join(", ", runtime.Select(r => r.Name))}); Kiago models take exactly one input tensor");
-            var input = runtime[0];
-            if (input.ElementType != OnnxDataType.Float)
-                throw ModelImportException.Graph(file, $"input '{input.Name}' has element type {input.ElementType}; Kiago runs float32 models");
-            if (input.Shape is null || input.Shape.Length < 1)
-                throw ModelImportException.Graph(file, $"input '{input.Name}' has no shape; export with a fixed input shape and a batch dimension first");
-            var perSample = input.Shape.Skip(1).Select((d, k) => d.Value is > 0 and <= int.MaxValue
-                ? (int)d.Value.Value
-                : throw ModelImportException.Graph(file, $"input '{input.Name}' dimension {k + 1} is '{d}'; only dimension 0 (the batch) may be symbolic")).ToArray();
-            exportedBatch = input.Shape[0].Value ?? -1;
-            shapes[input.Name] = perSample;
-            alias[input.Name] = input.Name;
+            string inputName;
+            int[] perSample;
+            if (runtime.Count == 2 && runtime.Count(r => r.ElementType is OnnxDataType.Int64 or OnnxDataType.Int32) == 1
+                && runtime.Count(r => r.ElementType == OnnxDataType.Float) == 1)
+            {
+                // an element-token model: integer element indices and float fractions, one graph input [2, T]
+                (inputName, perSample) = TokenInputs(runtime.Single(r => r.ElementType != OnnxDataType.Float), runtime.Single(r => r.ElementType == OnnxDataType.Float));
+            }
+            else
+            {
+                if (runtime.Count != 1)
+                    throw ModelImportException.Graph(file,
+                        $"graph has {runtime.Count} runtime inputs ({string.Join(", ", runtime.Select(r => $"{r.Name} ({r.ElementType})"))}); Kiago models take one float input, " +
+                        "or two for element tokens: integer indices and float fractions, both [batch, T]");
+                var input = runtime[0];
+                if (input.ElementType != OnnxDataType.Float)
+                    throw ModelImportException.Graph(file, $"input '{input.Name}' has element type {input.ElementType}; Kiago runs float32 models");
+                if (input.Shape is null || input.Shape.Length < 1)
+                    throw ModelImportException.Graph(file, $"input '{input.Name}' has no shape; export with a fixed input shape and a batch dimension first");
+                perSample = input.Shape.Skip(1).Select((d, k) => d.Value is > 0 and <= int.MaxValue
+                    ? (int)d.Value.Value
+                    : throw ModelImportException.Graph(file, $"input '{input.Name}' dimension {k + 1} is '{d}'; only dimension 0 (the batch) may be symbolic")).ToArray();
+                exportedBatch = input.Shape[0].Value ?? -1;
+                inputName = input.Name;
+                shapes[input.Name] = perSample;
+                alias[input.Name] = input.Name;
+            }
 
             foreach (var node in graph.Nodes) Visit(node);
 
@@ -75,9 +88,9 @@ public static partial class OnnxImporter
             string outputName = graph.Outputs[0].Name;
             if (!alias.TryGetValue(outputName, out var output))
                 throw ModelImportException.Graph(file, $"graph output '{outputName}' is constant or not computed from the input");
-            if (output == input.Name)
+            if (output == inputName)
                 throw ModelImportException.Graph(file, "graph output is the input itself; nothing to run");
-            return Prune(new ModelGraph(input.Name, perSample, output, nodes, tensors));
+            return Prune(new ModelGraph(inputName, perSample, output, nodes, tensors));
         }
 
         // Drops nodes the output does not depend on, and tensors no node uses.
@@ -108,13 +121,17 @@ public static partial class OnnxImporter
                 case "Identity": PassThrough(node); return;
                 case "Dropout": PassThrough(node); return; // inference: identity (the mask output must be unused)
                 case "Shape": ShapeOf(node); return;
-                case "Gather": if (IsConst(node, 0)) Gather(node); else GatherFromActivation(node); return;
+                case "Gather":
+                    if (!IsConst(node, 0)) GatherFromActivation(node);
+                    else if (IsConst(node, 1)) Gather(node);
+                    else EmbeddingNode(node);
+                    return;
                 case "Slice": SliceNode(node); return;
                 case "Softmax": case "LogSoftmax": SoftmaxNode(node); return;
                 case "ReduceSum": case "ReduceMax": ReduceSumOrMaxNode(node); return;
                 case "Concat": if (node.Inputs.All(i => constants.ContainsKey(i))) Concat(node); else ConcatActivations(node); return;
                 case "Cast": Cast(node); return;
-                case "Transpose": Transpose(node); return;
+                case "Transpose": TransposeNode(node); return;
                 case "Unsqueeze": case "Squeeze": SqueezeOrUnsqueeze(node); return;
                 case "Reshape": ReshapeNode(node); return;
                 case "Flatten": Flatten(node); return;

@@ -19,6 +19,12 @@ public enum ModelKind
     /// Used by <c>kiago baseline superdiff</c> only.
     /// </summary>
     Denoiser,
+    /// <summary>
+    /// Element tokens for attention models (CrabNet/Roost-style): per-sample input [2, T] = the atomic numbers (as floats,
+    /// 0 for an unused slot) and the fractions of the composition's up to T largest elements, in order of Z. T comes from
+    /// the model's input shape. The ONNX form has two inputs, integer indices [batch, T] and float fractions [batch, T].
+    /// </summary>
+    Tokens,
 }
 
 public static class ModelKinds
@@ -29,11 +35,12 @@ public static class ModelKinds
         ModelKind.ElemNet => "elemnet",
         ModelKind.Fractions => "fractions",
         ModelKind.Denoiser => "denoiser",
+        ModelKind.Tokens => "tokens",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
     /// <summary>Every kind's name, for messages listing the choices.</summary>
-    public static string AllNames => "tc-resnet (4×7×32 image), elemnet (86 fractions), fractions (118 fractions), denoiser (96 amounts + timestep)";
+    public static string AllNames => "tc-resnet (4×7×32 image), elemnet (86 fractions), fractions (118 fractions), denoiser (96 amounts + timestep), tokens (element indices + fractions, [2, T])";
 
     /// <summary>"a tc-resnet", "an elemnet": the name with its article, for messages.</summary>
     public static string NameWithArticle(ModelKind kind) => kind == ModelKind.ElemNet ? "an elemnet" : "a " + Name(kind);
@@ -46,6 +53,7 @@ public static class ModelKinds
             case "elemnet": kind = ModelKind.ElemNet; return true;
             case "fractions": kind = ModelKind.Fractions; return true;
             case "denoiser": kind = ModelKind.Denoiser; return true;
+            case "tokens": kind = ModelKind.Tokens; return true;
             default: kind = default; return false;
         }
     }

@@ -8,7 +8,7 @@ namespace Kiago.Tests.Kernels;
 /// A backend gets the whole suite by deriving and implementing <see cref="CreateBackend"/>. Sizes are small so
 /// slow backends (ILGPU's CPU accelerator) finish in seconds; <see cref="ReducedSizes"/> drops the largest cases.
 /// </summary>
-public abstract class BackendOpTests : IDisposable
+public abstract partial class BackendOpTests : IDisposable
 {
     protected BackendOpTests() => Backend = CreateBackend();
 

@@ -117,6 +117,7 @@ public static class ReferenceOps
         UnaryKind.Pow => Math.Pow(v, s.Alpha),
         UnaryKind.Sin => Math.Sin(v),
         UnaryKind.Cos => Math.Cos(v),
+        UnaryKind.Affine => s.Alpha * v + s.Min,
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     }).ToArray();
 
@@ -312,6 +313,37 @@ public static class ReferenceOps
             double denom = Math.Sqrt(v[i]) / Math.Sqrt(bc2) + spec.Epsilon;
             p[i] -= spec.LearningRate / bc1 * m[i] / denom;
         }
+    }
+
+    /// <summary>C_i = op(A_i)·op(B_i) for every item, in double.</summary>
+    public static double[] BatchedGemm(int count, int m, int n, int k, double[] a, bool ta, double[] b, bool tb)
+    {
+        var c = new double[count * m * n];
+        for (int item = 0; item < count; item++)
+        {
+            var part = Gemm(m, n, k, a[(item * m * k)..((item + 1) * m * k)], ta, b[(item * k * n)..((item + 1) * k * n)], tb, new double[m * n], 1, 0);
+            part.CopyTo(c, item * m * n);
+        }
+        return c;
+    }
+
+    /// <summary>Element tokens by the documented rule, written independently: sort the positive entries by (−value, column), keep the first T, order by column.</summary>
+    public static (double[] Tokens, int[] Picked) SelectTokens(int batch, int columns, double[] x, int tokens)
+    {
+        var y = new double[batch * 2 * tokens];
+        var picked = Enumerable.Repeat(-1, batch * tokens).ToArray();
+        for (int b = 0; b < batch; b++)
+        {
+            var kept = Enumerable.Range(0, columns).Where(c => x[b * columns + c] > 0)
+                .OrderByDescending(c => x[b * columns + c]).ThenBy(c => c).Take(tokens).Order().ToArray();
+            for (int s = 0; s < kept.Length; s++)
+            {
+                y[b * 2 * tokens + s] = kept[s] + 1;
+                y[b * 2 * tokens + tokens + s] = x[b * columns + kept[s]];
+                picked[b * tokens + s] = kept[s];
+            }
+        }
+        return (y, picked);
     }
 
     public static double Dot(double[] a, double[] b)

@@ -139,7 +139,7 @@ public sealed class ConstantArithmeticImportTests
     public void A_constant_that_is_not_per_channel_and_division_by_zero_are_refused()
     {
         var e = Assert.Throws<ModelImportException>(() => Import([Node("n", "Mul", "x", "c")], [T("c", [2, 2], [1f, 2f, 3f, 4f])], Value("x", 1, 2, 2), Value("n.y", 1, 2, 2)));
-        Assert.Contains("only a scalar or one value per channel", e.Message);
+        Assert.Contains("only a scalar, one value per channel (the first per-sample dimension) or one per feature of the last axis", e.Message);
         e = Assert.Throws<ModelImportException>(() => Import([Node("n", "Div", "x", "c")], [T("c", [2], [1f, 0f])], Value("x", 1, 2), Value("n.y", 1, 2)));
         Assert.Contains("division by a constant that is zero", e.Message);
     }

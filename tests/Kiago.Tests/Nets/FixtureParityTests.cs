@@ -9,7 +9,7 @@ namespace Kiago.Tests.Nets;
 
 /// <summary>
 /// PyTorch-exported models (training/export_fixtures.py; training/export_byo_fixtures.py for the models users bring:
-/// MLPs on the 118 fractions with a `* std + mean` head, LayerNorm, SiLU, Sigmoid) through import → .kgw → GraphModel, against PyTorch's
+/// MLPs on the 118 fractions with a `* std + mean` head, LayerNorm, SiLU, Sigmoid; a transformer over element tokens) through import → .kgw → GraphModel, against PyTorch's
 /// forward and input gradient (float64 references). fp32 files: forward 1e-4, gradient 1e-3 relative to the largest
 /// reference value. fp16 files: every weight rounds with relative error ≤ 2⁻¹¹ ≈ 4.9e-4, so outputs are checked to
 /// 1e-2 relative (measured errors are reported in docs/MODELS.md).
@@ -19,7 +19,7 @@ public class FixtureParityTests
     public static TheoryData<string, string, bool> Files()
     {
         var data = new TheoryData<string, string, bool>();
-        foreach (var name in new[] { "tiny_resnet", "tiny_mlp", "mlp118", "mlp118_norm", "mlp118_gelu", "heads118" })
+        foreach (var name in new[] { "tiny_resnet", "tiny_mlp", "mlp118", "mlp118_norm", "mlp118_gelu", "heads118", "tokens8" })
             foreach (var file in NetsFixtures.Get(name).Onnx)
                 foreach (bool fp16 in new[] { false, true })
                     data.Add(name, file, fp16);
@@ -98,11 +98,12 @@ public class FixtureParityTests
     [InlineData("tiny_resnet_op13.onnx", ModelKind.TcResNet)]
     [InlineData("tiny_mlp_op13.onnx", ModelKind.ElemNet)]
     [InlineData("byo/mlp118_op13.onnx", ModelKind.Fractions)] // the model reads the caller's composition buffer directly
+    [InlineData("byo/tokens8_op17.onnx", ModelKind.Tokens)]
     public void Repeated_calls_reuse_buffers_and_give_the_same_results(string file, ModelKind kind)
     {
         // From the third identical call on, the tape releases buffers after their last reader: the output must survive,
         // and so must the caller's input (a fractions model has no featuriser copy between them).
-        var reference = NetsFixtures.Get(kind switch { ModelKind.TcResNet => "tiny_resnet", ModelKind.ElemNet => "tiny_mlp", _ => "mlp118" });
+        var reference = NetsFixtures.Get(kind switch { ModelKind.TcResNet => "tiny_resnet", ModelKind.ElemNet => "tiny_mlp", ModelKind.Tokens => "tokens8", _ => "mlp118" });
         using var backend = new CpuBackend(threads: 1);
         using var model = new GraphModel(Convert(file, kind, fp16: false), backend);
         int batch = reference.X.Length;

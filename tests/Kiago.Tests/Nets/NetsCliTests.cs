@@ -116,9 +116,9 @@ public sealed class NetsCliTests : IDisposable
         var (c4, _, e4) = Run("convert", Fixture("tiny_mlp_op13.onnx"), "-o", Path.Combine(dir, "x.kgw"), "--input", "image");
         Assert.Equal(ExitCodes.BadInput, c4);
         Assert.Contains("takes per-sample input [4,7,32]", e4);
-        var (c5, _, e5) = Run("convert", Fixture("tiny_mlp_op13.onnx"), "-o", Path.Combine(dir, "x.kgw"), "--input", "tokens");
+        var (c5, _, e5) = Run("convert", Fixture("tiny_mlp_op13.onnx"), "-o", Path.Combine(dir, "x.kgw"), "--input", "tokenz");
         Assert.Equal(ExitCodes.BadInput, c5);
-        Assert.Contains("--input: unknown input 'tokens' (expected image, tc-resnet", e5);
+        Assert.Contains("--input: unknown input 'tokenz' (expected image, tc-resnet", e5);
     }
 
     [Fact]

@@ -26,6 +26,7 @@ internal static class NetsFixtures
     {
         "tiny_resnet" => Kiago.Nets.Weights.ModelKind.TcResNet,
         "tiny_mlp" => Kiago.Nets.Weights.ModelKind.ElemNet,
+        "tokens8" => Kiago.Nets.Weights.ModelKind.Tokens,
         _ => Kiago.Nets.Weights.ModelKind.Fractions,
     };
 

@@ -48,6 +48,14 @@ sealed class WrongReluBackend(IBackend inner) : IBackend
     public void ScatterColumns(int batch, DeviceBuffer<float> x, int xColumns, DeviceBuffer<int> index, DeviceBuffer<float> y, int yColumns) => inner.ScatterColumns(batch, x, xColumns, index, y, yColumns);
     public void RowSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y) => inner.RowSum(batch, columns, x, y);
     public void AddRowToEach(int batch, int columns, DeviceBuffer<float> a, DeviceBuffer<float> row, DeviceBuffer<float> y) => inner.AddRowToEach(batch, columns, a, row, y);
+    public void BatchedGemm(int count, int m, int n, int k, DeviceBuffer<float> a, bool transposeA, DeviceBuffer<float> b, bool transposeB, DeviceBuffer<float> c) =>
+        inner.BatchedGemm(count, m, n, k, a, transposeA, b, transposeB, c);
+    public void GatherRows(int rows, DeviceBuffer<float> index, DeviceBuffer<float> table, int vocabulary, int width, DeviceBuffer<float> y) =>
+        inner.GatherRows(rows, index, table, vocabulary, width, y);
+    public void SelectTokens(int batch, int columns, DeviceBuffer<float> x, int tokens, DeviceBuffer<float> y, DeviceBuffer<int> picked) =>
+        inner.SelectTokens(batch, columns, x, tokens, y, picked);
+    public void ScatterTokens(int batch, int columns, int tokens, DeviceBuffer<int> picked, DeviceBuffer<float> dy, DeviceBuffer<float> dx) =>
+        inner.ScatterTokens(batch, columns, tokens, picked, dy, dx);
     public void ColumnSum(int batch, int columns, DeviceBuffer<float> x, DeviceBuffer<float> y) => inner.ColumnSum(batch, columns, x, y);
     public void AdamUpdate(AdamSpec spec, int step, DeviceBuffer<float> parameter, DeviceBuffer<float> gradient, DeviceBuffer<float> firstMoment, DeviceBuffer<float> secondMoment, long count) =>
         inner.AdamUpdate(spec, step, parameter, gradient, firstMoment, secondMoment, count);

@@ -1,0 +1,63 @@
+using System.Numerics;
+
+namespace Kiago.Kernels.Cpu;
+
+// Batched products of small matrices (attention: QKᵀ and AV per head and sample, and their adjoints); the ILGPU side is
+// Ilgpu/Ops/BatchedGemm.cs. Every C[i, j] is Σ_p op(A)[i, p]·op(B)[p, j] added in ascending p, one product rounded
+// before each add, on both the vector and the scalar path: the same bits with SIMD on or off.
+public sealed partial class CpuBackend
+{
+    public void BatchedGemm(int count, int m, int n, int k, DeviceBuffer<float> a, bool transposeA, DeviceBuffer<float> b, bool transposeB,
+        DeviceBuffer<float> c)
+    {
+        const string op = "BatchedGemm";
+        if (count < 0 || m < 0 || n < 0 || k < 0) throw new ShapeException($"{op}: negative size count={count} M={m} N={n} K={k}");
+        ShapeException.RequireShape(op, "a", a, count, m, k);
+        ShapeException.RequireShape(op, "b", b, count, k, n);
+        ShapeException.RequireShape(op, "c", c, count, m, n);
+        var aa = Own(a, op, "a").Array;
+        var ba = Own(b, op, "b").Array;
+        var ca = Own(c, op, "c").Array;
+        if (count == 0 || m == 0 || n == 0) return;
+        long work = Math.Max(1L, (long)m * n * Math.Max(k, 1));
+        bool simd = Simd;
+        ParallelRange(count, (start, end) =>
+        {
+            float[]? rowsOfB = transposeB ? new float[(long)k * n] : null;
+            for (int item = start; item < end; item++)
+                MultiplyItem(simd, m, n, k, aa.AsSpan((int)((long)item * m * k), m * k), transposeA,
+                    ba.AsSpan((int)((long)item * k * n), k * n), transposeB, ca.AsSpan((int)((long)item * m * n), m * n), rowsOfB);
+        }, grain: (int)Math.Clamp(32768 / work, 1, 1 << 15));
+    }
+
+    /// <summary>One item: C = op(A)·op(B) as rows of C accumulated from rows of op(B) (Bᵀ copied to <paramref name="rowsOfB"/> first).</summary>
+    static void MultiplyItem(bool simd, int m, int n, int k, ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB,
+        Span<float> c, float[]? rowsOfB)
+    {
+        if (transposeB)
+        {
+            for (int j = 0; j < n; j++)
+                for (int p = 0; p < k; p++) rowsOfB![p * n + j] = b[j * k + p];
+            b = rowsOfB;
+        }
+        c.Clear();
+        int lanes = Vector<float>.Count;
+        for (int i = 0; i < m; i++)
+        {
+            var row = c.Slice(i * n, n);
+            for (int p = 0; p < k; p++)
+            {
+                float s = transposeA ? a[p * m + i] : a[i * k + p];
+                var bRow = b.Slice(p * n, n);
+                int j = 0;
+                if (simd && Vector.IsHardwareAccelerated)
+                {
+                    var vs = new Vector<float>(s);
+                    for (; j + lanes <= n; j += lanes)
+                        (new Vector<float>(row[j..]) + vs * new Vector<float>(bRow[j..])).CopyTo(row[j..]);
+                }
+                for (; j < n; j++) row[j] += s * bRow[j];
+            }
+        }
+    }
+}
