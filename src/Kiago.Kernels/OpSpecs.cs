@@ -295,6 +295,18 @@ public enum UnaryKind
 /// <summary>One element-wise function and its parameters (<see cref="Alpha"/> for LeakyRelu and Pow's exponent, the bounds for Clip).</summary>
 public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, float Min = float.NegativeInfinity, float Max = float.PositiveInfinity)
 {
+    /// <summary>x^α with the exponents exporters write (−2, −1, 2, 3: a Div's reciprocal, variance, tanh-GELU) as products, else MathF.Pow.</summary>
+    public static float Power(float x, float alpha) => alpha switch
+    {
+        -1f => 1f / x,
+        -2f => 1f / (x * x),
+        0f => 1f,
+        1f => x,
+        2f => x * x,
+        3f => x * x * x,
+        _ => MathF.Pow(x, alpha),
+    };
+
     /// <summary>y = scale·x + shift (<see cref="UnaryKind.Affine"/>).</summary>
     public static UnarySpec Affine(float scale, float shift) => new(UnaryKind.Affine, scale, shift, 0f);
 
@@ -310,7 +322,7 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.Softplus => MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x))),
         UnaryKind.LeakyRelu => x > 0f ? x : alpha * x,
         UnaryKind.Erf => Erf(x),
-        UnaryKind.Pow => MathF.Pow(x, alpha),
+        UnaryKind.Pow => Power(x, alpha),
         UnaryKind.Sin => MathF.Sin(x),
         UnaryKind.Cos => MathF.Cos(x),
         UnaryKind.Silu => x * (1f / (1f + MathF.Exp(-x))),
@@ -330,7 +342,7 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.Softplus => 1f / (1f + MathF.Exp(-x)),
         UnaryKind.LeakyRelu => x > 0f ? 1f : alpha,
         UnaryKind.Erf => 1.1283791670955126f * MathF.Exp(-x * x),
-        UnaryKind.Pow => alpha * MathF.Pow(x, alpha - 1f),
+        UnaryKind.Pow => alpha * Power(x, alpha - 1f),
         UnaryKind.Sin => MathF.Cos(x),
         UnaryKind.Cos => -MathF.Sin(x),
         UnaryKind.Silu => SiluDerivative(x, 1f / (1f + MathF.Exp(-x))),

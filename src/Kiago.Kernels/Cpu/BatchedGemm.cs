@@ -1,4 +1,4 @@
-using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace Kiago.Kernels.Cpu;
 
@@ -30,8 +30,11 @@ public sealed partial class CpuBackend
         }, grain: (int)Math.Clamp(32768 / work, 1, 1 << 15));
     }
 
-    /// <summary>One item: C = op(A)·op(B) as rows of C accumulated from rows of op(B) (Bᵀ copied to <paramref name="rowsOfB"/> first).</summary>
-    static void MultiplyItem(bool simd, int m, int n, int k, ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB,
+    /// <summary>
+    /// One item: C = op(A)·op(B), Bᵀ first copied to <paramref name="rowsOfB"/> when B is transposed. Each 8-column block
+    /// of a row of C is summed in a register over ascending p; the scalar tail adds in the same order.
+    /// </summary>
+    static unsafe void MultiplyItem(bool simd, int m, int n, int k, ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB,
         Span<float> c, float[]? rowsOfB)
     {
         if (transposeB)
@@ -40,23 +43,28 @@ public sealed partial class CpuBackend
                 for (int p = 0; p < k; p++) rowsOfB![p * n + j] = b[j * k + p];
             b = rowsOfB;
         }
-        c.Clear();
-        int lanes = Vector<float>.Count;
-        for (int i = 0; i < m; i++)
+        int aRow = transposeA ? 1 : k, aStep = transposeA ? m : 1;
+        bool vector = simd && Vector256.IsHardwareAccelerated;
+        fixed (float* ap = a) fixed (float* bp = b) fixed (float* cp = c)
         {
-            var row = c.Slice(i * n, n);
-            for (int p = 0; p < k; p++)
+            for (int i = 0; i < m; i++)
             {
-                float s = transposeA ? a[p * m + i] : a[i * k + p];
-                var bRow = b.Slice(p * n, n);
+                float* ai = ap + i * aRow;
+                float* ci = cp + i * n;
                 int j = 0;
-                if (simd && Vector.IsHardwareAccelerated)
+                if (vector)
+                    for (; j + 8 <= n; j += 8)
+                    {
+                        var acc = Vector256<float>.Zero;
+                        for (int p = 0; p < k; p++) acc += Vector256.Create(ai[p * aStep]) * Vector256.Load(bp + p * n + j);
+                        acc.Store(ci + j);
+                    }
+                for (; j < n; j++)
                 {
-                    var vs = new Vector<float>(s);
-                    for (; j + lanes <= n; j += lanes)
-                        (new Vector<float>(row[j..]) + vs * new Vector<float>(bRow[j..])).CopyTo(row[j..]);
+                    float sum = 0f;
+                    for (int p = 0; p < k; p++) sum += ai[p * aStep] * bp[p * n + j];
+                    ci[j] = sum;
                 }
-                for (; j < n; j++) row[j] += s * bRow[j];
             }
         }
     }

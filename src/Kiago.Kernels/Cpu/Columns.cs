@@ -51,11 +51,15 @@ public sealed partial class CpuBackend
         var ia = Own(index, op, "index").Array;
         var ya = Own(y, op, "y").Array;
         CheckIndex(op, ia, yColumns, xColumns);
-        for (int b = 0; b < batch; b++)
+        // rows are independent: any split of the batch gives the same bytes
+        ParallelRange(batch, (s, e) =>
         {
-            int xo = b * xColumns, yo = b * yColumns;
-            for (int j = 0; j < yColumns; j++) ya[yo + j] = xa[xo + ia[j]];
-        }
+            for (int b = s; b < e; b++)
+            {
+                int xo = b * xColumns, yo = b * yColumns;
+                for (int j = 0; j < yColumns; j++) ya[yo + j] = xa[xo + ia[j]];
+            }
+        }, grain: Math.Max(1, (1 << 15) / Math.Max(1, yColumns)));
     }
 
     public void ScatterColumns(int batch, DeviceBuffer<float> x, int xColumns, DeviceBuffer<int> index, DeviceBuffer<float> y, int yColumns)
@@ -68,12 +72,16 @@ public sealed partial class CpuBackend
         var ia = Own(index, op, "index").Array;
         var ya = Own(y, op, "y").Array;
         CheckIndex(op, ia, xColumns, yColumns);
-        ya.AsSpan(0, batch * yColumns).Clear();
-        for (int b = 0; b < batch; b++)
+        // each row is cleared and filled by one thread, adding its repeats in column order
+        ParallelRange(batch, (s, e) =>
         {
-            int xo = b * xColumns, yo = b * yColumns;
-            for (int j = 0; j < xColumns; j++) ya[yo + ia[j]] += xa[xo + j];
-        }
+            for (int b = s; b < e; b++)
+            {
+                int xo = b * xColumns, yo = b * yColumns;
+                ya.AsSpan(yo, yColumns).Clear();
+                for (int j = 0; j < xColumns; j++) ya[yo + ia[j]] += xa[xo + j];
+            }
+        }, grain: Math.Max(1, (1 << 15) / Math.Max(1, Math.Max(xColumns, yColumns))));
     }
 
     static void CheckIndex(string op, int[] index, int count, int bound)

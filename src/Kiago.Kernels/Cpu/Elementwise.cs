@@ -59,6 +59,17 @@ public sealed partial class CpuBackend
             Affine(xa, ya, count, alpha, min);
             return;
         }
+        if (kind == UnaryKind.Erf)
+        {
+            ParallelRange(count, (s, e) =>
+            {
+                int i = s;
+                if (Vector256.IsHardwareAccelerated && Simd)
+                    for (; i + 8 <= e; i += 8) PolynomialErf.Erf(Vector256.Create(xa, i)).CopyTo(ya, i);
+                for (; i < e; i++) ya[i] = PolynomialErf.Erf(xa[i]);
+            });
+            return;
+        }
         ParallelRange(count, (s, e) =>
         {
             for (int i = s; i < e; i++) ya[i] = UnarySpec.Forward(kind, xa[i], alpha, min, max);
@@ -105,6 +116,13 @@ public sealed partial class CpuBackend
         {
             if (kind == UnaryKind.Silu)
                 for (int i = s; i < e; i++) dxa[i] = dya[i] * UnarySpec.SiluDerivative(xa[i], 1f / (1f + PolynomialExp.Exp(-xa[i])));
+            else if (kind == UnaryKind.Erf)
+            {
+                int i = s;
+                if (Vector256.IsHardwareAccelerated && Simd)
+                    for (; i + 8 <= e; i += 8) (Vector256.Create(dya, i) * PolynomialErf.Derivative(Vector256.Create(xa, i))).CopyTo(dxa, i);
+                for (; i < e; i++) dxa[i] = dya[i] * PolynomialErf.Derivative(xa[i]);
+            }
             else
                 for (int i = s; i < e; i++) dxa[i] = dya[i] * UnarySpec.Derivative(kind, xa[i], ya[i], alpha, min, max);
         });

@@ -66,7 +66,7 @@ public static partial class OnnxImporter
         /// per-sample dimension: a vector's features, a map's channels; or per feature of the last axis). Folded into the
         /// producing Conv or Linear when nothing else reads its output and the axis is its output channels; otherwise a
         /// depthwise 1×1 Conv on maps, a diagonal Linear on vectors and over the last axis, or an element-wise Affine for a
-        /// scalar on other shapes. Gradients come from those ops.
+        /// scalar on anything but a vector. Gradients come from those ops.
         /// </summary>
         void ApplyAffine(OnnxNode node, string x, double[] scale, double[] shift, string what, ConstantAxis axis = ConstantAxis.First)
         {
@@ -104,6 +104,12 @@ public static partial class OnnxImporter
             }
             string name = UniqueName(node, what);
             int[] s = shapes[x];
+            if (scalar && rank != 1)
+            {
+                string parameters = AddTensor(name + ".params", [3], [(float)scale[0], (float)shift[0], 0f]);
+                EmitNamed(node, name, GraphOps.Unary, [x], [parameters], new() { ["kind"] = [(int)UnaryKind.Affine] }, node.Outputs[0]);
+                return;
+            }
             if (rank == 3 && axis != ConstantAxis.Last)
             {
                 // a depthwise 1×1 convolution
@@ -114,12 +120,6 @@ public static partial class OnnxImporter
                 {
                     ["kernel"] = [1, 1], ["strides"] = [1, 1], ["pads"] = [0, 0, 0, 0], ["dilations"] = [1, 1], ["group"] = [channels],
                 }, node.Outputs[0]);
-                return;
-            }
-            if (scalar && rank != 1)
-            {
-                string parameters = AddTensor(name + ".params", [3], [(float)scale[0], (float)shift[0], 0f]);
-                EmitNamed(node, name, GraphOps.Unary, [x], [parameters], new() { ["kind"] = [(int)UnaryKind.Affine] }, node.Outputs[0]);
                 return;
             }
             if (rank == 1 || axis == ConstantAxis.Last)

@@ -15,15 +15,20 @@ public sealed class ObjectiveCommandTests : IDisposable
 
     public void Dispose() => cli.Dispose();
 
-    /// <summary>The BYO fixture MLP on the 118 fractions (LayerNorm, SiLU, Sigmoid, a `* std + mean` head) as a .kgw of "score".</summary>
-    string ScoreModel()
+    /// <summary>
+    /// A BYO fixture as a .kgw of "score": by default the MLP on the 118 fractions (LayerNorm, SiLU, Sigmoid, a `* std + mean`
+    /// head); tokens8_op17.onnx is the transformer over element tokens (its input signature detected from its two inputs).
+    /// </summary>
+    string ScoreModel(string onnx = "mlp118_norm_op13.onnx")
     {
-        string path = cli.PathOf("score.kgw");
+        string path = cli.PathOf(Path.GetFileNameWithoutExtension(onnx) + ".kgw");
         if (!File.Exists(path))
-            WeightFile.Write(path, ModelConverter.Convert(Path.Combine(NetsFixtures.Folder, "byo", "mlp118_norm_op13.onnx"),
+            WeightFile.Write(path, ModelConverter.Convert(Path.Combine(NetsFixtures.Folder, "byo", onnx),
                 new ConvertOptions(OutputName: "score", OutputUnit: "1")));
         return path;
     }
+
+    public static TheoryData<string> Fixtures => new("mlp118_norm_op13.onnx", "tokens8_op17.onnx");
 
     (string Dir, string[] Header, List<string[]> Rows) Optimise(string name, params string[] extra)
     {
@@ -38,10 +43,11 @@ public sealed class ObjectiveCommandTests : IDisposable
 
     static double Last(string[] row) => row[^1].Length == 0 ? double.NaN : double.Parse(row[^1], CultureInfo.InvariantCulture);
 
-    [Fact]
-    public void The_objective_column_is_the_models_prediction_on_each_formula_and_the_manifest_names_the_file()
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void The_objective_column_is_the_models_prediction_on_each_formula_and_the_manifest_names_the_file(string onnx)
     {
-        string model = ScoreModel();
+        string model = ScoreModel(onnx);
         var (dir, header, rows) = Optimise("run", "--objective", $"score={model}:1:maximise");
         Assert.Equal("score", header[^1]);
         int formulaColumn = Array.IndexOf(header, "formula");
@@ -69,10 +75,11 @@ public sealed class ObjectiveCommandTests : IDisposable
         Assert.Contains("sha256:", manifest);
     }
 
-    [Fact]
-    public void Maximising_the_objective_ends_higher_than_minimising_it()
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Maximising_the_objective_ends_higher_than_minimising_it(string onnx)
     {
-        string model = ScoreModel();
+        string model = ScoreModel(onnx);
         double Mean(List<string[]> rows) => rows.Select(Last).Where(double.IsFinite).Average();
         var up = Optimise("up", "--objective", $"score={model}:20:maximise").Rows;
         var down = Optimise("down", "--objective", $"score={model}:20:minimise").Rows;
@@ -81,10 +88,11 @@ public sealed class ObjectiveCommandTests : IDisposable
         Assert.True(Mean(up) > Mean(down) + 1, $"maximised mean {Mean(up)} vs minimised {Mean(down)}");
     }
 
-    [Fact]
-    public void Shards_of_a_run_with_an_objective_merge_to_the_whole_run_byte_for_byte()
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Shards_of_a_run_with_an_objective_merge_to_the_whole_run_byte_for_byte(string onnx)
     {
-        string model = ScoreModel();
+        string model = ScoreModel(onnx);
         string[] Run(string dir, params string[] extra) => ["optimise", "--base", "MgB2", "--base", "NaCl", "--candidates", "6", "--steps", "10",
             "--tc-model", "random", "--ef-model", "random", "--device", "cpu", "--quiet", "--objective", $"score={model}:1", "--out", dir, .. extra];
         string whole = cli.PathOf("whole"), a = cli.PathOf("s0"), b = cli.PathOf("s1"), merged = cli.PathOf("merged");

@@ -13,17 +13,17 @@ namespace Kiago.Tests.Nets;
 /// </summary>
 public sealed class ConstantArithmeticImportTests
 {
-    static OnnxValueInfo Value(string name, params long[] dims) => new(name, OnnxDataType.Float, [.. dims.Select(d => new OnnxDim(d, null))]);
-    static OnnxTensor T(string name, long[] dims, float[] data) => new(name, OnnxDataType.Float, dims, data, null, 0);
-    static OnnxNode Node(string name, string op, params string[] inputs) => new(name, op, "", inputs, [name + ".y"], []);
+    internal static OnnxValueInfo Value(string name, params long[] dims) => new(name, OnnxDataType.Float, [.. dims.Select(d => new OnnxDim(d, null))]);
+    internal static OnnxTensor T(string name, long[] dims, float[] data) => new(name, OnnxDataType.Float, dims, data, null, 0);
+    internal static OnnxNode Node(string name, string op, params string[] inputs) => new(name, op, "", inputs, [name + ".y"], []);
     static OnnxAttribute TransB => new("transB", OnnxAttribute.IntType, 0, 1, null, null, [], [], []);
 
-    static ModelGraph Import(OnnxNode[] nodes, OnnxTensor[] tensors, OnnxValueInfo input, OnnxValueInfo output) =>
+    internal static ModelGraph Import(OnnxNode[] nodes, OnnxTensor[] tensors, OnnxValueInfo input, OnnxValueInfo output) =>
         OnnxImporter.Import(new OnnxModel("arith.onnx", 8, "test", "", new Dictionary<string, long> { [""] = 13 },
             new OnnxGraph("g", nodes, tensors, [input], [output])));
 
     /// <summary>Forward and input gradient of <paramref name="g"/> on <paramref name="x"/> against <paramref name="reference"/>.</summary>
-    static void Check(ModelGraph g, int batch, double[] x, Func<double[], double[]> reference)
+    internal static void Check(ModelGraph g, int batch, double[] x, Func<double[], double[]> reference)
     {
         using var backend = new CpuBackend(threads: 1);
         using var executor = new GraphExecutor(g, backend);
