@@ -88,6 +88,7 @@ public static class BackendParity
         results.AddRange(pair.Rows(batch, big ? 512 : 6, big ? 1 : 5));
         results.AddRange(pair.Elementwise(big ? 1 << 20 : 1001));
         results.AddRange(pair.Columns(big ? 4096 : 3));
+        results.AddRange(pair.Tokens(big ? 4096 : 5));
         results.AddRange(pair.Adam(big ? 4096 * 118 : 237));
         return results;
     }
@@ -320,6 +321,37 @@ public static class BackendParity
                 be.GatherColumns(batch, image, cells, ib, back, elements);
                 return [image, back];
             }, "scatter", "gather").ToList();
+        }
+
+        /// <summary>Element-token ops at the shapes of a small attention model: token selection and its adjoint, the embedding lookup, attention's products.</summary>
+        public IEnumerable<ParityResult> Tokens(int batch)
+        {
+            const int elements = 118, tokens = 8, width = 32, heads = 2, dh = width / heads;
+            var x = Random((long)batch * elements, 80);
+            var table = Random(119L * width, 81);
+            var q = Random((long)batch * heads * tokens * dh, 82);
+            var k = Random((long)batch * heads * tokens * dh, 83);
+            var dTokens = Random((long)batch * 2 * tokens, 84);
+            return Both($"tokens batch {batch}", 1e-5 * Math.Sqrt(dh), (be, owned) =>
+            {
+                var xb = Own(owned, Upload(be, x));   // about half the entries positive: more than 8 per row
+                var yb = Own(owned, be.Allocate<float>((long)batch * 2 * tokens));
+                var picked = Own(owned, be.Allocate<int>((long)batch * tokens));
+                be.SelectTokens(batch, elements, xb, tokens, yb, picked);
+                var dyb = Own(owned, Upload(be, dTokens));
+                var dxb = Own(owned, be.Allocate<float>(x.Length));
+                be.ScatterTokens(batch, elements, tokens, picked, dyb, dxb);
+                var tb = Own(owned, Upload(be, table));
+                var eb = Own(owned, be.Allocate<float>((long)batch * 2 * tokens * width));
+                be.GatherRows(batch * 2 * tokens, yb, tb, 119, width, eb);   // both rows of each token block: Z, then fractions (near 0)
+                var qb = Own(owned, Upload(be, q));
+                var kb = Own(owned, Upload(be, k));
+                var scores = Own(owned, be.Allocate<float>((long)batch * heads * tokens * tokens));
+                var back = Own(owned, be.Allocate<float>(q.Length));
+                be.BatchedGemm(batch * heads, tokens, tokens, dh, qb, false, kb, true, scores);
+                be.BatchedGemm(batch * heads, tokens, dh, tokens, scores, true, kb, false, back);
+                return [yb, dxb, eb, scores, back];
+            }, "select", "scatter", "embedding", "QK^T", "S^T K").ToList();
         }
 
         public IEnumerable<ParityResult> Adam(int count)
