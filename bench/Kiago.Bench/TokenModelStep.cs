@@ -11,7 +11,7 @@ namespace Kiago.Bench;
 /// <summary>
 /// <c>token-model [--batch 1024] [--repeats 50] [--threads 2] [--onnx F]</c>: the BYO token transformer
 /// (tests/Kiago.Tests/Nets/Fixtures/byo/tokens8_op17.onnx) on random 2–6 element compositions, the median ms of a
-/// forward and of a forward + input backward, token featuriser included — the peer is bench/peer/torch_tokens.py.
+/// forward and of a forward + input backward (after 40 warm-up calls each), token featuriser included — the peer is bench/peer/torch_tokens.py.
 /// </summary>
 public static class TokenModelStep
 {
@@ -57,8 +57,8 @@ public static class TokenModelStep
 
     static void Report(string what, int repeats, Action run)
     {
-        run();
-        run();
+        // enough warm-up calls for the JIT's tiering to reach optimised code
+        for (int w = 0; w < 40; w++) run();
         var times = new List<double>();
         for (int r = 0; r < repeats; r++)
         {

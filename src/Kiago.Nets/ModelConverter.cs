@@ -91,6 +91,9 @@ public static class ModelConverter
     /// </summary>
     public static VerifyResult Verify(WeightModel model, string inputPb, string outputPb, IBackend backend)
     {
+        if (model.Kind == ModelKind.Tokens)
+            throw new OnnxFormatException(inputPb, 0, "--verify compares one-input models; an element-token model has two inputs (indices and fractions): " +
+                "check it with `kiago predict` against the model's own predictions instead");
         var input = OnnxReader.ReadTensorFile(inputPb);
         var expected = OnnxReader.ReadTensorFile(outputPb);
         if (input.Floats is null || expected.Floats is null)
