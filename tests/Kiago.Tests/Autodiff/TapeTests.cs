@@ -203,6 +203,49 @@ public sealed class TapeTests : IDisposable
     }
 
     [Fact]
+    public void Attention_over_selected_tokens_has_the_finite_difference_gradient()
+    {
+        // compositions [2, 5] → 3 tokens [2, 2, 3]; the fractions row f (viewed [2, 3, 1]) times itself transposed gives
+        // A = f·fᵀ [2, 3, 3]; y = Σ (A·A) per sample. MatMul with the same leaf-derived value on both sides (two paths) and
+        // the token selection's adjoint; the third composition's smallest entry is not picked, so its gradient is 0.
+        const int batch = 2, columns = 5, tokens = 3;
+        double[] x = [0.5, 0, 0.2, 0.3, 0, 0.1, 0.4, 0.05, 0.3, 0.15];
+        double[] Reference(double[] v)
+        {
+            var y = new double[batch];
+            for (int b = 0; b < batch; b++)
+            {
+                var kept = Enumerable.Range(0, columns).Where(c => v[b * columns + c] > 0).OrderByDescending(c => v[b * columns + c]).ThenBy(c => c)
+                    .Take(tokens).Order().Select(c => v[b * columns + c]).Concat(Enumerable.Repeat(0.0, tokens)).Take(tokens).ToArray();
+                for (int i = 0; i < tokens; i++)
+                    for (int j = 0; j < tokens; j++)
+                        y[b] += Enumerable.Range(0, tokens).Sum(k => kept[i] * kept[k] * kept[k] * kept[j]);
+            }
+            return y;
+        }
+        using var tape = new Tape(backend);
+        using var xb = Upload(x);
+        using var index = backend.Allocate<int>(tokens);
+        backend.Upload<int>([3, 4, 5], index);
+        var leaf = tape.Leaf(xb, [batch, columns], requiresGrad: true);
+        var t = tape.Tokens(leaf, tokens);
+        var f = tape.GatherColumns(tape.Reshape(t, batch, 2 * tokens), index, tokens);
+        var column = tape.Reshape(f, batch, tokens, 1);
+        var row = tape.Reshape(f, batch, 1, tokens);
+        var a = tape.MatMul(column, row);
+        var y = tape.RowOp(tape.Reshape(tape.MatMul(a, a), batch, tokens * tokens), RowOpKind.Sum);
+        var expected = Reference(x);
+        var got = Download(y.Buffer, batch);
+        for (int b = 0; b < batch; b++) Assert.True(Math.Abs(expected[b] - got[b]) < 1e-6, $"y[{b}] = {got[b]}, expected {expected[b]}");
+        tape.Backward(y, 1f);
+        var grad = Download(leaf.Grad!, leaf.Length);
+        var fd = ReferenceOps.FiniteDifferenceGradient(Reference, x, Enumerable.Repeat(1.0, batch).ToArray(), h: 1e-6);
+        for (int i = 0; i < fd.Length; i++)
+            Assert.True(Math.Abs(fd[i] - grad[i]) <= 1e-3 * fd.Max(Math.Abs), $"dL/dx[{i}] = {grad[i]}, finite differences {fd[i]}");
+        Assert.Equal(0.0, grad[7]);   // 0.05: not among the 3 largest of its row
+    }
+
+    [Fact]
     public void Leaves_that_did_not_ask_get_no_gradient_and_constant_outputs_cannot_be_differentiated()
     {
         using var tape = new Tape(backend);
