@@ -79,6 +79,43 @@ public class FixtureParityTests
         }
     }
 
+    [Theory]
+    [InlineData("byo/tokens8_op17.onnx", ModelKind.Tokens)]
+    [InlineData("byo/mlp118_gelu_op13.onnx", ModelKind.Fractions)]
+    public void Outputs_and_gradients_are_the_same_bytes_for_any_thread_count(string file, ModelKind kind)
+    {
+        // 96 compositions of 2-12 elements: enough rows that every parallel split differs between 1, 2 and 3 threads
+        var rng = new Random(5);
+        const int batch = 96;
+        var host = new float[batch * 118];
+        for (int b = 0; b < batch; b++)
+            foreach (int c in Enumerable.Range(0, 118).OrderBy(_ => rng.Next()).Take(rng.Next(2, 13)))
+                host[b * 118 + c] = (float)(0.05 + rng.NextDouble());
+        (float[] Y, float[] Grad) Run(int threads)
+        {
+            using var backend = new CpuBackend(threads);
+            using var model = new GraphModel(Convert(file, kind, fp16: false), backend);
+            using var x = backend.Allocate<float>(host.Length);
+            using var y = backend.Allocate<float>(batch);
+            using var dx = backend.Allocate<float>(host.Length);
+            backend.Upload<float>(host, x);
+            model.ForwardBackward(batch, x, y, dx, 1f);
+            var yh = new float[batch];
+            var gh = new float[host.Length];
+            backend.Download(y, yh);
+            backend.Download(dx, gh);
+            return (yh, gh);
+        }
+        var one = Run(1);
+        foreach (int threads in new[] { 2, 3 })
+        {
+            var other = Run(threads);
+            Assert.Equal(one.Y, other.Y);
+            Assert.Equal(one.Grad, other.Grad);
+        }
+        Assert.Contains(one.Grad, g => g != 0);
+    }
+
     [Fact]
     public void ElemNet_drops_elements_outside_its_86_with_zero_gradient()
     {
