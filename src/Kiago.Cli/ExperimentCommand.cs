@@ -35,6 +35,7 @@ internal static class ExperimentCommand
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
         var maxAtoms = new Option<int?>("--max-atoms") { Description = "KIAGO's N-set maximum (default 199; hydride 14)" };
         var integerisation = new Option<string?>("--integerisation") { Description = "Max-atoms values for the Table-1 comparison (normal only), e.g. 15,20,25,50,100" };
+        var isolated = new Option<bool>("--integerisation-isolated") { Description = "Diagnosis of Table 1 (not the reference protocol): its integer-loss arm without the Ef term and without the top-k element mask, so the arms differ only in how they integerise" };
         var outDir = OutputOptions.Folder("Output folder (tables.md, kiago/, ces/, manifest.json)", required: true);
         var oxStates = new Option<string>("--ox-states") { Description = "Oxidation-state table of the screening and the substituents: smact14 (the published default) | pymatgen-common | icsd", DefaultValueFactory = _ => "smact14" };
         var resume = new Option<bool>("--resume") { Description = "Finish an interrupted experiment in --out (same arguments): completed bases are kept, the rest run" };
@@ -46,7 +47,7 @@ internal static class ExperimentCommand
         var sdGuidance = new Option<double>("--sd-guidance") { Description = "SD+CG guidance weight w (default the paper's 1e-3; docs/EXPERIMENTS.md, the Table-4 sweep)", DefaultValueFactory = _ => DefaultGuidance };
         var command = new Command("experiment", "Run one of the paper's experiments (KIAGO and C-ES) and write its tables")
         {
-            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, outDir, oxStates, resume, shard, only,
+            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, isolated, outDir, oxStates, resume, shard, only,
             superdiff, sdSamples, sdSteps, sdGuidance,
         };
         var compute = ComputeOptions.AddTo(command);
@@ -65,9 +66,11 @@ internal static class ExperimentCommand
             {
                 Kind = experiment, Candidates = Positive(r.GetValue(candidates), "--candidates"), Steps = Positive(r.GetValue(steps), "--steps"),
                 CesSamples = r.GetValue(cesSamples) is { } cs ? Positive(cs, "--ces-samples") : null, Seed = r.GetValue(seed),
-                MaxAtoms = r.GetValue(maxAtoms), IntegerisationMaxAtoms = maxAtomsList,
+                MaxAtoms = r.GetValue(maxAtoms), IntegerisationMaxAtoms = maxAtomsList, IntegerisationIsolated = r.GetValue(isolated),
                 OxidationStates = Design.DesignCommand.ParseTable(r.GetValue(oxStates)!),
             };
+            if (options.IntegerisationIsolated && (maxAtomsList.Length == 0 || experiment != ExperimentKind.Normal))
+                throw new UserInputException("--integerisation-isolated changes the Table-1 arm: it needs the normal experiment and --integerisation");
             var list = EvalIO.Bases(null, r.GetRequiredValue(bases), null, null);
             var names = list.Select(b => b.Name).ToList();
             var shardSpec = Shard.Parse(r.GetValue(shard));
@@ -111,6 +114,7 @@ internal static class ExperimentCommand
                 new("seed", options.Seed.ToString(CultureInfo.InvariantCulture)),
                 new("max_atoms", options.MaxAtoms?.ToString(CultureInfo.InvariantCulture) ?? ""),
                 new("integerisation", string.Join(",", maxAtomsList.Select(m => m.ToString(CultureInfo.InvariantCulture)))),
+                new("integerisation_isolated", options.IntegerisationIsolated ? "true" : "false"),
                 new("tc_model", r.GetRequiredValue(tcModel)!), new("ef_model", r.GetRequiredValue(efModel)!),
                 new("ox_states", r.GetValue(oxStates)!),
                 .. SuperDiffArguments(denoiserPath, sdOptions),

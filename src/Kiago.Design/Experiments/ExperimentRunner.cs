@@ -28,6 +28,12 @@ public sealed record ExperimentOptions
     public int? MaxAtoms { get; init; }
     /// <summary>Max-atoms values of the integerisation comparison (Table 1; Normal only; empty = skip).</summary>
     public IReadOnlyList<int> IntegerisationMaxAtoms { get; init; } = [];
+    /// <summary>
+    /// A diagnosis of Table 1, not the reference protocol: the integer-loss arm runs without the formation-energy term
+    /// (α = 0) and without the top-k element mask (k = every element that can appear), so that stage 2 does nothing
+    /// but pull the fractions onto the N-set and the two arms differ only in how they integerise.
+    /// </summary>
+    public bool IntegerisationIsolated { get; init; }
     /// <summary>Oxidation-state table of the screening (KIAGO and C-ES) and of the substituents; the published SMACT 2014 by default.</summary>
     public OxidationStateTable OxidationStates { get; init; } = OxidationStateTable.Smact14;
 
@@ -138,7 +144,7 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
     /// <summary>KIAGO with N-set {1…M} on one base; rule-based rounding of the same stage-1 compositions at M.</summary>
     IEnumerable<IntegerisationPoint> IntegerisationSamples(BaseMaterial material, int index, ExperimentOptions options, int maxAtoms, CancellationToken cancel)
     {
-        var (outcome, _) = RunKiago(material, index, options with { Kind = ExperimentKind.Normal }, maxAtoms, cancel);
+        var (outcome, _) = RunKiago(material, index, options with { Kind = ExperimentKind.Normal }, maxAtoms, cancel, options.IntegerisationIsolated);
         if (outcome is null) return [];
         var rows = outcome.Rows.Where(r => !r.Degenerate && r.Formula.Length > 0 && double.IsFinite(r.TcRounded)).ToList();
         var stage1 = rows.Select(r => Composition.Parse(r.Stage1Composition)).ToList();
@@ -148,7 +154,8 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
         return rows.Select((r, j) => new IntegerisationPoint(maxAtoms, r.Candidate, evaluated[j]));
     }
 
-    (BaseOutcome? Outcome, string? Error) RunKiago(BaseMaterial material, int index, ExperimentOptions options, int? maxAtoms, CancellationToken cancel)
+    (BaseOutcome? Outcome, string? Error) RunKiago(BaseMaterial material, int index, ExperimentOptions options, int? maxAtoms, CancellationToken cancel,
+        bool isolated = false)
     {
         var settings = Settings(options, maxAtoms);
         DesignBase designBase;
@@ -161,6 +168,16 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
         var screen = new ChemistryScreen(hydride: options.Kind == ExperimentKind.Hydride, options.OxidationStates);
         try
         {
+            if (isolated)
+            {
+                // no Ef term, and a top-k mask that keeps every element that can appear
+                int reachable = BaseDesigner.Check(settings, designBase) is var r ? Enumerable.Range(0, r.Allowed.Length).Count(i => r.Allowed[i] != 0f || r.Fixed[i] != 0f) : 0;
+                settings = settings with
+                {
+                    Optimiser = settings.Optimiser with { Alpha = 0f, MaxElements = reachable },
+                    Constraints = settings.Constraints with { MaxElements = reachable },
+                };
+            }
             var designer = new BaseDesigner(backend, tc, ef, screen) { Novelty = Novelty };
             return (designer.Run(settings, designBase, index, cancel), null);
         }

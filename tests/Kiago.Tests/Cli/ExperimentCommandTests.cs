@@ -77,6 +77,27 @@ public sealed class ExperimentCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_isolated_integerisation_arm_changes_table_1_only_and_is_recorded()
+    {
+        string tc = Kgw("tiny_resnet_op13.onnx", ModelKind.TcResNet), ef = Kgw("tiny_mlp_op13.onnx", ModelKind.ElemNet);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(SharedData.Path("data", "experiments", "reference_sample_configs", "experiment_usual_dict.json")));
+        string bases = cli.File("bases1.json", "[" + doc.RootElement[0].GetRawText() + "]");
+        string[] Args(string dir, params string[] extra) => ["experiment", "normal", "--bases", bases, "--tc-model", tc, "--ef-model", ef,
+            "--candidates", "6", "--steps", "30", "--ces-samples", "8", "--integerisation", "20", "--device", "cpu", "--out", cli.PathOf(dir), .. extra];
+        Assert.Equal(0, cli.Run(Args("standard")).ExitCode);
+        var (code, _, err) = cli.Run(Args("isolated", "--integerisation-isolated"));
+        Assert.True(code == 0, err);
+        // the main KIAGO arm and C-ES are the same run; only Table 1's integer-loss arm (no Ef term, no top-k mask) differs
+        Assert.Equal(File.ReadAllText(cli.PathOf("standard/kiago/candidates.csv")), File.ReadAllText(cli.PathOf("isolated/kiago/candidates.csv")));
+        Assert.Equal(File.ReadAllText(cli.PathOf("standard/ces/candidates.csv")), File.ReadAllText(cli.PathOf("isolated/ces/candidates.csv")));
+        Assert.NotEqual(File.ReadAllText(cli.PathOf("standard/integerisation.csv")), File.ReadAllText(cli.PathOf("isolated/integerisation.csv")));
+        Assert.Contains("\"integerisation_isolated\": \"true\"", File.ReadAllText(cli.PathOf("isolated/manifest.json")));
+        (code, _, err) = cli.Run(["experiment", "normal", "--bases", bases, "--tc-model", tc, "--ef-model", ef, "--integerisation-isolated", "--out", cli.PathOf("bad")]);
+        Assert.Equal(2, code);
+        Assert.Contains("--integerisation-isolated changes the Table-1 arm: it needs the normal experiment and --integerisation", err);
+    }
+
+    [Fact]
     public void Unknown_kind_and_bad_integerisation_list_are_user_errors()
     {
         string bases = SharedData.Path("data", "experiments", "reference_sample_configs", "experiment_usual_dict.json");
