@@ -117,6 +117,36 @@ public class FixtureParityTests
     }
 
     [Fact]
+    public void The_token_transformer_runs_on_the_ILGPU_backend_as_on_the_SIMD_CPU()
+    {
+        // every kernel of the graph through ILGPU (its CPU accelerator here, CUDA in check-device): the same model, input and gradient
+        var reference = NetsFixtures.Get("tokens8");
+        int batch = reference.X.Length;
+        var host = reference.X.SelectMany(r => r.Select(v => (float)v)).ToArray();
+        (float[] Y, float[] Grad) Run(Kiago.Kernels.IBackend backend)
+        {
+            using var model = new GraphModel(Convert("byo/tokens8_op17.onnx", ModelKind.Tokens, fp16: false), backend);
+            using var x = backend.Allocate<float>(host.Length);
+            using var y = backend.Allocate<float>(batch);
+            using var dx = backend.Allocate<float>(host.Length);
+            backend.Upload<float>(host, x);
+            model.ForwardBackward(batch, x, y, dx, 1f);
+            var yh = new float[batch];
+            var gh = new float[host.Length];
+            backend.Download(y, yh);
+            backend.Download(dx, gh);
+            return (yh, gh);
+        }
+        using var cpu = new CpuBackend(threads: 2);
+        using var ilgpu = Kiago.Kernels.Ilgpu.IlgpuBackend.CreateCpu();
+        var (cy, cg) = Run(cpu);
+        var (iy, ig) = Run(ilgpu);
+        double yScale = cy.Max(v => Math.Abs(v)), gScale = cg.Max(v => Math.Abs(v));
+        for (int b = 0; b < batch; b++) Assert.True(Math.Abs(cy[b] - iy[b]) <= 1e-5 * yScale, $"y[{b}]: cpu {cy[b]}, ilgpu {iy[b]}");
+        for (int i = 0; i < cg.Length; i++) Assert.True(Math.Abs(cg[i] - ig[i]) <= 1e-4 * gScale, $"dy/dx[{i}]: cpu {cg[i]}, ilgpu {ig[i]}");
+    }
+
+    [Fact]
     public void ElemNet_drops_elements_outside_its_86_with_zero_gradient()
     {
         // export_fixtures.py puts one element outside ElemNet's set into every other composition
