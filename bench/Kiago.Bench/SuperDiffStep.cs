@@ -19,18 +19,11 @@ public static class SuperDiffStep
     {
         int samples = 4096, steps = 20, threads = 2;
         string path = "weights/superdiff-denoiser.kgw";
-        for (int i = 0; i < args.Length; i += 2)
+        VerbOptions.Parse(args, new Dictionary<string, Action<string>>
         {
-            string v = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]}: missing value");
-            switch (args[i])
-            {
-                case "--samples": samples = int.Parse(v, CultureInfo.InvariantCulture); break;
-                case "--steps": steps = int.Parse(v, CultureInfo.InvariantCulture); break;
-                case "--threads": threads = int.Parse(v, CultureInfo.InvariantCulture); break;
-                case "--denoiser": path = v; break;
-                default: throw new ArgumentException($"unknown option {args[i]}");
-            }
-        }
+            ["--samples"] = v => samples = VerbOptions.Int(v), ["--steps"] = v => steps = VerbOptions.Int(v),
+            ["--threads"] = v => threads = VerbOptions.Int(v), ["--denoiser"] = v => path = v,
+        });
         using var backend = new CpuBackend(threads);
         using var denoiser = DenoiserModel.Load(path, backend);
         const int L = DenoiserLayout.Elements, In = DenoiserLayout.InputColumns;

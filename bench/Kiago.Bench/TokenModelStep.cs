@@ -19,18 +19,11 @@ public static class TokenModelStep
     {
         int batch = 1024, repeats = 50, threads = 2;
         string path = "tests/Kiago.Tests/Nets/Fixtures/byo/tokens8_op17.onnx";
-        for (int i = 0; i < args.Length; i += 2)
+        VerbOptions.Parse(args, new Dictionary<string, Action<string>>
         {
-            string v = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]}: missing value");
-            switch (args[i])
-            {
-                case "--batch": batch = int.Parse(v, CultureInfo.InvariantCulture); break;
-                case "--repeats": repeats = int.Parse(v, CultureInfo.InvariantCulture); break;
-                case "--threads": threads = int.Parse(v, CultureInfo.InvariantCulture); break;
-                case "--onnx": path = v; break;
-                default: throw new ArgumentException($"unknown option {args[i]}");
-            }
-        }
+            ["--batch"] = v => batch = VerbOptions.Int(v), ["--repeats"] = v => repeats = VerbOptions.Int(v),
+            ["--threads"] = v => threads = VerbOptions.Int(v), ["--onnx"] = v => path = v,
+        });
         using var backend = new CpuBackend(threads);
         var graph = OnnxImporter.Import(path);
         var model = new WeightModel(ModelKind.Tokens, [.. Featuriser.Layout(ModelKind.Tokens).Accepted], "score", "K", graph, "{}", "bench");

@@ -22,22 +22,12 @@ public static class UncertaintyStep
         int candidates = 1024, steps = 10, repeats = 2, threads = 0;
         float kappa = 1;
         string mode = "both", tcPath = "weights/tc-resnet18.kgw", efPath = "weights/elemnet.kgw";
-        for (int i = 0; i < args.Length; i += 2)
+        VerbOptions.Parse(args, new Dictionary<string, Action<string>>
         {
-            string v = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]}: missing value");
-            switch (args[i])
-            {
-                case "--candidates": candidates = int.Parse(v, CultureInfo.InvariantCulture); break;
-                case "--steps": steps = int.Parse(v, CultureInfo.InvariantCulture); break;
-                case "--repeats": repeats = int.Parse(v, CultureInfo.InvariantCulture); break;
-                case "--kappa": kappa = float.Parse(v, CultureInfo.InvariantCulture); break;
-                case "--mode": mode = v; break;
-                case "--threads": threads = int.Parse(v, CultureInfo.InvariantCulture); break;
-                case "--tc": tcPath = v; break;
-                case "--ef": efPath = v; break;
-                default: throw new ArgumentException($"unknown option {args[i]}");
-            }
-        }
+            ["--candidates"] = v => candidates = VerbOptions.Int(v), ["--steps"] = v => steps = VerbOptions.Int(v),
+            ["--repeats"] = v => repeats = VerbOptions.Int(v), ["--kappa"] = v => kappa = float.Parse(v, CultureInfo.InvariantCulture),
+            ["--mode"] = v => mode = v, ["--threads"] = v => threads = VerbOptions.Int(v), ["--tc"] = v => tcPath = v, ["--ef"] = v => efPath = v,
+        });
         using var backend = threads > 0 ? new CpuBackend(threads) : new CpuBackend();
         using var tc = UncertainModel.Load(tcPath, backend, Console.Error.WriteLine);
         using var ef = UncertainModel.Load(efPath, backend, Console.Error.WriteLine);
