@@ -35,7 +35,7 @@ internal static class ExperimentCommand
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
         var maxAtoms = new Option<int?>("--max-atoms") { Description = "KIAGO's N-set maximum (default 199; hydride 14)" };
         var integerisation = new Option<string?>("--integerisation") { Description = "Max-atoms values for the Table-1 comparison (normal only), e.g. 15,20,25,50,100" };
-        var isolated = new Option<bool>("--integerisation-isolated") { Description = "Diagnosis of Table 1 (not the reference protocol): its integer-loss arm without the Ef term and without the top-k element mask, so the arms differ only in how they integerise" };
+        var arm = new Option<string>("--integerisation-arm") { Description = "Table 1's integer-loss arm: reference (KIAGO as run) | no-ef (without the Ef term) | no-mask (without the top-k element mask) | bare (without both) — the last three diagnose the gap to rounding, they are not the reference protocol", DefaultValueFactory = _ => "reference" };
         var outDir = OutputOptions.Folder("Output folder (tables.md, kiago/, ces/, manifest.json)", required: true);
         var oxStates = new Option<string>("--ox-states") { Description = "Oxidation-state table of the screening and the substituents: smact14 (the published default) | pymatgen-common | icsd", DefaultValueFactory = _ => "smact14" };
         var resume = new Option<bool>("--resume") { Description = "Finish an interrupted experiment in --out (same arguments): completed bases are kept, the rest run" };
@@ -47,7 +47,7 @@ internal static class ExperimentCommand
         var sdGuidance = new Option<double>("--sd-guidance") { Description = "SD+CG guidance weight w (default the paper's 1e-3; docs/EXPERIMENTS.md, the Table-4 sweep)", DefaultValueFactory = _ => DefaultGuidance };
         var command = new Command("experiment", "Run one of the paper's experiments (KIAGO and C-ES) and write its tables")
         {
-            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, isolated, outDir, oxStates, resume, shard, only,
+            kind, bases, tcModel, efModel, candidates, steps, cesSamples, seed, maxAtoms, integerisation, arm, outDir, oxStates, resume, shard, only,
             superdiff, sdSamples, sdSteps, sdGuidance,
         };
         var compute = ComputeOptions.AddTo(command);
@@ -66,11 +66,11 @@ internal static class ExperimentCommand
             {
                 Kind = experiment, Candidates = Positive(r.GetValue(candidates), "--candidates"), Steps = Positive(r.GetValue(steps), "--steps"),
                 CesSamples = r.GetValue(cesSamples) is { } cs ? Positive(cs, "--ces-samples") : null, Seed = r.GetValue(seed),
-                MaxAtoms = r.GetValue(maxAtoms), IntegerisationMaxAtoms = maxAtomsList, IntegerisationIsolated = r.GetValue(isolated),
+                MaxAtoms = r.GetValue(maxAtoms), IntegerisationMaxAtoms = maxAtomsList, IntegerisationArm = ParseArm(r.GetValue(arm)!),
                 OxidationStates = Design.DesignCommand.ParseTable(r.GetValue(oxStates)!),
             };
-            if (options.IntegerisationIsolated && (maxAtomsList.Length == 0 || experiment != ExperimentKind.Normal))
-                throw new UserInputException("--integerisation-isolated changes the Table-1 arm: it needs the normal experiment and --integerisation");
+            if (options.IntegerisationArm != IntegerisationArm.Reference && (maxAtomsList.Length == 0 || experiment != ExperimentKind.Normal))
+                throw new UserInputException("--integerisation-arm changes the Table-1 arm: it needs the normal experiment and --integerisation");
             var list = EvalIO.Bases(null, r.GetRequiredValue(bases), null, null);
             var names = list.Select(b => b.Name).ToList();
             var shardSpec = Shard.Parse(r.GetValue(shard));
@@ -114,7 +114,7 @@ internal static class ExperimentCommand
                 new("seed", options.Seed.ToString(CultureInfo.InvariantCulture)),
                 new("max_atoms", options.MaxAtoms?.ToString(CultureInfo.InvariantCulture) ?? ""),
                 new("integerisation", string.Join(",", maxAtomsList.Select(m => m.ToString(CultureInfo.InvariantCulture)))),
-                new("integerisation_isolated", options.IntegerisationIsolated ? "true" : "false"),
+                new("integerisation_arm", r.GetValue(arm)!),
                 new("tc_model", r.GetRequiredValue(tcModel)!), new("ef_model", r.GetRequiredValue(efModel)!),
                 new("ox_states", r.GetValue(oxStates)!),
                 .. SuperDiffArguments(denoiserPath, sdOptions),
@@ -160,4 +160,13 @@ internal static class ExperimentCommand
         return [.. text.Split(',').Select(s => int.TryParse(s.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 1 ? v
             : throw new UserInputException($"--integerisation: \"{s.Trim()}\" is not a positive integer"))];
     }
+
+    static IntegerisationArm ParseArm(string value) => value switch
+    {
+        "reference" => IntegerisationArm.Reference,
+        "no-ef" => IntegerisationArm.NoEf,
+        "no-mask" => IntegerisationArm.NoMask,
+        "bare" => IntegerisationArm.Bare,
+        _ => throw new UserInputException($"--integerisation-arm: \"{value}\" is not one of reference, no-ef, no-mask, bare"),
+    };
 }

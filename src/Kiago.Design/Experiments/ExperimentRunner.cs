@@ -28,12 +28,8 @@ public sealed record ExperimentOptions
     public int? MaxAtoms { get; init; }
     /// <summary>Max-atoms values of the integerisation comparison (Table 1; Normal only; empty = skip).</summary>
     public IReadOnlyList<int> IntegerisationMaxAtoms { get; init; } = [];
-    /// <summary>
-    /// A diagnosis of Table 1, not the reference protocol: the integer-loss arm runs without the formation-energy term
-    /// (α = 0) and without the top-k element mask (k = every element that can appear), so that stage 2 does nothing
-    /// but pull the fractions onto the N-set and the two arms differ only in how they integerise.
-    /// </summary>
-    public bool IntegerisationIsolated { get; init; }
+    /// <summary>What Table 1's integer-loss arm runs besides the integer loss (<see cref="Experiments.IntegerisationArm"/>).</summary>
+    public IntegerisationArm IntegerisationArm { get; init; } = IntegerisationArm.Reference;
     /// <summary>Oxidation-state table of the screening (KIAGO and C-ES) and of the substituents; the published SMACT 2014 by default.</summary>
     public OxidationStateTable OxidationStates { get; init; } = OxidationStateTable.Smact14;
 
@@ -59,6 +55,14 @@ public sealed record ExperimentBase(BaseMaterial Material, BaseOutcome? Kiago, s
 
 /// <summary>The SuperDiff arms of an experiment: SD (no guidance) and SD+CG (guided), with the settings both share but the weight.</summary>
 public sealed record SuperDiffArms(SuperDiffSampler Plain, SuperDiffSampler Guided, SuperDiffOptions Options);
+
+/// <summary>
+/// Table 1's integer-loss arm. <see cref="Reference"/> is KIAGO as the experiment runs it (−Tc + α·Ef, the top-k element
+/// mask at the stage switch); the others are diagnoses of the gap to rounding, not the reference protocol: without the
+/// Ef term (α = 0), without the mask (k = every element that can appear), or without both, where stage 2 only adds the
+/// integer loss to −Tc.
+/// </summary>
+public enum IntegerisationArm { Reference, NoEf, NoMask, Bare }
 
 /// <summary>One integerisation sample of one base: the max-atoms value, the KIAGO candidate and its three Tc values.</summary>
 public sealed record IntegerisationPoint(int MaxAtoms, int Candidate, IntegerisationOutcome Outcome);
@@ -144,7 +148,7 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
     /// <summary>KIAGO with N-set {1…M} on one base; rule-based rounding of the same stage-1 compositions at M.</summary>
     IEnumerable<IntegerisationPoint> IntegerisationSamples(BaseMaterial material, int index, ExperimentOptions options, int maxAtoms, CancellationToken cancel)
     {
-        var (outcome, _) = RunKiago(material, index, options with { Kind = ExperimentKind.Normal }, maxAtoms, cancel, options.IntegerisationIsolated);
+        var (outcome, _) = RunKiago(material, index, options with { Kind = ExperimentKind.Normal }, maxAtoms, cancel, options.IntegerisationArm);
         if (outcome is null) return [];
         var rows = outcome.Rows.Where(r => !r.Degenerate && r.Formula.Length > 0 && double.IsFinite(r.TcRounded)).ToList();
         var stage1 = rows.Select(r => Composition.Parse(r.Stage1Composition)).ToList();
@@ -155,7 +159,7 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
     }
 
     (BaseOutcome? Outcome, string? Error) RunKiago(BaseMaterial material, int index, ExperimentOptions options, int? maxAtoms, CancellationToken cancel,
-        bool isolated = false)
+        IntegerisationArm arm = IntegerisationArm.Reference)
     {
         var settings = Settings(options, maxAtoms);
         DesignBase designBase;
@@ -168,13 +172,16 @@ public sealed class ExperimentRunner(IBackend backend, ICompositionModel tc, ICo
         var screen = new ChemistryScreen(hydride: options.Kind == ExperimentKind.Hydride, options.OxidationStates);
         try
         {
-            if (isolated)
+            if (arm is IntegerisationArm.NoEf or IntegerisationArm.Bare)
+                settings = settings with { Optimiser = settings.Optimiser with { Alpha = 0f } };
+            if (arm is IntegerisationArm.NoMask or IntegerisationArm.Bare)
             {
-                // no Ef term, and a top-k mask that keeps every element that can appear
-                int reachable = BaseDesigner.Check(settings, designBase) is var r ? Enumerable.Range(0, r.Allowed.Length).Count(i => r.Allowed[i] != 0f || r.Fixed[i] != 0f) : 0;
+                // a top-k mask that keeps every element that can appear
+                var r = BaseDesigner.Check(settings, designBase);
+                int reachable = Enumerable.Range(0, r.Allowed.Length).Count(i => r.Allowed[i] != 0f || r.Fixed[i] != 0f);
                 settings = settings with
                 {
-                    Optimiser = settings.Optimiser with { Alpha = 0f, MaxElements = reachable },
+                    Optimiser = settings.Optimiser with { MaxElements = reachable },
                     Constraints = settings.Constraints with { MaxElements = reachable },
                 };
             }

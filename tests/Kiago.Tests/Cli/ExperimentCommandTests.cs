@@ -85,16 +85,25 @@ public sealed class ExperimentCommandTests : IDisposable
         string[] Args(string dir, params string[] extra) => ["experiment", "normal", "--bases", bases, "--tc-model", tc, "--ef-model", ef,
             "--candidates", "6", "--steps", "30", "--ces-samples", "8", "--integerisation", "20", "--device", "cpu", "--out", cli.PathOf(dir), .. extra];
         Assert.Equal(0, cli.Run(Args("standard")).ExitCode);
-        var (code, _, err) = cli.Run(Args("isolated", "--integerisation-isolated"));
+        var (code, _, err) = cli.Run(Args("isolated", "--integerisation-arm", "bare"));
         Assert.True(code == 0, err);
         // the main KIAGO arm and C-ES are the same run; only Table 1's integer-loss arm (no Ef term, no top-k mask) differs
         Assert.Equal(File.ReadAllText(cli.PathOf("standard/kiago/candidates.csv")), File.ReadAllText(cli.PathOf("isolated/kiago/candidates.csv")));
         Assert.Equal(File.ReadAllText(cli.PathOf("standard/ces/candidates.csv")), File.ReadAllText(cli.PathOf("isolated/ces/candidates.csv")));
         Assert.NotEqual(File.ReadAllText(cli.PathOf("standard/integerisation.csv")), File.ReadAllText(cli.PathOf("isolated/integerisation.csv")));
-        Assert.Contains("\"integerisation_isolated\": \"true\"", File.ReadAllText(cli.PathOf("isolated/manifest.json")));
-        (code, _, err) = cli.Run(["experiment", "normal", "--bases", bases, "--tc-model", tc, "--ef-model", ef, "--integerisation-isolated", "--out", cli.PathOf("bad")]);
+        Assert.Contains("\"integerisation_arm\": \"bare\"", File.ReadAllText(cli.PathOf("isolated/manifest.json")));
+        // without the Ef term alone the arm differs too; without the mask alone it may not (a short run can reach the
+        // stage switch with no more than k elements), so that one is only run
+        Assert.Equal(0, cli.Run(Args("no-ef", "--integerisation-arm", "no-ef")).ExitCode);
+        Assert.NotEqual(File.ReadAllText(cli.PathOf("standard/integerisation.csv")), File.ReadAllText(cli.PathOf("no-ef/integerisation.csv")));
+        Assert.Equal(0, cli.Run(Args("no-mask", "--integerisation-arm", "no-mask")).ExitCode);
+        Assert.Contains("\"integerisation_arm\": \"no-mask\"", File.ReadAllText(cli.PathOf("no-mask/manifest.json")));
+        (code, _, err) = cli.Run(["experiment", "normal", "--bases", bases, "--tc-model", tc, "--ef-model", ef, "--integerisation-arm", "bare", "--out", cli.PathOf("bad")]);
         Assert.Equal(2, code);
-        Assert.Contains("--integerisation-isolated changes the Table-1 arm: it needs the normal experiment and --integerisation", err);
+        Assert.Contains("--integerisation-arm changes the Table-1 arm: it needs the normal experiment and --integerisation", err);
+        (code, _, err) = cli.Run(["experiment", "normal", "--bases", bases, "--tc-model", tc, "--ef-model", ef, "--integerisation", "20", "--integerisation-arm", "half", "--out", cli.PathOf("bad2")]);
+        Assert.Equal(2, code);
+        Assert.Contains("--integerisation-arm: \"half\" is not one of reference, no-ef, no-mask, bare", err);
     }
 
     [Fact]
