@@ -100,6 +100,22 @@ public sealed class TensorOpsImportTests
     }
 
     [Fact]
+    public void Token_inputs_that_do_not_fit_are_refused_with_the_inputs_named()
+    {
+        OnnxModel Model(params OnnxValueInfo[] inputs) => new("tok.onnx", 8, "test", "", new Dictionary<string, long> { [""] = 13 }, new OnnxGraph("g",
+            [N("Gather", ["table", "indices"], "rows"), N("ReduceSum", ["rows", "ax"], "y", Int("keepdims", 0))],
+            [T("table", [5, 2], new float[10]), I("ax", [1], [1])], inputs, [Value("y", 2, 2)]));
+        OnnxValueInfo Indices(params long?[] dims) => new("indices", OnnxDataType.Int64, [.. dims.Select(d => new OnnxDim(d, d is null ? "batch" : null))]);
+        var e = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(Model(Indices(null, 3), Value("fractions", 2, 4))));
+        Assert.Contains("inputs 'indices' and 'fractions' have 3 and 4 tokens; they must agree", e.Message);
+        e = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(Model(Indices(null, 3, 2), Value("fractions", 2, 3))));
+        Assert.Contains("input 'indices' has shape [batch,3,2]; an element-token model takes indices and fractions of shape [batch, T]", e.Message);
+        e = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(Model(Value("indices", 2, 3), Value("fractions", 2, 3))));
+        Assert.Contains("graph has 2 runtime inputs (indices (Float), fractions (Float))", e.Message);
+        Assert.Contains("two for element tokens: integer indices and float fractions", e.Message);
+    }
+
+    [Fact]
     public void What_cannot_run_is_refused_with_the_node_and_the_reason()
     {
         var e = Assert.Throws<ModelImportException>(() => Import([N("Transpose", ["x"], "y", Ints("perm", 1, 0, 2))], [], Value("x", 2, 2, 3), Value("y", 2, 2, 3)));
