@@ -290,6 +290,11 @@ public enum UnaryKind
     Silu,
     /// <summary>α·x + β, the shift β carried in the <see cref="UnarySpec.Min"/> slot (<see cref="UnarySpec.Affine"/>); d = α. A scalar scale or shift of a tensor that is neither a vector nor a map (attention's 1/√d, GELU's 0.5·x and 1 + erf).</summary>
     Affine,
+    /// <summary>
+    /// GELU, exact form, as torch exports it: ½·(x·(erf(α·x) + 1)) with α the export's 1/√2 (the graph executor fuses
+    /// Div, Erf, Add, Mul, Mul into it); d = ½·(erf(α·x) + 1) + ½·x·α·2/√π·e^(−α²x²).
+    /// </summary>
+    Gelu,
 }
 
 /// <summary>One element-wise function and its parameters (<see cref="Alpha"/> for LeakyRelu and Pow's exponent, the bounds for Clip).</summary>
@@ -327,6 +332,7 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.Cos => MathF.Cos(x),
         UnaryKind.Silu => x * (1f / (1f + MathF.Exp(-x))),
         UnaryKind.Affine => alpha * x + min,
+        UnaryKind.Gelu => 0.5f * (x * (Erf(alpha * x) + 1f)),
         _ => MathF.Min(MathF.Max(x, min), max),
     };
 
@@ -347,11 +353,16 @@ public readonly record struct UnarySpec(UnaryKind Kind, float Alpha = 0.01f, flo
         UnaryKind.Cos => -MathF.Sin(x),
         UnaryKind.Silu => SiluDerivative(x, 1f / (1f + MathF.Exp(-x))),
         UnaryKind.Affine => alpha,
+        UnaryKind.Gelu => GeluDerivative(x, alpha, Erf(alpha * x), MathF.Exp(-(alpha * x) * (alpha * x))),
         _ => x >= min && x <= max ? 1f : 0f,
     };
 
     /// <summary>d/dx x·σ(x) from x and σ(x).</summary>
     public static float SiluDerivative(float x, float sigmoid) => sigmoid * (1f + x * (1f - sigmoid));
+
+    /// <summary>GELU′ from erf(αx) and e^(−(αx)²), computed by the caller's erf and exp.</summary>
+    public static float GeluDerivative(float x, float alpha, float erf, float gauss) =>
+        0.5f * (erf + 1f) + 0.5f * x * alpha * 1.1283791670955126f * gauss;
 
     /// <summary>
     /// erf x: its Maclaurin series below 0.5, the Chebyshev fit of erfc above (Numerical Recipes' erfcc: fractional

@@ -59,6 +59,25 @@ public sealed partial class CpuBackend
             Affine(xa, ya, count, alpha, min);
             return;
         }
+        if (kind == UnaryKind.Gelu)
+        {
+            // the bits of Affine(α), Erf, Affine(1, 1), Multiply, Affine(½) run one after another
+            ParallelRange(count, (s, e) =>
+            {
+                int i = s;
+                if (Vector256.IsHardwareAccelerated && Simd)
+                {
+                    Vector256<float> a = Vector256.Create(alpha), one = Vector256<float>.One, half = Vector256.Create(0.5f);
+                    for (; i + 8 <= e; i += 8)
+                    {
+                        var v = Vector256.Create(xa, i);
+                        (half * (v * (PolynomialErf.Erf(a * v + Vector256<float>.Zero) + one)) + Vector256<float>.Zero).CopyTo(ya, i);
+                    }
+                }
+                for (; i < e; i++) ya[i] = 0.5f * (xa[i] * (PolynomialErf.Erf(alpha * xa[i] + 0f) + 1f)) + 0f;
+            });
+            return;
+        }
         if (kind == UnaryKind.Erf)
         {
             ParallelRange(count, (s, e) =>
@@ -116,6 +135,12 @@ public sealed partial class CpuBackend
         {
             if (kind == UnaryKind.Silu)
                 for (int i = s; i < e; i++) dxa[i] = dya[i] * UnarySpec.SiluDerivative(xa[i], 1f / (1f + PolynomialExp.Exp(-xa[i])));
+            else if (kind == UnaryKind.Gelu)
+                for (int i = s; i < e; i++)
+                {
+                    float u = alpha * xa[i];
+                    dxa[i] = dya[i] * UnarySpec.GeluDerivative(xa[i], alpha, PolynomialErf.Erf(u), PolynomialExp.Exp(-u * u));
+                }
             else if (kind == UnaryKind.Erf)
             {
                 int i = s;

@@ -62,6 +62,12 @@ public sealed class GraphExecutor : IDisposable
                         step.Inputs = [x];
                         step.Unary = new UnarySpec(UnaryKind.Silu);
                         break;
+                    case GraphOps.Unary when GeluOperand(list, graph, node, readers) is var (chain, x, alpha):
+                        // ½·(x·(erf(α·x) + 1)) as torch exports exact GELU: one pass instead of five
+                        foreach (var part in chain) part.Elided = true;
+                        step.Inputs = [x];
+                        step.Unary = new UnarySpec(UnaryKind.Gelu, alpha);
+                        break;
                     case GraphOps.Relu:
                         var producer = list.LastOrDefault(s => s.Node.Output == node.Inputs[0]);
                         if (producer is { Conv: not null } or { Linear: not null } && readers[node.Inputs[0]] == 1
@@ -143,6 +149,31 @@ public sealed class GraphExecutor : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// The chain d = α·x, e = erf d, f = e + 1, g = x·f ending in <paramref name="half"/> = ½·g (Unary Affine nodes, as the
+    /// importer writes torch's exact GELU on tokens), every intermediate read once and none the graph output: the
+    /// four earlier steps, x and α.
+    /// </summary>
+    static (Step[] Chain, string X, float Alpha)? GeluOperand(List<Step> earlier, ModelGraph graph, GraphNode half, Dictionary<string, int> readers)
+    {
+        Step? Producer(string value) => earlier.LastOrDefault(p => p.Node.Output == value && !p.Elided);
+        bool Single(Step s) => readers.GetValueOrDefault(s.Node.Output) == 1 && s.Node.Output != graph.OutputName;
+        static bool Affine(Step s, float scale, float shift) => s.Op == GraphOps.Unary && s.Unary.Kind == UnaryKind.Affine && s.Unary.Alpha == scale && s.Unary.Min == shift;
+        var h = GraphOps.UnarySpecOf(half, graph.Tensors);
+        if (h is not { Kind: UnaryKind.Affine, Alpha: 0.5f, Min: 0f }) return null;
+        if (Producer(half.Inputs[0]) is not { Op: GraphOps.Mul } g || !Single(g)) return null;
+        for (int k = 0; k < 2; k++)
+        {
+            string x = g.Inputs[k];
+            if (Producer(g.Inputs[1 - k]) is not { } f || !Single(f) || !Affine(f, 1f, 1f)) continue;
+            if (Producer(f.Inputs[0]) is not { Op: GraphOps.Unary, Unary.Kind: UnaryKind.Erf } e || !Single(e)) continue;
+            if (Producer(e.Inputs[0]) is not { } d || !Single(d) || d.Op != GraphOps.Unary || d.Unary.Kind != UnaryKind.Affine || d.Unary.Min != 0f
+                || d.Inputs[0] != x) continue;
+            return ([d, e, f, g], x, d.Unary.Alpha);
+        }
+        return null;
+    }
+
     /// <summary>Frozen per-feature parameters on the device, freed with the prepared layers.</summary>
     DeviceBuffer<float> Upload(IBackend backend, float[] values)
     {
@@ -154,6 +185,9 @@ public sealed class GraphExecutor : IDisposable
 
     public ModelGraph Graph { get; }
     public IBackend Backend { get; }
+
+    /// <summary>Graph nodes folded into a fused step (a SiLU's Sigmoid, a GELU's four leading ops): never run on their own.</summary>
+    public int FusedAwayNodes => steps.Count(s => s.Elided);
     public int[] InputShape { get; }
     public int[] OutputShape { get; }
     public int InputSize { get; }

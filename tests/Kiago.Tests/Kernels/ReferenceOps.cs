@@ -118,6 +118,7 @@ public static class ReferenceOps
         UnaryKind.Sin => Math.Sin(v),
         UnaryKind.Cos => Math.Cos(v),
         UnaryKind.Affine => s.Alpha * v + s.Min,
+        UnaryKind.Gelu => 0.5 * v * (1 + Erf(s.Alpha * v)),
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     }).ToArray();
 

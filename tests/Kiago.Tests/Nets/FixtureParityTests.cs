@@ -139,6 +139,9 @@ public class FixtureParityTests
         }
         using var cpu = new CpuBackend(threads: 2);
         using var ilgpu = Kiago.Kernels.Ilgpu.IlgpuBackend.CreateCpu();
+        // both layers' GELU run fused (four nodes each folded into one pass)
+        using (var executor = new Kiago.Nets.Graph.GraphExecutor(Convert("byo/tokens8_op17.onnx", ModelKind.Tokens, fp16: false).Graph, cpu))
+            Assert.Equal(8, executor.FusedAwayNodes);
         var (cy, cg) = Run(cpu);
         var (iy, ig) = Run(ilgpu);
         double yScale = cy.Max(v => Math.Abs(v)), gScale = cg.Max(v => Math.Abs(v));
