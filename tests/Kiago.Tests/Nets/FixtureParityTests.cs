@@ -79,6 +79,22 @@ public class FixtureParityTests
         }
     }
 
+    /// <summary>The converted fixture's outputs and input gradient on the <paramref name="host"/> compositions.</summary>
+    static (float[] Y, float[] Grad) ForwardBackward(Kiago.Kernels.IBackend backend, string file, ModelKind kind, float[] host, int batch)
+    {
+        using var model = new GraphModel(Convert(file, kind, fp16: false), backend);
+        using var x = backend.Allocate<float>(host.Length);
+        using var y = backend.Allocate<float>(batch);
+        using var dx = backend.Allocate<float>(host.Length);
+        backend.Upload<float>(host, x);
+        model.ForwardBackward(batch, x, y, dx, 1f);
+        var yh = new float[batch];
+        var gh = new float[host.Length];
+        backend.Download(y, yh);
+        backend.Download(dx, gh);
+        return (yh, gh);
+    }
+
     [Theory]
     [InlineData("byo/tokens8_op17.onnx", ModelKind.Tokens)]
     [InlineData("byo/mlp118_gelu_op13.onnx", ModelKind.Fractions)]
@@ -94,17 +110,7 @@ public class FixtureParityTests
         (float[] Y, float[] Grad) Run(int threads)
         {
             using var backend = new CpuBackend(threads);
-            using var model = new GraphModel(Convert(file, kind, fp16: false), backend);
-            using var x = backend.Allocate<float>(host.Length);
-            using var y = backend.Allocate<float>(batch);
-            using var dx = backend.Allocate<float>(host.Length);
-            backend.Upload<float>(host, x);
-            model.ForwardBackward(batch, x, y, dx, 1f);
-            var yh = new float[batch];
-            var gh = new float[host.Length];
-            backend.Download(y, yh);
-            backend.Download(dx, gh);
-            return (yh, gh);
+            return ForwardBackward(backend, file, kind, host, batch);
         }
         var one = Run(1);
         foreach (int threads in new[] { 2, 3 })
@@ -123,20 +129,7 @@ public class FixtureParityTests
         var reference = NetsFixtures.Get("tokens8");
         int batch = reference.X.Length;
         var host = reference.X.SelectMany(r => r.Select(v => (float)v)).ToArray();
-        (float[] Y, float[] Grad) Run(Kiago.Kernels.IBackend backend)
-        {
-            using var model = new GraphModel(Convert("byo/tokens8_op17.onnx", ModelKind.Tokens, fp16: false), backend);
-            using var x = backend.Allocate<float>(host.Length);
-            using var y = backend.Allocate<float>(batch);
-            using var dx = backend.Allocate<float>(host.Length);
-            backend.Upload<float>(host, x);
-            model.ForwardBackward(batch, x, y, dx, 1f);
-            var yh = new float[batch];
-            var gh = new float[host.Length];
-            backend.Download(y, yh);
-            backend.Download(dx, gh);
-            return (yh, gh);
-        }
+        (float[] Y, float[] Grad) Run(Kiago.Kernels.IBackend backend) => ForwardBackward(backend, "byo/tokens8_op17.onnx", ModelKind.Tokens, host, batch);
         using var cpu = new CpuBackend(threads: 2);
         using var ilgpu = Kiago.Kernels.Ilgpu.IlgpuBackend.CreateCpu();
         // both layers' GELU run fused (four nodes each folded into one pass)
