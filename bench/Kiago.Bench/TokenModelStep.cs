@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Kiago.Kernels.Cpu;
 using Kiago.Nets;
 using Kiago.Nets.Featurisers;

@@ -6,6 +6,12 @@ namespace Kiago.Kernels;
 /// </summary>
 public static class TokenRule
 {
+    /// <summary>The size check of the token selection and its adjoint, on every backend.</summary>
+    public static void RequireSizes(string op, int batch, int columns, int tokens)
+    {
+        if (batch < 0 || columns < 0 || tokens < 1) throw new ShapeException($"{op}: bad size batch={batch} columns={columns} tokens={tokens}");
+    }
+
     /// <summary>The table row of a float index: ⌊index + ½⌋ when it lies in [0, vocabulary), else −1 (NaN too).</summary>
     public static int Row(float index, int vocabulary)
     {

@@ -29,7 +29,7 @@ public sealed partial class CpuBackend
     public void SelectTokens(int batch, int columns, DeviceBuffer<float> x, int tokens, DeviceBuffer<float> y, DeviceBuffer<int> picked)
     {
         const string op = "SelectTokens";
-        if (batch < 0 || columns < 0 || tokens < 1) throw new ShapeException($"{op}: bad size batch={batch} columns={columns} tokens={tokens}");
+        TokenRule.RequireSizes(op, batch, columns, tokens);
         ShapeException.RequireShape(op, "x", x, batch, columns);
         ShapeException.RequireShape(op, "y", y, batch, 2, tokens);
         ShapeException.RequireShape(op, "picked", picked, batch, tokens);
@@ -46,7 +46,7 @@ public sealed partial class CpuBackend
     public void ScatterTokens(int batch, int columns, int tokens, DeviceBuffer<int> picked, DeviceBuffer<float> dy, DeviceBuffer<float> dx)
     {
         const string op = "ScatterTokens";
-        if (batch < 0 || columns < 0 || tokens < 1) throw new ShapeException($"{op}: bad size batch={batch} columns={columns} tokens={tokens}");
+        TokenRule.RequireSizes(op, batch, columns, tokens);
         ShapeException.RequireShape(op, "picked", picked, batch, tokens);
         ShapeException.RequireShape(op, "dy", dy, batch, 2, tokens);
         ShapeException.RequireShape(op, "dx", dx, batch, columns);

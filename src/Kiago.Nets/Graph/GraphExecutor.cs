@@ -22,7 +22,7 @@ public sealed class GraphExecutor : IDisposable
         /// <summary>The op as run and the values it reads: the node's, except where a fusion rewrote them.</summary>
         public required string Op;
         public required string[] Inputs;
-        public bool Elided;   // a Sigmoid fused into the SiLU that was its only reader: never computed
+        public bool Elided;   // folded into a fused step (a SiLU's Sigmoid, a GELU's leading ops): never computed
         public IConv2d? Conv;
         public ILinear? Linear;
         public Pool2dSpec? Pool;
@@ -30,6 +30,7 @@ public sealed class GraphExecutor : IDisposable
         public DeviceBuffer<float>? Gamma, Beta, Table;
         public DeviceBuffer<int>? Indices;
         public float Epsilon;
+        public int Vocabulary;   // Embedding: rows of the table
         public bool FusedRelu;
         public bool Skip;   // a ReLU fused into its producer
     }
@@ -108,8 +109,12 @@ public sealed class GraphExecutor : IDisposable
                         break;
                     }
                     case GraphOps.Embedding:
-                        step.Table = Upload(backend, graph.Tensors[node.Weights[0]].Data);
+                    {
+                        var table = graph.Tensors[node.Weights[0]];
+                        step.Table = Upload(backend, table.Data);
+                        step.Vocabulary = table.Shape[0];
                         break;
+                    }
                     case GraphOps.LayerNorm:
                     {
                         var (gamma, beta, epsilon) = GraphOps.LayerNormOf(node, inShape, graph.Tensors);
@@ -257,7 +262,7 @@ public sealed class GraphExecutor : IDisposable
                     GraphOps.Linear => x.Shape.Length == 2 ? tape.Linear(x, s.Linear!, s.FusedRelu)
                         : tape.Reshape(tape.Linear(tape.Reshape(x, -1, x.Shape[^1]), s.Linear!, s.FusedRelu), [rows, .. s.OutShape]),
                     GraphOps.MatMul => tape.MatMul(x, Read(s, 1)),
-                    GraphOps.Embedding => tape.Embedding(x, s.Table!, s.Table!.Length == 0 ? 0 : (int)(s.Table.Length / s.OutShape[^1]), s.OutShape[^1]),
+                    GraphOps.Embedding => tape.Embedding(x, s.Table!, s.Vocabulary, s.OutShape[^1]),
                     GraphOps.Relu => tape.Relu(x),
                     GraphOps.Sigmoid => tape.Sigmoid(x),
                     GraphOps.Unary => tape.Unary(x, s.Unary),

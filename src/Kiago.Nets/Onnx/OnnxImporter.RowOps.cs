@@ -39,7 +39,8 @@ public static partial class OnnxImporter
             int sampleAxis = SampleAxis(node, x, axis, "axis");
             var perm = AxesLast(rank, [sampleAxis]);
             string moved = Permute(node, x, perm, "axis_last");
-            string row = Emit(node, GraphOps.RowOp, [moved], [], new() { ["kind"] = [(int)kind] }, UniqueName(node, "rows") + ".out");
+            string rowName = UniqueName(node, node.OpType);
+            string row = EmitNamed(node, rowName, GraphOps.RowOp, [moved], [], new() { ["kind"] = [(int)kind] }, rowName + ".out");
             Permute(node, row, Inverse(perm), "axis_back", node.Outputs[0]);
         }
 

@@ -112,8 +112,12 @@ public static partial class OnnxImporter
         (string A, string B) Broadcast(OnnxNode node, string a, string b)
         {
             var shape = BroadcastShape(node, shapes[a], shapes[b]);
-            string Lift(string v) => shapes[v].Length == shape.Length ? v
-                : EmitNamed(node, UniqueName(node, node.OpType + "_rank"), GraphOps.Reshape, [v], [], new() { ["shape"] = [.. Enumerable.Repeat(1, shape.Length)] }, UniqueName(node, "lifted") + ".out");
+            string Lift(string v)
+            {
+                if (shapes[v].Length == shape.Length) return v;
+                string name = UniqueName(node, node.OpType + "_rank");
+                return EmitNamed(node, name, GraphOps.Reshape, [v], [], new() { ["shape"] = [.. Enumerable.Repeat(1, shape.Length)] }, name + ".out");
+            }
             return (BroadcastTo(node, Lift(a), shape), BroadcastTo(node, Lift(b), shape));
         }
 

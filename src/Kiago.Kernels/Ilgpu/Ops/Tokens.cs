@@ -30,7 +30,7 @@ sealed class IlgpuTokens(IlgpuBackend backend)
     public void Select(int batch, int columns, DeviceBuffer<float> x, int tokens, DeviceBuffer<float> y, DeviceBuffer<int> picked)
     {
         const string op = "SelectTokens";
-        if (batch < 0 || columns < 0 || tokens < 1) throw new ShapeException($"{op}: bad size batch={batch} columns={columns} tokens={tokens}");
+        TokenRule.RequireSizes(op, batch, columns, tokens);
         var xv = backend.View(x, op, "x", (long)batch * columns);
         var yv = backend.View(y, op, "y", (long)batch * 2 * tokens);
         var pv = backend.View(picked, op, "picked", (long)batch * tokens);
@@ -44,7 +44,7 @@ sealed class IlgpuTokens(IlgpuBackend backend)
     public void Scatter(int batch, int columns, int tokens, DeviceBuffer<int> picked, DeviceBuffer<float> dy, DeviceBuffer<float> dx)
     {
         const string op = "ScatterTokens";
-        if (batch < 0 || columns < 0 || tokens < 1) throw new ShapeException($"{op}: bad size batch={batch} columns={columns} tokens={tokens}");
+        TokenRule.RequireSizes(op, batch, columns, tokens);
         var pv = backend.View(picked, op, "picked", (long)batch * tokens);
         var dyv = backend.View(dy, op, "dy", (long)batch * 2 * tokens);
         var dxv = backend.View(dx, op, "dx", (long)batch * columns);
