@@ -88,3 +88,18 @@ if __name__ == "__main__":
     m = atom_map().reshape(118, -1)
     assert (m.sum(0) <= 1).all(), "two elements share a cell"
     print("pt32 layout matches", path)
+
+
+def tokens(x118, count):
+    """Kiago's token rule (src/Kiago.Kernels/TokenRule.cs), vectorised: per row the `count` largest positive fractions
+    (ties: lower Z), in order of Z, as (Z, fraction); empty slots (0, 0) at the end. x118: (N, 118) -> int64, float32."""
+    import numpy as np
+    x118 = np.asarray(x118, dtype=np.float32)
+    order = np.argsort(-x118, axis=1, kind="stable")[:, :count]  # stable: among equal values the lower Z first
+    kept = np.take_along_axis(x118, order, 1) > 0
+    cols = np.where(kept, order, 1 << 20)
+    cols.sort(axis=1)
+    kept = cols < (1 << 20)
+    safe = np.where(kept, cols, 0)
+    frac = np.where(kept, np.take_along_axis(x118, safe, 1), 0).astype(np.float32)
+    return np.where(kept, safe + 1, 0).astype(np.int64), frac

@@ -90,13 +90,15 @@ def train(model, make_epoch, valid_score, args, log, device=torch.device("cpu"))
 
 def export_onnx(model, example, path, input_name):
     """TorchScript-based export at opset 13 (the exporter Kiago's importer is tested against; PyTorch >= 2.9
-    defaults to the dynamo exporter, so ask for the old one explicitly there)."""
+    defaults to the dynamo exporter, so ask for the old one explicitly there). example and input_name may be tuples
+    (a model with several inputs, e.g. indices and fractions)."""
+    names = list(input_name) if isinstance(input_name, (tuple, list)) else [input_name]
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     model = model.cpu().eval()
     kwargs = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-    torch.onnx.export(model, example, tmp, opset_version=13, input_names=[input_name], output_names=["output"],
-                      dynamic_axes={input_name: {0: "batch"}, "output": {0: "batch"}}, do_constant_folding=True, **kwargs)
+    torch.onnx.export(model, example, tmp, opset_version=13, input_names=names, output_names=["output"],
+                      dynamic_axes={**{n: {0: "batch"} for n in names}, "output": {0: "batch"}}, do_constant_folding=True, **kwargs)
     os.replace(tmp, path)
 
 

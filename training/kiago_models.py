@@ -78,3 +78,55 @@ class ElemNet(nn.Module):
 
     def forward(self, x):
         return self.net(x)
+
+
+class TokenAttentionLayer(nn.Module):
+    """Pre-norm self-attention over element tokens, keys weighted by their fractions (Roost): an empty slot (fraction
+    0) weighs nothing, so padding needs no mask; then a GELU feed-forward. Every op is one Kiago imports (MODELS.md)."""
+
+    def __init__(self, d, heads, ff, dropout):
+        super().__init__()
+        self.heads, self.dh = heads, d // heads
+        self.n1, self.n2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.q, self.k, self.v, self.o = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.f1, self.f2 = nn.Linear(d, ff), nn.Linear(ff, d)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, h, w):
+        b, t, d = h.shape
+        x = self.n1(h)
+
+        def split(z):
+            return z.reshape(b, t, self.heads, self.dh).transpose(1, 2)
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        a = torch.softmax(q @ k.transpose(-1, -2) * (self.dh ** -0.5), -1) * w[:, None, None, :]
+        a = a / a.sum(-1, keepdim=True)
+        o = (a @ v).transpose(1, 2).reshape(b, t, d)
+        h = h + self.drop(self.o(o))
+        return h + self.drop(self.f2(nn.functional.gelu(self.f1(self.n2(h)))))
+
+
+class TokenNet(nn.Module):
+    """A composition as up to T element tokens (Kiago's token rule: the T largest fractions, in order of Z; empty slots
+    index 0, fraction 0): embedding of Z + an MLP encoding of the fraction, attention layers, fraction-weighted mean
+    pooling, an MLP head; times `scale` (the target's unit); optional final ReLU (Tc >= 0).
+    Inputs indices (B, T) int64 and fractions (B, T); output (B, 1)."""
+
+    def __init__(self, d=64, heads=4, layers=3, ff=128, dropout=0.1, scale=1.0, relu=False):
+        super().__init__()
+        self.embed = nn.Embedding(119, d)
+        self.frac1, self.frac2 = nn.Linear(1, d), nn.Linear(d, d)
+        self.layers = nn.ModuleList(TokenAttentionLayer(d, heads, ff, dropout) for _ in range(layers))
+        self.norm = nn.LayerNorm(d)
+        self.h1, self.h2 = nn.Linear(d, d), nn.Linear(d, 1)
+        self.scale, self.relu = scale, relu
+
+    def forward(self, indices, fractions):
+        f = fractions.unsqueeze(-1)
+        h = self.embed(indices) + self.frac2(nn.functional.gelu(self.frac1(f)))
+        for layer in self.layers:
+            h = layer(h, fractions)
+        pooled = (self.norm(h) * f).sum(1)
+        y = self.h2(nn.functional.gelu(self.h1(pooled))) * self.scale
+        return torch.relu(y) if self.relu else y

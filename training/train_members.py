@@ -12,6 +12,10 @@ Writes training/exports/members/<model>/member-<k>.onnx + member-<k>.card.json, 
 (training/splits/<model>_valid.csv, committed: `kiago calibrate` fits the uncertainty on it) plus the training
 compositions (training/exports/members/<model>/train_compositions.csv, for the applicability-domain data).
 
+With --arch tokens a member is instead a small attention network over element tokens (kiago_models.TokenNet, the
+Roost/CrabNet family; ONNX inputs indices + fractions, which Kiago recognises as the `tokens` kind): a different model
+family whose disagreement with the flagship and the MLPs is what σ measures. Written to <model>-tokens/.
+
 The Tc members take the 4x7x32 image like the ResNet (Flatten -> Linear 896 -> ...): an MLP on the flattened image
 is the same function as an MLP on the 118 fractions (each element owns one cell), trained here on the fractions and
 exported with the first layer's columns moved to the image cells."""
@@ -29,7 +33,9 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kiago_common as kc  # noqa: E402
+import kiago_features as kf  # noqa: E402
 import kiago_loop  # noqa: E402
+import kiago_models as km  # noqa: E402
 import train_tc  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -187,6 +193,12 @@ def main():
     ap.add_argument("--split", choices=["default", "random", "element"], default="default",
                     help="default = the flagship's split; tc: random = random rows; ef: element = element systems held out. "
                          "Not the shipped members: for the split comparison only (reports test figures, writes no split files)")
+    ap.add_argument("--arch", choices=["mlp", "tokens"], default="mlp", help="tokens: attention over element tokens")
+    ap.add_argument("--tokens", type=int, default=None, help="tokens per composition (default tc 8, ef 6)")
+    ap.add_argument("--width", type=int, default=64, help="tokens: model width")
+    ap.add_argument("--layers", type=int, default=3, help="tokens: attention layers")
+    ap.add_argument("--heads", type=int, default=4, help="tokens: attention heads")
+    ap.add_argument("--warmup", type=int, default=300, help="tokens: linear learning-rate warm-up, optimiser steps")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="default training/exports/members/<model>")
     ap.add_argument("--restart", action="store_true")
@@ -194,7 +206,11 @@ def main():
     torch.set_num_threads(args.threads)
     hidden = [int(h) for h in (args.hidden or ("512,512,256" if args.model == "tc" else "512,512,256,128")).split(",")]
     epochs = args.epochs or (60 if args.model == "tc" else 30)
-    out_dir = args.out or os.path.join(HERE, "exports", "members", args.model)
+    tokens = args.arch == "tokens"
+    if tokens and args.mp != "none":
+        ap.error("--mp aux is for the MLP members only")
+    n_tokens = args.tokens or (8 if args.model == "tc" else 6)
+    out_dir = args.out or os.path.join(HERE, "exports", "members", args.model + ("-tokens" if tokens else ""))
     os.makedirs(out_dir, exist_ok=True)
 
     def log(msg):
@@ -205,7 +221,13 @@ def main():
     sizes = {s: int(len(d["y"])) for s, d in data.items()}
     log(f"{args.model}: split sizes {sizes}")
     idx = np.array(kc.ELEMNET_INDICES)
-    feat = (lambda x: x) if args.model == "tc" else (lambda x: x[:, idx])
+    if tokens:
+        def feat(x):
+            i, f = kf.tokens(x, n_tokens)
+            return torch.from_numpy(i), torch.from_numpy(f)
+    else:
+        def feat(x):
+            return (torch.from_numpy(np.ascontiguousarray(x if args.model == "tc" else x[:, idx])),)
     n_in = 118 if args.model == "tc" else 86
 
     # the validation split (committed) and the training compositions (for the domain data)
@@ -227,17 +249,17 @@ def main():
         ["formation_energy_oqmd.csv", "elements.csv"] + (["formation_energy_mp.csv"] if args.mp == "aux" else [])
     hashes = {f: kc.sha256(os.path.join(args.data, f)) for f in files}
     tr = data["train"]
-    xtr, ytr = torch.from_numpy(feat(tr["x"])), torch.from_numpy(tr["y"])
+    xtr, ytr = feat(tr["x"]), torch.from_numpy(tr["y"])
     pos_tr = np.nonzero(tr["positive"])[0]
     neg_tr = np.nonzero(~tr["positive"])[0]
-    xv, yv, pv = torch.from_numpy(feat(v["x"])), v["y"], v["positive"]
+    xv, yv, pv = feat(v["x"]), v["y"], v["positive"]
     mp = None
     if args.mp == "aux":
         heldout = {kc.composition_key(x) for s in ("valid", "test") for x in data[s]["x"].astype(np.float64)}
         mx, my = load_mp(args, el, heldout)
         mp = (torch.from_numpy(mx[:, idx]), torch.from_numpy(my))
         log(f"MP auxiliary rows: {len(my)} compositions (ground state per composition, held-out OQMD compositions removed)")
-    pure = torch.eye(86) if args.model == "ef" else None
+    pure = feat(np.eye(kc.N_ELEMENTS, dtype=np.float32)[idx]) if args.model == "ef" else None
 
     for k in range(args.first, args.first + args.members):
         onnx_path = os.path.join(out_dir, f"member-{k}.onnx")
@@ -245,13 +267,17 @@ def main():
         if os.path.exists(onnx_path) and os.path.exists(card_path) and not args.restart:
             log(f"member {k}: exists, skipped")
             continue
-        seed = args.seed * 100 + k
+        seed = args.seed * 100 + k + (50 if tokens else 0)  # the token members' seeds differ from the MLPs' of the same index
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         # bootstrap within positives and negatives separately (keeps the balance of the flagship's epochs)
         bp = rng.choice(pos_tr, len(pos_tr)) if args.bootstrap else pos_tr
         bn = rng.choice(neg_tr, len(neg_tr)) if args.bootstrap and len(neg_tr) else neg_tr
-        model = Mlp(n_in, hidden, args.dropout, aux_head=mp is not None)
+        if tokens:
+            model = km.TokenNet(d=args.width, heads=args.heads, layers=args.layers, ff=2 * args.width, dropout=args.dropout,
+                                scale=30.0 if args.model == "tc" else 1.0)
+        else:
+            model = Mlp(n_in, hidden, args.dropout, aux_head=mp is not None)
         opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
         r = max(1, len(bn) // max(1, len(bp))) if len(bn) else 1
         best, best_score, best_epoch, history = None, float("inf"), -1, []
@@ -264,11 +290,12 @@ def main():
                 rows = np.concatenate([bp, negs])
             else:
                 rows = bp
-            x, y = xtr[rows], ytr[rows]
+            rows_t = torch.from_numpy(rows)
+            x, y = tuple(t[rows_t] for t in xtr), ytr[rows_t]
             if pure is not None:  # as train_elemnet.py: Ef(pure element) = 0, x20
-                x = torch.cat([x, pure.repeat(20, 1)])
+                x = tuple(torch.cat([t, p.repeat(20, 1)]) for t, p in zip(x, pure))
                 y = torch.cat([y, torch.zeros(86 * 20)])
-            perm = torch.randperm(len(x), generator=g)
+            perm = torch.randperm(len(y), generator=g)
             model.train()
             total = 0.0
             lr = kiago_loop.cosine_lr(args.lr, epoch / steps_total)
@@ -281,10 +308,14 @@ def main():
                 if len(i) < 2:
                     continue
                 opt.zero_grad(set_to_none=True)
+                if tokens and args.warmup:
+                    step = epoch * n_batches + bi + 1
+                    for gr in opt.param_groups:
+                        gr["lr"] = lr * min(1.0, step / args.warmup)
                 if mp is None:
-                    loss = torch.nn.functional.l1_loss(model(x[i]).squeeze(1), y[i])
+                    loss = torch.nn.functional.l1_loss(model(*(t[i] for t in x)).squeeze(1), y[i])
                 else:
-                    out, _ = model.both(x[i])
+                    out, _ = model.both(x[0][i])
                     loss = torch.nn.functional.l1_loss(out.squeeze(1), y[i])
                     j = mp_perm[(bi * args.batch) % len(mp_perm):][:args.batch]
                     _, aux = model.both(mp[0][j])
@@ -294,13 +325,13 @@ def main():
                 total += float(loss) * len(i)
             model.eval()
             with torch.no_grad():
-                pred = model(xv).squeeze(1).numpy().astype(np.float64)
+                pred = np.concatenate([model(*(t[b:b + 4096] for t in xv)).squeeze(1).numpy() for b in range(0, len(yv), 4096)]).astype(np.float64)
             if args.model == "tc":
                 pred = np.maximum(pred, 0.0)
                 score = 0.5 * (np.abs(pred[pv] - yv[pv]).mean() + np.abs(pred[~pv]).mean())
             else:
                 score = float(np.abs(pred - yv).mean())
-            history.append({"epoch": epoch + 1, "train_l1": round(total / len(perm), 5), "valid_score": round(float(score), 5),
+            history.append({"epoch": epoch + 1, "train_l1": round(total / len(perm), 5), "lr": lr, "valid_score": round(float(score), 5),
                             "seconds": round(time.time() - t_start, 1)})
             if score < best_score:
                 best_score, best_epoch = float(score), epoch + 1
@@ -308,22 +339,31 @@ def main():
             log(f"member {k} epoch {epoch + 1}/{epochs} train {total / len(perm):.4f} valid {score:.4f}")
         model.load_state_dict(best)
         model.eval()
-        exported = ImageMlp(model, el.atom_map) if args.model == "tc" else PlainMlp(model)
-        exported.eval()
-        example = torch.zeros(2, *kc.IMAGE_SHAPE) if args.model == "tc" else torch.zeros(2, 86)
-        kiago_loop.export_onnx(exported, example, onnx_path, "image" if args.model == "tc" else "fractions")
+        if tokens:
+            model.relu = args.model == "tc"  # trained without it, as the MLPs; clipping at 0 can only reduce the error
+            kiago_loop.export_onnx(model, (torch.zeros(2, n_tokens, dtype=torch.long), torch.zeros(2, n_tokens)), onnx_path,
+                                   ("indices", "fractions"))
+        else:
+            exported = ImageMlp(model, el.atom_map) if args.model == "tc" else PlainMlp(model)
+            exported.eval()
+            example = torch.zeros(2, *kc.IMAGE_SHAPE) if args.model == "tc" else torch.zeros(2, 86)
+            kiago_loop.export_onnx(exported, example, onnx_path, "image" if args.model == "tc" else "fractions")
         # check the exported module equals the trained one (the column move is exact)
-        with torch.no_grad():
-            xs = torch.from_numpy(v["x"][:256])
-            a = exported(torch.from_numpy(el.image(v["x"][:256]))).squeeze(1) if args.model == "tc" else exported(xs[:, idx]).squeeze(1)
-            b = model(xs if args.model == "tc" else xs[:, idx]).squeeze(1)
-            if args.model == "tc":
-                b = torch.relu(b)
-            assert float((a - b).abs().max()) < 1e-4, "exported member differs from the trained one"
+        if not tokens:
+            with torch.no_grad():
+                xs = torch.from_numpy(v["x"][:256])
+                a = exported(torch.from_numpy(el.image(v["x"][:256]))).squeeze(1) if args.model == "tc" else exported(xs[:, idx]).squeeze(1)
+                b = model(xs if args.model == "tc" else xs[:, idx]).squeeze(1)
+                if args.model == "tc":
+                    b = torch.relu(b)
+                assert float((a - b).abs().max()) < 1e-4, "exported member differs from the trained one"
         card = {
             "name": f"{'tc' if args.model == 'tc' else 'elemnet'}-member-{k}", "role": "uncertainty ensemble member",
-            "kind": "tc-resnet" if args.model == "tc" else "elemnet",
-            "architecture": ("Flatten(4x7x32 image) -> " if args.model == "tc" else "86 fractions -> ") +
+            "kind": "tokens" if tokens else "tc-resnet" if args.model == "tc" else "elemnet",
+            "architecture": (f"{n_tokens} element tokens (Z, fraction) -> embedding + fraction MLP -> {args.layers} x "
+                             f"pre-norm attention (width {args.width}, {args.heads} heads, keys weighted by fraction, GELU "
+                             f"feed-forward {2 * args.width}) -> fraction-weighted mean -> Linear {args.width} GELU -> Linear 1"
+                             + (" x 30 -> ReLU" if args.model == "tc" else "")) if tokens else ("Flatten(4x7x32 image) -> " if args.model == "tc" else "86 fractions -> ") +
                             " -> ".join(f"Linear {h} ReLU" for h in hidden) + " -> Linear 1" + (" -> ReLU" if args.model == "tc" else ""),
             "data_files": {f: {"sha256": h} for f, h in hashes.items()},
             "split": {"same as": ("train_tc.py (element division, seed 20250/20251, 5/15/80)" if args.model == "tc"
@@ -332,18 +372,29 @@ def main():
             "training": {"seed": seed, "bootstrap": bool(args.bootstrap), "loss": "L1", "optimiser": "Adam",
                          "lr": args.lr, "weight_decay": args.weight_decay, "dropout": args.dropout, "batch": args.batch,
                          "epochs": epochs, "best_epoch": best_epoch, "schedule": "cosine per epoch",
-                         "mp": args.mp, "threads": args.threads, "torch": torch.__version__,
+                         "mp": args.mp, "arch": args.arch,
+                         **({"tokens": n_tokens, "width": args.width, "layers": args.layers, "heads": args.heads,
+                             "warmup_steps": args.warmup} if tokens else {}), "threads": args.threads, "torch": torch.__version__,
                          "train_seconds": round(time.time() - t_start), "finished_utc": f"{datetime.datetime.utcnow():%Y-%m-%dT%H:%M:%SZ}",
                          "history": history},
             "metrics": {"valid_score": best_score,
                         "valid_score_meaning": "0.5 (MAE positives + MAE negatives), K" if args.model == "tc" else "MAE, eV/atom"},
             "onnx": {"file": os.path.basename(onnx_path), "sha256": kc.sha256(onnx_path), "opset": 13},
         }
+        def predict(x):
+            inputs = feat(x)
+            with torch.no_grad():
+                out = np.concatenate([model(*(t[b:b + 4096] for t in inputs)).squeeze(1).numpy()
+                                      for b in range(0, len(x), 4096)]).astype(np.float64)
+            return np.maximum(out, 0.0) if args.model == "tc" else out
+
+        # the validation rows with this member's fp32 predictions: `kiago evaluate-model --reference-column pytorch_pred`
+        # checks the engine's import of the ONNX file against PyTorch
+        target_column = "tc_kelvin" if args.model == "tc" else "formation_energy_ev_per_atom"
+        write_csv(os.path.join(out_dir, f"member-{k}.valid_predictions.csv"), ["formula", target_column, "pytorch_pred"],
+                  [[f, f"{t:.6g}", f"{p:.6f}"] for f, t, p in zip(v["formula"], v["y"], predict(v["x"]))])
         te = data["test"]
-        with torch.no_grad():
-            pt = model(torch.from_numpy(feat(te["x"]))).squeeze(1).numpy().astype(np.float64)
-        if args.model == "tc":
-            pt = np.maximum(pt, 0.0)
+        pt = predict(te["x"])
         tp = te["positive"]
         card["metrics"]["test"] = kc.regression_metrics(pt[tp], te["y"][tp])
         card["metrics"]["test_note"] = ("positives" if args.model == "tc" else "all rows") + \

@@ -25,7 +25,11 @@ internal static class CalibrateCommand
         var members = new Option<string[]>("--members")
         {
             Description = "member models: .onnx (converted in fp32 with the sibling NAME.card.json as card) or .kgw",
-            Required = true, AllowMultipleArgumentsPerToken = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var reuse = new Option<string?>("--reuse-members")
+        {
+            Description = "an existing .kgu whose members come first (e.g. to add a new model family to a shipped ensemble); --members then adds to them",
         };
         var valid = new Option<string>("--valid") { Description = "validation split CSV (formula + target column), e.g. training/splits/tc_valid.csv", Required = true };
         var train = new Option<string>("--train-compositions") { Description = "CSV with a formula column: the training compositions (domain index)", Required = true };
@@ -34,31 +38,41 @@ internal static class CalibrateCommand
         var flagshipWeight = new Option<double?>("--flagship-weight") { Description = "fix the flagship's weight in μ (0..1) instead of choosing it on validation" };
         var batch = new Option<int>("--batch") { Description = "compositions per forward pass", DefaultValueFactory = _ => 1024 };
         var noLevel = new Option<bool>("--no-level-term") { Description = "keep sigma's level term off (sigma from the spread and floor only)" };
+        var noSelection = new Option<bool>("--no-selection")
+        {
+            Description = "choose mu's weights by the flagship-share grid only (members share equally), without greedy ensemble selection",
+        };
         var command = new Command("calibrate", "Build a .kgu uncertainty file: ensemble members + split-conformal calibration on the validation split + domain data")
         {
-            model, members, valid, train, output, target, flagshipWeight, batch, noLevel,
+            model, members, reuse, valid, train, output, target, flagshipWeight, batch, noLevel, noSelection,
         };
         var compute = ComputeOptions.AddTo(command);
-        command.SetAction(r => Run(r.GetRequiredValue(model), r.GetRequiredValue(members), r.GetRequiredValue(valid), r.GetRequiredValue(train),
-            r.GetValue(output), r.GetValue(target), r.GetValue(flagshipWeight), r.GetValue(batch), !r.GetValue(noLevel), () => compute.CreateBackend(r),
+        command.SetAction(r => Run(r.GetRequiredValue(model), r.GetValue(members) ?? [], r.GetValue(reuse), r.GetRequiredValue(valid), r.GetRequiredValue(train),
+            r.GetValue(output), r.GetValue(target), r.GetValue(flagshipWeight), r.GetValue(batch), !r.GetValue(noLevel), !r.GetValue(noSelection), () => compute.CreateBackend(r),
             r.InvocationConfiguration.Output, r.InvocationConfiguration.Error));
         return command;
     }
 
-    static int Run(string modelPath, string[] memberPaths, string validPath, string trainPath, string? output, string? targetColumn,
-        double? flagshipWeight, int batch, bool levelTerm, Func<Kiago.Kernels.IBackend> createBackend, TextWriter stdout, TextWriter stderr)
+    static int Run(string modelPath, string[] memberPaths, string? reusePath, string validPath, string trainPath, string? output, string? targetColumn,
+        double? flagshipWeight, int batch, bool levelTerm, bool selection, Func<Kiago.Kernels.IBackend> createBackend, TextWriter stdout, TextWriter stderr)
     {
         if (batch < 1) throw new UserInputException($"--batch {batch}: must be at least 1");
         if (flagshipWeight is { } fw && fw is < 0 or > 1) throw new UserInputException($"--flagship-weight {fw}: must be within 0..1");
-        if (memberPaths.Length == 0) throw new UserInputException("--members: give at least one member model");
-        foreach (var (file, option) in new[] { (modelPath, "--model"), (validPath, "--valid"), (trainPath, "--train-compositions") }.Concat(memberPaths.Select(p => (p, "--members"))))
+        if (memberPaths.Length == 0 && reusePath is null) throw new UserInputException("--members: give at least one member model (or --reuse-members)");
+        var inputs = new[] { (modelPath, "--model"), (validPath, "--valid"), (trainPath, "--train-compositions") }.Concat(memberPaths.Select(p => (p, "--members")));
+        if (reusePath is not null) inputs = inputs.Append((reusePath, "--reuse-members"));
+        foreach (var (file, option) in inputs)
             if (!File.Exists(file)) throw new UserInputException($"{option} {file}: file not found");
         var flagship = WeightFile.Read(modelPath);
-        var memberModels = memberPaths.Select(p => LoadMember(p, flagship)).ToList();
+        // reused members keep their provenance: the old card's member entries (source, checksum, training card)
+        var reused = reusePath is null ? null : UncertaintyFile.Read(reusePath);
+        var reusedCards = reused is null ? null : JsonNode.Parse(reused.CardJson)?["members"] as JsonArray;
+        var memberModels = (reused?.Members ?? []).Concat(memberPaths.Select(p => LoadMember(p, flagship))).ToList();
+        var memberSources = Enumerable.Range(0, reused?.Members.Count ?? 0).Select(j => $"{reusePath} member {j}").Concat(memberPaths).ToArray();
         // members may take another input (e.g. the 118 fractions beside an image flagship) but must predict the same quantity
         for (int k = 0; k < memberModels.Count; k++)
             if (memberModels[k].OutputName != flagship.OutputName || memberModels[k].OutputUnit != flagship.OutputUnit)
-                throw new UserInputException($"--members {memberPaths[k]}: predicts {memberModels[k].OutputName} in {memberModels[k].OutputUnit}; " +
+                throw new UserInputException($"--members {memberSources[k]}: predicts {memberModels[k].OutputName} in {memberModels[k].OutputUnit}; " +
                     $"the flagship predicts {flagship.OutputName} in {flagship.OutputUnit}");
         bool tc = ModelQuantity.Tc.Matches(flagship.OutputName, flagship.OutputUnit);
         string column = targetColumn ?? (tc ? "tc_kelvin" : "formation_energy_ev_per_atom");
@@ -81,7 +95,7 @@ internal static class CalibrateCommand
         CalibrationResult fit;
         try
         {
-            fit = Calibration.Fit([.. calibrate.Select(i => outputs[i])], [.. calibrate.Select(i => validTargets[i])], flagshipWeight, levelTerm);
+            fit = Calibration.Fit([.. calibrate.Select(i => outputs[i])], [.. calibrate.Select(i => validTargets[i])], flagshipWeight, levelTerm, selection);
         }
         catch (ArgumentException e) { throw new UserInputException($"--valid {validPath}: {e.Message}"); }
 
@@ -96,7 +110,7 @@ internal static class CalibrateCommand
         {
             ["name"] = Path.GetFileNameWithoutExtension(modelPath) + "-uncertainty",
             ["method"] = "ensemble: the flagship network plus K members (own seeds, bootstrap resamples of the flagship's training split); " +
-                "mu = weighted mean, sigma = split-conformal scale x (mean absolute deviation of the K+1 outputs from mu + floor + level_weight x |mu - level_center|)",
+                "mu = weighted mean (weights chosen on validation: flagship share or greedy ensemble selection), sigma = split-conformal scale x (mean absolute deviation of the K+1 outputs from mu + floor + level_weight x |mu - level_center|)",
             ["sigma_meaning"] = string.Create(CultureInfo.InvariantCulture,
                 $"calibrated 68 % half-width in {unit}: |true - mu| <= sigma for 68 % of {(tc ? "validation positives (Tc > 0)" : "validation rows")}; " +
                 $"the 95 % half-width is {fit.Head.Interval95Factor:0.###} x sigma (split-conformal on {Path.GetFileName(validPath)}, n = {fit.Rows})"),
@@ -108,10 +122,12 @@ internal static class CalibrateCommand
             {
                 ["file"] = Path.GetFileName(validPath), ["sha256"] = FileChecksum.Sha256Hex(validPath), ["rows"] = fit.Rows,
                 ["rows_note"] = tc ? "positives (tc_kelvin > 0) of the validation split" : "all rows of the validation split",
-                ["flagship_weight"] = fit.FlagshipWeight, ["mean_mae"] = fit.MeanMae, ["flagship_mae"] = fit.FlagshipMae,
+                ["flagship_weight"] = fit.FlagshipWeight, ["weight_method"] = fit.WeightMethod,
+                ["mean_weights"] = new JsonArray([.. fit.Head.MeanWeights.Select(w => (JsonNode)(double)w)]),
+                ["selection_mae"] = double.IsNaN(fit.SelectionMae) ? null : fit.SelectionMae, ["mean_mae"] = fit.MeanMae, ["flagship_mae"] = fit.FlagshipMae,
                 ["coverage68"] = fit.Coverage68, ["coverage95"] = fit.Coverage95, ["spearman_abs_error_sigma"] = fit.Spearman,
                 ["sigma_scale"] = fit.Head.SigmaScale, ["sigma_floor"] = fit.Head.SigmaFloor, ["interval95_factor"] = fit.Head.Interval95Factor,
-                ["level_center"] = fit.Head.LevelCenter, ["level_weight"] = fit.Head.LevelWeight, ["level_term_searched"] = levelTerm,
+                ["level_center"] = fit.Head.LevelCenter, ["level_weight"] = fit.Head.LevelWeight, ["level_term_searched"] = levelTerm, ["selection_searched"] = selection && flagshipWeight is null,
                 ["weight_search"] = new JsonArray([.. fit.WeightSearch.Select(w => (JsonNode)new JsonArray(w.FlagshipWeight, w.Mae))]),
                 ["floor_search"] = new JsonArray([.. fit.FloorSearch.Select(f => (JsonNode)new JsonArray(f.Floor, f.Width68, f.Width95))]),
             },
@@ -120,13 +136,16 @@ internal static class CalibrateCommand
                 ["file"] = Path.GetFileName(trainPath), ["sha256"] = FileChecksum.Sha256Hex(trainPath), ["rows"] = domain.Rows,
                 ["reference_distance"] = reference,
             },
-            ["members"] = new JsonArray([.. memberModels.Select((m, k) => (JsonNode)new JsonObject
-            {
-                ["source"] = Path.GetFileName(memberPaths[k]),
-                ["sha256"] = FileChecksum.Sha256Hex(memberPaths[k]),
-                ["parameters"] = m.Graph.ParameterCount,
-                ["card"] = ParseCard(m.CardJson),
-            })]),
+            ["members"] = new JsonArray([.. memberModels.Select((m, k) =>
+                reusedCards is not null && k < reused!.Members.Count && k < reusedCards.Count && reusedCards[k] is JsonNode old
+                    ? old.DeepClone()
+                    : (JsonNode)new JsonObject
+                    {
+                        ["source"] = Path.GetFileName(memberSources[k]),
+                        ["sha256"] = k < (reused?.Members.Count ?? 0) ? null : FileChecksum.Sha256Hex(memberSources[k]),
+                        ["parameters"] = m.Graph.ParameterCount,
+                        ["card"] = ParseCard(m.CardJson),
+                    })]),
             ["created_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
         var data = new UncertaintyData(FileChecksum.Sha256Hex(modelPath), memberModels, fit.Head, domain,
@@ -134,7 +153,8 @@ internal static class CalibrateCommand
         string path = output ?? UncertaintyFile.SiblingOf(modelPath);
         UncertaintyFile.Write(path, data);
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{path}: {memberModels.Count} members; mu weights flagship {fit.FlagshipWeight:0.##}, members {(1 - fit.FlagshipWeight) / memberModels.Count:0.###} each; " +
+            $"{path}: {memberModels.Count} members; mu weights ({fit.WeightMethod}) flagship {fit.FlagshipWeight:0.##}, members " +
+            $"{string.Join(" ", fit.Head.MeanWeights.Skip(1).Select(w => w.ToString("0.###", CultureInfo.InvariantCulture)))}; " +
             $"validation ({fit.Rows} rows): MAE mu {fit.MeanMae:0.####} vs flagship {fit.FlagshipMae:0.####} {unit}, " +
             $"coverage 68 % {fit.Coverage68:0.###}, 95 % {fit.Coverage95:0.###}, Spearman(|err|, sigma) {fit.Spearman:0.###}; " +
             $"sigma = {fit.Head.SigmaScale:0.####} x (spread + {fit.Head.SigmaFloor:0.####} + {fit.Head.LevelWeight:0.####} |mu - {fit.Head.LevelCenter:0.###}|), " +

@@ -11,13 +11,17 @@ public sealed record CalibrationResult(
     double Spearman,
     int Rows,
     IReadOnlyList<(double FlagshipWeight, double Mae)> WeightSearch,
-    IReadOnlyList<(double Floor, double Width68, double Width95)> FloorSearch);
+    IReadOnlyList<(double Floor, double Width68, double Width95)> FloorSearch,
+    string WeightMethod = Calibration.FlagshipShare,
+    double SelectionMae = double.NaN);
 // FloorSearch lists the γ = 0 row of the (β, γ) search; the chosen pair is in Head.
 
 /// <summary>
 /// Split-conformal calibration of the ensemble head on held-out (validation) rows, never on test:
 /// (1) μ weights: the flagship gets w0 from a grid 0, 0.05, …, 1 and the members share 1 − w0 equally; w0 minimises the
-/// MAE of μ; (2) the raw spread s = mean_j |m_j − μ|; (3) for each floor β on a grid of multiples of median(s), the
+/// MAE of μ; when the members differ (another model family beside same-family seeds) equal shares waste the better
+/// ones, so greedy ensemble selection (Caruana et al. 2004: 20 rounds, each adds with replacement the model that most
+/// lowers the MAE of the running mean; weights = picks / 20) is scored too, and the lower validation MAE wins; (2) the raw spread s = mean_j |m_j − μ|; (3) for each floor β on a grid of multiples of median(s), the
 /// nonconformity scores r = |y − μ| / (s + β + γ·|μ − c|) (c = median μ; γ on its own grid, 0 = off) give the
 /// conformal quantiles q68, q95 (the ⌈(n+1)·α⌉-th smallest); (β, γ) is the pair with the narrowest mean 68 % + 95 %
 /// intervals. σ = q68 · (s + β) is then a 68 % half-width and q95/q68 · σ
@@ -28,13 +32,16 @@ public static class Calibration
     static readonly double[] FloorMultiples = [0.01, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
     // γ in units of median(spread) / median(|μ − median μ|): 1 = the level term as large as the spread, typically
     static readonly double[] LevelMultiples = [0, 0.1, 0.25, 0.5, 1, 2, 4];
+    const int SelectionRounds = 20;
+    public const string FlagshipShare = "flagship share", GreedySelection = "greedy selection";
 
     /// <param name="outputs">outputs[i][j]: prediction of model j (0 = flagship) for row i.</param>
     /// <param name="target">targets of the rows.</param>
     /// <param name="flagshipWeight">a fixed w0 instead of the search (e.g. 1 to keep μ = flagship).</param>
     /// <param name="levelTerm">also search the level weight γ (σ grows with |μ − median μ|); false keeps γ = 0.</param>
+    /// <param name="selection">also score greedy ensemble selection (ignored when <paramref name="flagshipWeight"/> is fixed).</param>
     public static CalibrationResult Fit(IReadOnlyList<double[]> outputs, IReadOnlyList<double> target, double? flagshipWeight = null,
-        bool levelTerm = true)
+        bool levelTerm = true, bool selection = true)
     {
         int n = target.Count;
         if (n < 20) throw new ArgumentException($"calibration needs at least 20 rows, got {n}");
@@ -51,6 +58,14 @@ public static class Calibration
             if (mae < bestMae - 1e-12) (bestW, bestMae) = (w0, mae);
         }
         var weights = Weights(bestW, k);
+        string method = FlagshipShare;
+        double selectionMae = double.NaN;
+        if (selection && flagshipWeight is null)
+        {
+            var (picked, mae) = Select(outputs, target);
+            selectionMae = mae;
+            if (mae < bestMae - 1e-12) (weights, bestW, bestMae, method) = (picked, picked[0], mae, GreedySelection);
+        }
         var mu = outputs.Select(o => Mean(o, weights)).ToArray();
         var spread = outputs.Select((o, i) => o.Average(v => Math.Abs(v - mu[i]))).ToArray();
         var err = Enumerable.Range(0, n).Select(i => Math.Abs(target[i] - mu[i])).ToArray();
@@ -81,7 +96,31 @@ public static class Calibration
         return new CalibrationResult(head, bestW, bestMae,
             Enumerable.Range(0, n).Average(i => Math.Abs(outputs[i][0] - target[i])),
             UncertaintyMetrics.Coverage(mu, sigma, target), UncertaintyMetrics.Coverage(mu, sigma, target, head.Interval95Factor),
-            UncertaintyMetrics.Spearman(err, sigma), n, search, floors);
+            UncertaintyMetrics.Spearman(err, sigma), n, search, floors, method, selectionMae);
+    }
+
+    /// <summary>Greedy ensemble selection with replacement: the weights (picks / rounds) and the MAE of their mean.</summary>
+    static (double[] Weights, double Mae) Select(IReadOnlyList<double[]> outputs, IReadOnlyList<double> target)
+    {
+        int n = target.Count, k = outputs[0].Length;
+        var sum = new double[n];
+        var counts = new int[k];
+        double mae = double.PositiveInfinity;
+        for (int round = 1; round <= SelectionRounds; round++)
+        {
+            int best = -1;
+            double bestMae = double.PositiveInfinity;
+            for (int j = 0; j < k; j++)
+            {
+                double total = 0;
+                for (int i = 0; i < n; i++) total += Math.Abs((sum[i] + outputs[i][j]) / round - target[i]);
+                if (total / n < bestMae - 1e-12) (best, bestMae) = (j, total / n); // ties: the lower index (the flagship first)
+            }
+            counts[best]++;
+            for (int i = 0; i < n; i++) sum[i] += outputs[i][best];
+            mae = bestMae;
+        }
+        return ([.. counts.Select(c => c / (double)SelectionRounds)], mae);
     }
 
     static double[] Weights(double w0, int k) =>

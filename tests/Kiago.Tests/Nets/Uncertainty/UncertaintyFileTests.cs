@@ -164,6 +164,56 @@ public sealed class CalibrationTests
         Assert.Equal(1, head.MeanWeights.Sum(), 4);
     }
 
+    /// <summary>Flagship error 1, two same-family members error 3, one other-family member error 0.5 (independent errors).</summary>
+    static (List<double[]> Outputs, List<double> Target) Heterogeneous(int n, int seed)
+    {
+        var rng = new Random(seed);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+        var outputs = new List<double[]>();
+        var target = new List<double>();
+        double[] scales = [1, 3, 3, 0.5];
+        for (int i = 0; i < n; i++)
+        {
+            double truth = 10 * rng.NextDouble();
+            outputs.Add([.. scales.Select(s => truth + s * Normal())]);
+            target.Add(truth);
+        }
+        return (outputs, target);
+    }
+
+    static double MeanMae(IReadOnlyList<double[]> outputs, IReadOnlyList<double> target, float[] weights) =>
+        outputs.Select((o, i) => Math.Abs(o.Select((v, j) => weights[j] * v).Sum() - target[i])).Average();
+
+    [Fact]
+    public void Greedy_selection_weights_the_better_member_family_and_wins_only_on_validation_mae()
+    {
+        var (fitOut, fitTarget) = Heterogeneous(3000, 3);
+        var (testOut, testTarget) = Heterogeneous(3000, 4);
+        var share = Calibration.Fit(fitOut, fitTarget, selection: false);
+        var selected = Calibration.Fit(fitOut, fitTarget);
+        Assert.Equal(Calibration.FlagshipShare, share.WeightMethod);
+        Assert.Equal(Calibration.GreedySelection, selected.WeightMethod);
+        var w = selected.Head.MeanWeights;
+        Assert.Equal(1, w.Sum(), 5);
+        Assert.True(w[3] > w[0] && w[0] > w[1], $"weights {string.Join(" ", w)}");
+        Assert.Equal(share.FlagshipWeight, share.Head.MeanWeights[0], 6);
+        Assert.True(selected.MeanMae < share.MeanMae, $"{selected.MeanMae} vs {share.MeanMae}");
+        Assert.Equal(selected.SelectionMae, selected.MeanMae, 12);
+        // not an artefact of fitting: it is better on fresh rows too
+        Assert.True(MeanMae(testOut, testTarget, w) < MeanMae(testOut, testTarget, share.Head.MeanWeights));
+
+        // same-family members (Synthetic): equal shares are hard to beat; whichever wins, μ's MAE is the lower of the two
+        var (sOut, sTarget) = Synthetic(2000, 5);
+        var plain = Calibration.Fit(sOut, sTarget, selection: false);
+        var either = Calibration.Fit(sOut, sTarget);
+        Assert.True(either.MeanMae <= plain.MeanMae);
+        Assert.Equal(Math.Min(plain.MeanMae, either.SelectionMae), either.MeanMae, 12);
+        // a fixed flagship weight is kept as given
+        var fixedW = Calibration.Fit(fitOut, fitTarget, flagshipWeight: 1);
+        Assert.Equal(Calibration.FlagshipShare, fixedW.WeightMethod);
+        Assert.Equal(1f, fixedW.Head.MeanWeights[0]);
+    }
+
     [Fact]
     public void Spearman_handles_ties_and_perfect_orders()
     {
@@ -239,6 +289,29 @@ public sealed class UncertaintyCliTests : IDisposable
         Assert.Contains("ensemble mu (flagship + 3 members, ef.kgu)", output);
         Assert.Matches(@"coverage of mu ± sigma = 0\.\d+ \(nominal 0\.68\)", output);
         Assert.Contains("Spearman(|error|, sigma) = ", output);
+
+        // a member added to the shipped ensemble: the old members come first, unchanged, with their provenance
+        string extra = Path.Combine(dir, "extra.kgw");
+        WeightFile.Write(extra, RandomMembers.Mlp(ModelKind.Fractions, 20, outputScale: 0.8f, output: ("ef", "eV/atom")));
+        string grown = Path.Combine(dir, "grown.kgu");
+        (code, output, error) = Run(["calibrate", "--model", kgw, "--reuse-members", Path.Combine(dir, "ef.kgu"), "--members", extra,
+            "--valid", Path.Combine(dir, "valid.csv"), "--train-compositions", Path.Combine(dir, "train.csv"), "-o", grown]);
+        Assert.True(code == 0, error);
+        Assert.Contains("4 members", output);
+        var before = UncertaintyFile.Read(Path.Combine(dir, "ef.kgu"));
+        var after = UncertaintyFile.Read(grown);
+        Assert.Equal(4, after.Members.Count);
+        for (int k = 0; k < 3; k++)
+            Assert.Equal(WeightFile.Serialize(before.Members[k]), WeightFile.Serialize(after.Members[k]));
+        Assert.Equal(ModelKind.Fractions, after.Members[3].Kind);
+        var cards = System.Text.Json.Nodes.JsonNode.Parse(after.CardJson)!["members"]!.AsArray();
+        Assert.Equal(System.Text.Json.Nodes.JsonNode.Parse(before.CardJson)!["members"]![0]!.ToJsonString(), cards[0]!.ToJsonString());
+        Assert.Equal("extra.kgw", (string?)cards[3]!["source"]);
+        (code, _, error) = Run("calibrate", "--model", kgw, "--reuse-members", Path.Combine(dir, "missing.kgu"),
+            "--valid", Path.Combine(dir, "valid.csv"), "--train-compositions", Path.Combine(dir, "train.csv"));
+        Assert.Equal(2, code);
+        Assert.Contains("--reuse-members", error);
+        Assert.Contains("missing.kgu: file not found", error);
 
         // the flagship replaced: the .kgu is refused, exit 2, file and reason named
         WeightFile.Write(kgw, RandomMembers.Mlp(ModelKind.ElemNet, 99));
