@@ -166,6 +166,26 @@ def load_mp(args, el, train_keys):
     return np.stack([v for v, _ in keep]).astype(np.float32), np.array([e for _, e in keep], dtype=np.float32)
 
 
+def unseen_elements(x118_rows, extra=None):
+    """Atomic numbers (1..118) of the elements no training row contains (extra: more rows, e.g. the pure elements)."""
+    seen = (np.asarray(x118_rows) > 0).any(axis=0)
+    if extra is not None:
+        seen |= (np.asarray(extra) > 0).any(axis=0)
+    return [z + 1 for z in range(kc.N_ELEMENTS) if not seen[z]]
+
+
+def neutralise_embeddings(table, unseen):
+    """The embedding rows of elements no training row contains never got a gradient: they are still random, and a
+    composition holding such an element would get an arbitrary prediction (and gradient) from them. They are set to
+    the mean of the trained rows (1..118, row 0 is the empty slot), a neutral 'some element'; the domain score flags
+    such compositions anyway. table: (119, d) array or tensor, edited in place."""
+    seen = [z for z in range(1, table.shape[0]) if z not in set(unseen)]
+    mean = table[seen].mean(0)
+    for z in unseen:
+        table[z] = mean
+    return table
+
+
 def write_csv(path, header, rows):
     tmp = path + ".tmp"
     with open(tmp, "w", newline="") as f:
@@ -339,6 +359,11 @@ def main():
             log(f"member {k} epoch {epoch + 1}/{epochs} train {total / len(perm):.4f} valid {score:.4f}")
         model.load_state_dict(best)
         model.eval()
+        unseen = []
+        if tokens:
+            unseen = unseen_elements(tr["x"], np.eye(kc.N_ELEMENTS)[idx] if args.model == "ef" else None)
+            with torch.no_grad():
+                neutralise_embeddings(model.embed.weight, unseen)
         if tokens:
             model.relu = args.model == "tc"  # trained without it, as the MLPs; clipping at 0 can only reduce the error
             kiago_loop.export_onnx(model, (torch.zeros(2, n_tokens, dtype=torch.long), torch.zeros(2, n_tokens)), onnx_path,
@@ -374,7 +399,9 @@ def main():
                          "epochs": epochs, "best_epoch": best_epoch, "schedule": "cosine per epoch",
                          "mp": args.mp, "arch": args.arch,
                          **({"tokens": n_tokens, "width": args.width, "layers": args.layers, "heads": args.heads,
-                             "warmup_steps": args.warmup} if tokens else {}), "threads": args.threads, "torch": torch.__version__,
+                             "warmup_steps": args.warmup, "unseen_elements": unseen,
+                             "unseen_elements_note": "embedding rows of elements in no training row set to the mean of the trained rows"}
+                            if tokens else {}), "threads": args.threads, "torch": torch.__version__,
                          "train_seconds": round(time.time() - t_start), "finished_utc": f"{datetime.datetime.utcnow():%Y-%m-%dT%H:%M:%SZ}",
                          "history": history},
             "metrics": {"valid_score": best_score,

@@ -56,10 +56,41 @@ public sealed partial class CpuBackend
         const string op = "LayerNormBackward";
         var (xa, ga, dya, dxa) = LayerNormBuffers(op, spec, x, gamma, (dy, "dy", spec.Count), (dx, "dx"));
         var (width, epsilon) = (spec.Width, spec.Epsilon);
+        var (xr, gr, dyr, dxr) = (xa.Array, ga.Array, dya.Array, dxa.Array);
         ParallelRange(spec.Rows, (s, e) =>
         {
-            for (int r = s; r < e; r++) LayerNormSpec.Backward(xa, ga, dya, dxa, r * width, width, epsilon);
+            if (Simd)
+                for (int r = s; r < e; r++) BackwardRow(xr, gr, dyr, dxr, r * width, width, epsilon);
+            else
+                for (int r = s; r < e; r++) LayerNormSpec.Backward(xa, ga, dya, dxa, r * width, width, epsilon);
         }, grain: Math.Max(1, (1 << 14) / width));
+    }
+
+    /// <summary><see cref="LayerNormSpec.Backward{TView}"/> for one row in 8 lanes: the same sums in the same order, the same bits.</summary>
+    static void BackwardRow(float[] x, float[] gamma, float[] dy, float[] dx, int offset, int width, float epsilon)
+    {
+        var (mean, rstd) = LayerNormSpec.Statistics(new ArrayFloats(x), offset, width, epsilon);
+        int blocks = width / 8 * 8, i = 0;
+        Vector256<float> m = Vector256.Create(mean), r = Vector256.Create(rstd), sumG = Vector256<float>.Zero, sumGx = Vector256<float>.Zero;
+        for (; i < blocks; i += 8)
+        {
+            var g = Vector256.Create(dy, offset + i) * Vector256.Create(gamma, i);
+            sumG += g;
+            sumGx += g * ((Vector256.Create(x, offset + i) - m) * r);
+        }
+        float g0 = sumG[0], h0 = sumGx[0];
+        for (; i < width; i++)
+        {
+            float g = dy[offset + i] * gamma[i];
+            g0 += g;
+            h0 += g * ((x[offset + i] - mean) * rstd);
+        }
+        float meanG = LayerNormSpec.Combine(g0, sumG[1], sumG[2], sumG[3], sumG[4], sumG[5], sumG[6], sumG[7]) / width;
+        float meanGx = LayerNormSpec.Combine(h0, sumGx[1], sumGx[2], sumGx[3], sumGx[4], sumGx[5], sumGx[6], sumGx[7]) / width;
+        Vector256<float> mg = Vector256.Create(meanG), mgx = Vector256.Create(meanGx);
+        for (i = 0; i < blocks; i += 8)
+            (r * (Vector256.Create(dy, offset + i) * Vector256.Create(gamma, i) - mg - (Vector256.Create(x, offset + i) - m) * r * mgx)).CopyTo(dx, offset + i);
+        for (; i < width; i++) dx[offset + i] = rstd * (dy[offset + i] * gamma[i] - meanG - (x[offset + i] - mean) * rstd * meanGx);
     }
 
     (ArrayFloats X, ArrayFloats Gamma, ArrayFloats Third, ArrayFloats Out) LayerNormBuffers(string op, LayerNormSpec spec, DeviceBuffer<float> x,

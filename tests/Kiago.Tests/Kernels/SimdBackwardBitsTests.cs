@@ -1,0 +1,82 @@
+using Kiago.Kernels;
+using Kiago.Kernels.Cpu;
+
+namespace Kiago.Tests.Kernels;
+
+/// <summary>The 8-lane backward passes (fused activations, LayerNorm) give the scalar path's bits (SIMD on vs off), tails included.</summary>
+public class SimdBackwardBitsTests
+{
+    [Theory]
+    [InlineData(7, 64)]
+    [InlineData(5, 13)]
+    [InlineData(3, 3)]
+    public void LayerNorm_backward_has_the_same_bits_with_simd_on_or_off(int rows, int width)
+    {
+        var rnd = new Random(rows * 100 + width);
+        float[] Draw(int n, double scale, double shift) => [.. Enumerable.Range(0, n).Select(_ => (float)(shift + scale * (rnd.NextDouble() - 0.5)))];
+        var x = Draw(rows * width, 6, 0.3);
+        var dy = Draw(rows * width, 2, 0);
+        var gamma = Draw(width, 1, 1);
+        var spec = new LayerNormSpec(rows, width, 1e-5f);
+        float[] Run(bool simd)
+        {
+            using var backend = new CpuBackend(threads: 2, allowSimd: simd);
+            using var bx = backend.Allocate<float>(x.Length);
+            using var bg = backend.Allocate<float>(width);
+            using var bdy = backend.Allocate<float>(x.Length);
+            using var bdx = backend.Allocate<float>(x.Length);
+            backend.Upload<float>(x, bx);
+            backend.Upload<float>(gamma, bg);
+            backend.Upload<float>(dy, bdy);
+            backend.LayerNormBackward(spec, bx, bg, bdy, bdx);
+            var dx = new float[x.Length];
+            backend.Download(bdx, dx);
+            return dx;
+        }
+        var on = Run(true);
+        var off = Run(false);
+        for (int i = 0; i < on.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(on[i]) == BitConverter.SingleToInt32Bits(off[i]), $"dx[{i}]: SIMD {on[i]:R}, scalar {off[i]:R}");
+    }
+
+    [Theory]
+    [InlineData(UnaryKind.Gelu, 0.70710677f)]
+    [InlineData(UnaryKind.Silu, 0.01f)]
+    public void Simd_and_scalar_backward_give_the_same_bits(UnaryKind kind, float alpha)
+    {
+        var rnd = new Random(11);
+        // 1003: not a multiple of 8 or of a thread's share, so the scalar tail runs too
+        var x = Enumerable.Range(0, 1003).Select(_ => (float)(rnd.NextDouble() * 16 - 8))
+            .Concat([0f, -0f, 30f, -30f, 1e-20f, -1e-20f]).ToArray();
+        var dy = x.Select(_ => (float)(rnd.NextDouble() * 2 - 1)).ToArray();
+        var spec = new UnarySpec(kind, alpha);
+        float[] Run(bool simd)
+        {
+            using var backend = new CpuBackend(threads: 2, allowSimd: simd);
+            using var bx = backend.Allocate<float>(x.Length);
+            using var by = backend.Allocate<float>(x.Length);
+            using var bdy = backend.Allocate<float>(x.Length);
+            using var bdx = backend.Allocate<float>(x.Length);
+            backend.Upload<float>(x, bx);
+            backend.Upload<float>(dy, bdy);
+            backend.Unary(spec, bx, by, x.Length);
+            backend.UnaryBackward(spec, bx, by, bdy, bdx, x.Length);
+            var dx = new float[x.Length];
+            backend.Download(bdx, dx);
+            return dx;
+        }
+        var on = Run(true);
+        var off = Run(false);
+        for (int i = 0; i < x.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(on[i]) == BitConverter.SingleToInt32Bits(off[i]),
+                $"{kind}' at x = {x[i]:R}: SIMD {on[i]:R}, scalar {off[i]:R}");
+        // and it is the derivative: central differences of the forward on a few points away from the tails
+        for (int i = 0; i < 40; i++)
+        {
+            double h = 1e-3, xi = x[i];
+            double fd = (UnarySpec.Forward(kind, (float)(xi + h), alpha, float.NegativeInfinity, float.PositiveInfinity)
+                - UnarySpec.Forward(kind, (float)(xi - h), alpha, float.NegativeInfinity, float.PositiveInfinity)) / (2 * h);
+            Assert.Equal(fd * dy[i], on[i], 2e-3);
+        }
+    }
+}
