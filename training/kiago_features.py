@@ -4,6 +4,7 @@ Training code must build its inputs with these functions so that a model trained
 image / vector that Kiago feeds it at run time. Cross-checked against ../shared/data/elements.csv (pt32_*)
 by `python3 kiago_features.py`.
 """
+import numpy as np
 import torch
 
 N_ELEMENTS = 118
@@ -93,7 +94,6 @@ if __name__ == "__main__":
 def tokens(x118, count):
     """Kiago's token rule (src/Kiago.Kernels/TokenRule.cs), vectorised: per row the `count` largest positive fractions
     (ties: lower Z), in order of Z, as (Z, fraction); empty slots (0, 0) at the end. x118: (N, 118) -> int64, float32."""
-    import numpy as np
     x118 = np.asarray(x118, dtype=np.float32)
     order = np.argsort(-x118, axis=1, kind="stable")[:, :count]  # stable: among equal values the lower Z first
     kept = np.take_along_axis(x118, order, 1) > 0

@@ -15,6 +15,7 @@ from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kiago_common as kc  # noqa: E402
+import kiago_loop  # noqa: E402
 from train_members import neutralise_embeddings, unseen_elements  # noqa: E402
 
 
@@ -43,9 +44,7 @@ def main():
         card["training"]["unseen_elements_note"] = ("embedding rows of elements in no training row set to the mean of the trained rows "
                                                     "(after export, by neutralise_onnx_embeddings.py)")
         card["onnx"]["sha256"] = kc.sha256(path)
-        with open(card_path + ".tmp", "w") as f:
-            json.dump(card, f, indent=1)
-        os.replace(card_path + ".tmp", card_path)
+        kiago_loop.write_json(card_path, card)
         print(f"{path}: {len(unseen)} unseen element rows set to the mean ({', '.join(map(str, unseen))})")
 
 

@@ -186,6 +186,14 @@ def neutralise_embeddings(table, unseen):
     return table
 
 
+def predict_rows(model, inputs, clip):
+    """The model on featurised rows (a tuple of tensors), in batches of 4096, as float64; clip: Tc's max(0, .)."""
+    with torch.no_grad():
+        out = np.concatenate([model(*(t[b:b + 4096] for t in inputs)).squeeze(1).numpy()
+                              for b in range(0, len(inputs[0]), 4096)]).astype(np.float64)
+    return np.maximum(out, 0.0) if clip else out
+
+
 def write_csv(path, header, rows):
     tmp = path + ".tmp"
     with open(tmp, "w", newline="") as f:
@@ -344,10 +352,8 @@ def main():
                 opt.step()
                 total += float(loss) * len(i)
             model.eval()
-            with torch.no_grad():
-                pred = np.concatenate([model(*(t[b:b + 4096] for t in xv)).squeeze(1).numpy() for b in range(0, len(yv), 4096)]).astype(np.float64)
+            pred = predict_rows(model, xv, clip=args.model == "tc")
             if args.model == "tc":
-                pred = np.maximum(pred, 0.0)
                 score = 0.5 * (np.abs(pred[pv] - yv[pv]).mean() + np.abs(pred[~pv]).mean())
             else:
                 score = float(np.abs(pred - yv).mean())
@@ -408,20 +414,13 @@ def main():
                         "valid_score_meaning": "0.5 (MAE positives + MAE negatives), K" if args.model == "tc" else "MAE, eV/atom"},
             "onnx": {"file": os.path.basename(onnx_path), "sha256": kc.sha256(onnx_path), "opset": 13},
         }
-        def predict(x):
-            inputs = feat(x)
-            with torch.no_grad():
-                out = np.concatenate([model(*(t[b:b + 4096] for t in inputs)).squeeze(1).numpy()
-                                      for b in range(0, len(x), 4096)]).astype(np.float64)
-            return np.maximum(out, 0.0) if args.model == "tc" else out
-
         # the validation rows with this member's fp32 predictions: `kiago evaluate-model --reference-column pytorch_pred`
         # checks the engine's import of the ONNX file against PyTorch
         target_column = "tc_kelvin" if args.model == "tc" else "formation_energy_ev_per_atom"
         write_csv(os.path.join(out_dir, f"member-{k}.valid_predictions.csv"), ["formula", target_column, "pytorch_pred"],
-                  [[f, f"{t:.6g}", f"{p:.6f}"] for f, t, p in zip(v["formula"], v["y"], predict(v["x"]))])
+                  [[f, f"{t:.6g}", f"{p:.6f}"] for f, t, p in zip(v["formula"], v["y"], predict_rows(model, xv, args.model == "tc"))])
         te = data["test"]
-        pt = predict(te["x"])
+        pt = predict_rows(model, feat(te["x"]), args.model == "tc")
         tp = te["positive"]
         card["metrics"]["test"] = kc.regression_metrics(pt[tp], te["y"][tp])
         card["metrics"]["test_note"] = ("positives" if args.model == "tc" else "all rows") + \

@@ -66,13 +66,14 @@ internal static class CalibrateCommand
         var flagship = WeightFile.Read(modelPath);
         // reused members keep their provenance: the old card's member entries (source, checksum, training card)
         var reused = reusePath is null ? null : UncertaintyFile.Read(reusePath);
-        var reusedCards = reused is null ? null : JsonNode.Parse(reused.CardJson)?["members"] as JsonArray;
+        var reusedCards = reused is null ? null : ParseCard(reused.CardJson)?["members"] as JsonArray;
         var memberModels = (reused?.Members ?? []).Concat(memberPaths.Select(p => LoadMember(p, flagship))).ToList();
-        var memberSources = Enumerable.Range(0, reused?.Members.Count ?? 0).Select(j => $"{reusePath} member {j}").Concat(memberPaths).ToArray();
+        int reusedCount = reused?.Members.Count ?? 0;
+        string Option(int k) => k < reusedCount ? $"--reuse-members {reusePath} (member {k})" : $"--members {memberPaths[k - reusedCount]}";
         // members may take another input (e.g. the 118 fractions beside an image flagship) but must predict the same quantity
         for (int k = 0; k < memberModels.Count; k++)
             if (memberModels[k].OutputName != flagship.OutputName || memberModels[k].OutputUnit != flagship.OutputUnit)
-                throw new UserInputException($"--members {memberSources[k]}: predicts {memberModels[k].OutputName} in {memberModels[k].OutputUnit}; " +
+                throw new UserInputException($"{Option(k)}: predicts {memberModels[k].OutputName} in {memberModels[k].OutputUnit}; " +
                     $"the flagship predicts {flagship.OutputName} in {flagship.OutputUnit}");
         bool tc = ModelQuantity.Tc.Matches(flagship.OutputName, flagship.OutputUnit);
         string column = targetColumn ?? (tc ? "tc_kelvin" : "formation_energy_ev_per_atom");
@@ -137,12 +138,12 @@ internal static class CalibrateCommand
                 ["reference_distance"] = reference,
             },
             ["members"] = new JsonArray([.. memberModels.Select((m, k) =>
-                reusedCards is not null && k < reused!.Members.Count && k < reusedCards.Count && reusedCards[k] is JsonNode old
+                k < reusedCount && reusedCards is not null && k < reusedCards.Count && reusedCards[k] is JsonNode old
                     ? old.DeepClone()
                     : (JsonNode)new JsonObject
                     {
-                        ["source"] = Path.GetFileName(memberSources[k]),
-                        ["sha256"] = k < (reused?.Members.Count ?? 0) ? null : FileChecksum.Sha256Hex(memberSources[k]),
+                        ["source"] = k < reusedCount ? $"{Path.GetFileName(reusePath)} member {k}" : Path.GetFileName(memberPaths[k - reusedCount]),
+                        ["sha256"] = k < reusedCount ? null : FileChecksum.Sha256Hex(memberPaths[k - reusedCount]),
                         ["parameters"] = m.Graph.ParameterCount,
                         ["card"] = ParseCard(m.CardJson),
                     })]),

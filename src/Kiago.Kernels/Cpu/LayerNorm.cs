@@ -22,8 +22,19 @@ public sealed partial class CpuBackend
         }, grain: Math.Max(1, (1 << 14) / width));
     }
 
-    /// <summary><see cref="LayerNormSpec.Forward{TView}"/> for one row, lane l of the accumulators holding partial sum l.</summary>
+    /// <summary><see cref="LayerNormSpec.Forward{TView}"/> for one row in 8 lanes.</summary>
     static void ForwardRow(float[] x, float[] gamma, float[] beta, float[] y, int offset, int width, float epsilon)
+    {
+        var (mean, rstd) = RowStatistics(x, offset, width, epsilon);
+        int blocks = width / 8 * 8, i;
+        Vector256<float> m = Vector256.Create(mean), r = Vector256.Create(rstd);
+        for (i = 0; i < blocks; i += 8)
+            (Vector256.Create(gamma, i) * ((Vector256.Create(x, offset + i) - m) * r) + Vector256.Create(beta, i)).CopyTo(y, offset + i);
+        for (; i < width; i++) y[offset + i] = gamma[i] * ((x[offset + i] - mean) * rstd) + beta[i];
+    }
+
+    /// <summary><see cref="LayerNormSpec.Statistics{TView}"/> of one row, lane l of the accumulators holding partial sum l (the same bits).</summary>
+    static (float Mean, float Rstd) RowStatistics(float[] x, int offset, int width, float epsilon)
     {
         int blocks = width / 8 * 8, i = 0;
         var sum = Vector256<float>.Zero;
@@ -44,11 +55,7 @@ public sealed partial class CpuBackend
             float d = x[offset + i] - mean;
             q0 += d * d;
         }
-        float rstd = LayerNormSpec.Rstd(LayerNormSpec.Combine(q0, squares[1], squares[2], squares[3], squares[4], squares[5], squares[6], squares[7]), width, epsilon);
-        var r = Vector256.Create(rstd);
-        for (i = 0; i < blocks; i += 8)
-            (Vector256.Create(gamma, i) * ((Vector256.Create(x, offset + i) - m) * r) + Vector256.Create(beta, i)).CopyTo(y, offset + i);
-        for (; i < width; i++) y[offset + i] = gamma[i] * ((x[offset + i] - mean) * rstd) + beta[i];
+        return (mean, LayerNormSpec.Rstd(LayerNormSpec.Combine(q0, squares[1], squares[2], squares[3], squares[4], squares[5], squares[6], squares[7]), width, epsilon));
     }
 
     public void LayerNormBackward(LayerNormSpec spec, DeviceBuffer<float> x, DeviceBuffer<float> gamma, DeviceBuffer<float> dy, DeviceBuffer<float> dx)
@@ -69,7 +76,7 @@ public sealed partial class CpuBackend
     /// <summary><see cref="LayerNormSpec.Backward{TView}"/> for one row in 8 lanes: the same sums in the same order, the same bits.</summary>
     static void BackwardRow(float[] x, float[] gamma, float[] dy, float[] dx, int offset, int width, float epsilon)
     {
-        var (mean, rstd) = LayerNormSpec.Statistics(new ArrayFloats(x), offset, width, epsilon);
+        var (mean, rstd) = RowStatistics(x, offset, width, epsilon);
         int blocks = width / 8 * 8, i = 0;
         Vector256<float> m = Vector256.Create(mean), r = Vector256.Create(rstd), sumG = Vector256<float>.Zero, sumGx = Vector256<float>.Zero;
         for (; i < blocks; i += 8)

@@ -6,6 +6,36 @@ namespace Kiago.Tests.Kernels;
 /// <summary>The 8-lane backward passes (fused activations, LayerNorm) give the scalar path's bits (SIMD on vs off), tails included.</summary>
 public class SimdBackwardBitsTests
 {
+    /// <summary>Uploads <paramref name="inputs"/>, runs <paramref name="op"/> into an output as long as the first input, downloads it.</summary>
+    static float[] OnCpu(bool simd, float[][] inputs, Action<CpuBackend, DeviceBuffer<float>[], DeviceBuffer<float>> op)
+    {
+        using var backend = new CpuBackend(threads: 2, allowSimd: simd);
+        var buffers = inputs.Select(v =>
+        {
+            var b = backend.Allocate<float>(v.Length);
+            backend.Upload<float>(v, b);
+            return b;
+        }).ToArray();
+        try
+        {
+            using var output = backend.Allocate<float>(inputs[0].Length);
+            op(backend, buffers, output);
+            var host = new float[inputs[0].Length];
+            backend.Download(output, host);
+            return host;
+        }
+        finally
+        {
+            foreach (var b in buffers) b.Dispose();
+        }
+    }
+
+    static void AssertSameBits(float[] simd, float[] scalar, Func<int, string> where)
+    {
+        for (int i = 0; i < simd.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(simd[i]) == BitConverter.SingleToInt32Bits(scalar[i]), $"{where(i)}: SIMD {simd[i]:R}, scalar {scalar[i]:R}");
+    }
+
     [Theory]
     [InlineData(7, 64)]
     [InlineData(5, 13)]
@@ -18,25 +48,8 @@ public class SimdBackwardBitsTests
         var dy = Draw(rows * width, 2, 0);
         var gamma = Draw(width, 1, 1);
         var spec = new LayerNormSpec(rows, width, 1e-5f);
-        float[] Run(bool simd)
-        {
-            using var backend = new CpuBackend(threads: 2, allowSimd: simd);
-            using var bx = backend.Allocate<float>(x.Length);
-            using var bg = backend.Allocate<float>(width);
-            using var bdy = backend.Allocate<float>(x.Length);
-            using var bdx = backend.Allocate<float>(x.Length);
-            backend.Upload<float>(x, bx);
-            backend.Upload<float>(gamma, bg);
-            backend.Upload<float>(dy, bdy);
-            backend.LayerNormBackward(spec, bx, bg, bdy, bdx);
-            var dx = new float[x.Length];
-            backend.Download(bdx, dx);
-            return dx;
-        }
-        var on = Run(true);
-        var off = Run(false);
-        for (int i = 0; i < on.Length; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(on[i]) == BitConverter.SingleToInt32Bits(off[i]), $"dx[{i}]: SIMD {on[i]:R}, scalar {off[i]:R}");
+        float[] Run(bool simd) => OnCpu(simd, [x, gamma, dy], (backend, v, dx) => backend.LayerNormBackward(spec, v[0], v[1], v[2], dx));
+        AssertSameBits(Run(true), Run(false), i => $"dx[{i}]");
     }
 
     [Theory]
@@ -50,26 +63,14 @@ public class SimdBackwardBitsTests
             .Concat([0f, -0f, 30f, -30f, 1e-20f, -1e-20f]).ToArray();
         var dy = x.Select(_ => (float)(rnd.NextDouble() * 2 - 1)).ToArray();
         var spec = new UnarySpec(kind, alpha);
-        float[] Run(bool simd)
+        float[] Run(bool simd) => OnCpu(simd, [x, dy], (backend, v, dx) =>
         {
-            using var backend = new CpuBackend(threads: 2, allowSimd: simd);
-            using var bx = backend.Allocate<float>(x.Length);
-            using var by = backend.Allocate<float>(x.Length);
-            using var bdy = backend.Allocate<float>(x.Length);
-            using var bdx = backend.Allocate<float>(x.Length);
-            backend.Upload<float>(x, bx);
-            backend.Upload<float>(dy, bdy);
-            backend.Unary(spec, bx, by, x.Length);
-            backend.UnaryBackward(spec, bx, by, bdy, bdx, x.Length);
-            var dx = new float[x.Length];
-            backend.Download(bdx, dx);
-            return dx;
-        }
+            using var y = backend.Allocate<float>(x.Length);
+            backend.Unary(spec, v[0], y, x.Length);
+            backend.UnaryBackward(spec, v[0], y, v[1], dx, x.Length);
+        });
         var on = Run(true);
-        var off = Run(false);
-        for (int i = 0; i < x.Length; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(on[i]) == BitConverter.SingleToInt32Bits(off[i]),
-                $"{kind}' at x = {x[i]:R}: SIMD {on[i]:R}, scalar {off[i]:R}");
+        AssertSameBits(on, Run(false), i => $"{kind}' at x = {x[i]:R}");
         // and it is the derivative: central differences of the forward on a few points away from the tails
         for (int i = 0; i < 40; i++)
         {

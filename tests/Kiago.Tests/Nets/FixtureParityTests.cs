@@ -83,16 +83,7 @@ public class FixtureParityTests
     static (float[] Y, float[] Grad) ForwardBackward(Kiago.Kernels.IBackend backend, string file, ModelKind kind, float[] host, int batch)
     {
         using var model = new GraphModel(Convert(file, kind, fp16: false), backend);
-        using var x = backend.Allocate<float>(host.Length);
-        using var y = backend.Allocate<float>(batch);
-        using var dx = backend.Allocate<float>(host.Length);
-        backend.Upload<float>(host, x);
-        model.ForwardBackward(batch, x, y, dx, 1f);
-        var yh = new float[batch];
-        var gh = new float[host.Length];
-        backend.Download(y, yh);
-        backend.Download(dx, gh);
-        return (yh, gh);
+        return HostRuns.ForwardBackward(backend, host, batch, model.ForwardBackward);
     }
 
     [Theory]

@@ -69,16 +69,7 @@ public class GeluFusionTests
     {
         using var executor = new GraphExecutor(graph, backend);
         Assert.Equal(fusedAway, executor.FusedAwayNodes);
-        using var xb = backend.Allocate<float>(x.Length);
-        backend.Upload<float>([.. x.Select(v => (float)v)], xb);
-        using var yb = backend.Allocate<float>(batch);
-        using var dxb = backend.Allocate<float>(x.Length);
-        executor.ForwardBackward(batch, xb, yb, dxb, 1f);
-        var y = new float[batch];
-        var dx = new float[x.Length];
-        backend.Download(yb, y);
-        backend.Download(dxb, dx);
-        return (y, dx);
+        return HostRuns.ForwardBackward(backend, [.. x.Select(v => (float)v)], batch, executor.ForwardBackward);
     }
 
     [Theory]

@@ -62,15 +62,7 @@ public class SiluFusionTests
         using var executor = new GraphExecutor(Graph(), backend);
         const int batch = 4;
         var x = Enumerable.Range(0, batch * In).Select(i => (double)(float)(1.5 * Math.Cos(0.7 * i))).ToArray();
-        using var xb = backend.Allocate<float>(x.Length);
-        backend.Upload<float>([.. x.Select(v => (float)v)], xb);
-        using var yb = backend.Allocate<float>(batch);
-        using var dxb = backend.Allocate<float>(x.Length);
-        executor.ForwardBackward(batch, xb, yb, dxb, 1f);
-        var y = new float[batch];
-        var dx = new float[x.Length];
-        backend.Download(yb, y);
-        backend.Download(dxb, dx);
+        var (y, dx) = HostRuns.ForwardBackward(backend, [.. x.Select(v => (float)v)], batch, executor.ForwardBackward);
         var expected = Reference(x, batch);
         for (int b = 0; b < batch; b++) Assert.True(Math.Abs(expected[b] - y[b]) < 1e-5, $"out[{b}] = {y[b]}, reference {expected[b]}");
         var fd = ReferenceOps.FiniteDifferenceGradient(v => Reference(v, batch), x, Enumerable.Repeat(1.0, batch).ToArray());
