@@ -41,11 +41,35 @@ public sealed partial class CpuBackend : IBackend
             ? cpu
             : throw new ArgumentException($"{op}: buffer '{name}' does not belong to this cpu backend", name);
 
+    /// <summary>Whether the kernels' loops flush subnormal operands and results to zero (x86-64 Linux; see <see cref="SubnormalFlush"/>).</summary>
+    public static bool FlushesSubnormals
+    {
+        get
+        {
+            SubnormalFlush.Exit(SubnormalFlush.Enter());
+            return SubnormalFlush.Supported;
+        }
+    }
+
     internal void ParallelFor(int count, Action<int> body)
     {
         if (count <= 0) return;
-        if (count == 1 || Threads == 1) { for (int i = 0; i < count; i++) body(i); return; }
-        Parallel.For(0, count, parallelOptions, body);
+        if (count == 1 || Threads == 1)
+        {
+            bool flushing = SubnormalFlush.Enter();
+            try
+            {
+                for (int i = 0; i < count; i++) body(i);
+            }
+            finally { SubnormalFlush.Exit(flushing); }
+            return;
+        }
+        // each worker task sets the flush bits once and puts them back when it ends
+        Parallel.For(0, count, parallelOptions, SubnormalFlush.Enter, (i, _, flushing) =>
+        {
+            body(i);
+            return flushing;
+        }, SubnormalFlush.Exit);
     }
 
     /// <summary>Runs body(start, end) over [0, count) in chunks worth parallelising (memory-bound loops).</summary>
@@ -53,7 +77,11 @@ public sealed partial class CpuBackend : IBackend
     {
         if (count <= 0) return;
         int chunks = (int)Math.Min(Threads * 4L, (count + grain - 1) / grain);
-        if (chunks <= 1) { body(0, (int)count); return; }
+        if (chunks <= 1)
+        {
+            ParallelFor(1, _ => body(0, (int)count));
+            return;
+        }
         long size = (count + chunks - 1) / chunks;
         // ceil(count / size) chunks, not `chunks`: with a thread count that does not divide the work (--threads 3 on
         // 64 samples: 12 chunks of 6) the last ones would start past the end and get a negative length
