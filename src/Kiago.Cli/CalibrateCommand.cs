@@ -38,25 +38,31 @@ internal static class CalibrateCommand
         var flagshipWeight = new Option<double?>("--flagship-weight") { Description = "fix the flagship's weight in μ (0..1) instead of choosing it on validation" };
         var batch = new Option<int>("--batch") { Description = "compositions per forward pass", DefaultValueFactory = _ => 1024 };
         var noLevel = new Option<bool>("--no-level-term") { Description = "keep sigma's level term off (sigma from the spread and floor only)" };
+        var balanceBins = new Option<int>("--balance-bins")
+        {
+            Description = "choose sigma's floor and level term for even 68 % coverage across N equal-count bins of mu (the narrowest within one standard error of the most even); 0 = the narrowest intervals",
+            DefaultValueFactory = _ => 0,
+        };
         var noSelection = new Option<bool>("--no-selection")
         {
             Description = "choose mu's weights by the flagship-share grid only (members share equally), without greedy ensemble selection",
         };
         var command = new Command("calibrate", "Build a .kgu uncertainty file: ensemble members + split-conformal calibration on the validation split + domain data")
         {
-            model, members, reuse, valid, train, output, target, flagshipWeight, batch, noLevel, noSelection,
+            model, members, reuse, valid, train, output, target, flagshipWeight, batch, noLevel, balanceBins, noSelection,
         };
         var compute = ComputeOptions.AddTo(command);
         command.SetAction(r => Run(r.GetRequiredValue(model), r.GetValue(members) ?? [], r.GetValue(reuse), r.GetRequiredValue(valid), r.GetRequiredValue(train),
-            r.GetValue(output), r.GetValue(target), r.GetValue(flagshipWeight), r.GetValue(batch), !r.GetValue(noLevel), !r.GetValue(noSelection), () => compute.CreateBackend(r),
+            r.GetValue(output), r.GetValue(target), r.GetValue(flagshipWeight), r.GetValue(batch), !r.GetValue(noLevel), r.GetValue(balanceBins), !r.GetValue(noSelection), () => compute.CreateBackend(r),
             r.InvocationConfiguration.Output, r.InvocationConfiguration.Error));
         return command;
     }
 
     static int Run(string modelPath, string[] memberPaths, string? reusePath, string validPath, string trainPath, string? output, string? targetColumn,
-        double? flagshipWeight, int batch, bool levelTerm, bool selection, Func<Kiago.Kernels.IBackend> createBackend, TextWriter stdout, TextWriter stderr)
+        double? flagshipWeight, int batch, bool levelTerm, int balanceBins, bool selection, Func<Kiago.Kernels.IBackend> createBackend, TextWriter stdout, TextWriter stderr)
     {
         if (batch < 1) throw new UserInputException($"--batch {batch}: must be at least 1");
+        if (balanceBins is 1 or < 0) throw new UserInputException($"--balance-bins {balanceBins}: 0 (off) or at least 2");
         if (flagshipWeight is { } fw && fw is < 0 or > 1) throw new UserInputException($"--flagship-weight {fw}: must be within 0..1");
         if (memberPaths.Length == 0 && reusePath is null) throw new UserInputException("--members: give at least one member model (or --reuse-members)");
         var inputs = new[] { (modelPath, "--model"), (validPath, "--valid"), (trainPath, "--train-compositions") }.Concat(memberPaths.Select(p => (p, "--members")));
@@ -96,7 +102,7 @@ internal static class CalibrateCommand
         CalibrationResult fit;
         try
         {
-            fit = Calibration.Fit([.. calibrate.Select(i => outputs[i])], [.. calibrate.Select(i => validTargets[i])], flagshipWeight, levelTerm, selection);
+            fit = Calibration.Fit([.. calibrate.Select(i => outputs[i])], [.. calibrate.Select(i => validTargets[i])], flagshipWeight, levelTerm, selection, balanceBins);
         }
         catch (ArgumentException e) { throw new UserInputException($"--valid {validPath}: {e.Message}"); }
 
@@ -129,6 +135,9 @@ internal static class CalibrateCommand
                 ["coverage68"] = fit.Coverage68, ["coverage95"] = fit.Coverage95, ["spearman_abs_error_sigma"] = fit.Spearman,
                 ["sigma_scale"] = fit.Head.SigmaScale, ["sigma_floor"] = fit.Head.SigmaFloor, ["interval95_factor"] = fit.Head.Interval95Factor,
                 ["level_center"] = fit.Head.LevelCenter, ["level_weight"] = fit.Head.LevelWeight, ["level_term_searched"] = levelTerm, ["selection_searched"] = selection && flagshipWeight is null,
+                ["sigma_criterion"] = balanceBins > 0 ? $"narrowest 68 % + 95 % intervals within one standard error of the most even 68 % coverage over {balanceBins} equal-count bins of mu" : "narrowest 68 % + 95 % intervals",
+                ["bin_coverage68"] = new JsonArray([.. fit.BinCoverage68!.Select(v => (JsonNode)v)]),
+                ["bin_coverage68_note"] = $"68 % coverage of the validation rows in {fit.BinCoverage68!.Count} equal-count bins of mu, lowest mu first",
                 ["weight_search"] = new JsonArray([.. fit.WeightSearch.Select(w => (JsonNode)new JsonArray(w.FlagshipWeight, w.Mae))]),
                 ["floor_search"] = new JsonArray([.. fit.FloorSearch.Select(f => (JsonNode)new JsonArray(f.Floor, f.Width68, f.Width95))]),
             },
@@ -159,7 +168,7 @@ internal static class CalibrateCommand
             $"validation ({fit.Rows} rows): MAE mu {fit.MeanMae:0.####} vs flagship {fit.FlagshipMae:0.####} {unit}, " +
             $"coverage 68 % {fit.Coverage68:0.###}, 95 % {fit.Coverage95:0.###}, Spearman(|err|, sigma) {fit.Spearman:0.###}; " +
             $"sigma = {fit.Head.SigmaScale:0.####} x (spread + {fit.Head.SigmaFloor:0.####} + {fit.Head.LevelWeight:0.####} |mu - {fit.Head.LevelCenter:0.###}|), " +
-            $"95 % = {fit.Head.Interval95Factor:0.###} sigma; " +
+            $"95 % = {fit.Head.Interval95Factor:0.###} sigma; 68 % coverage by mu bin (low to high) {string.Join(" ", fit.BinCoverage68!.Select(v => v.ToString("0.###", CultureInfo.InvariantCulture)))}; " +
             $"domain: {domain.Rows} training compositions, reference distance {reference:0.####}"));
         return ExitCodes.Ok;
     }
