@@ -26,7 +26,8 @@ public sealed record CalibrationResult(
 /// MAE of μ; when the members differ (another model family beside same-family seeds) equal shares waste the better
 /// ones, so greedy ensemble selection (Caruana et al. 2004: 20 rounds, each adds with replacement the model that most
 /// lowers the MAE of the running mean; weights = picks / 20) is scored too, and the lower validation MAE wins; (2) the raw spread s = mean_j |m_j − μ|; (3) for each floor β on a grid of multiples of median(s), the
-/// nonconformity scores r = |y − μ| / (s + β + γ·|μ − c|) (c = median μ; γ on its own grid, 0 = off) give the
+/// nonconformity scores r = |y − μ| / (s + β + γ·|μ − c|) (c = the median μ, or the smallest μ so that σ grows with μ;
+/// γ on its own grid, 0 = off) give the
 /// conformal quantiles q68, q95 (the ⌈(n+1)·α⌉-th smallest); (β, γ) is the pair with the narrowest mean 68 % + 95 %
 /// intervals, or, with balance bins B &gt; 0, the narrowest of the pairs whose worst 68 % coverage over B equal-count
 /// bins of μ is within one binomial standard error of the best pair's (so σ is right where μ is high, e.g. the
@@ -44,7 +45,7 @@ public static class Calibration
     /// <param name="outputs">outputs[i][j]: prediction of model j (0 = flagship) for row i.</param>
     /// <param name="target">targets of the rows.</param>
     /// <param name="flagshipWeight">a fixed w0 instead of the search (e.g. 1 to keep μ = flagship).</param>
-    /// <param name="levelTerm">also search the level weight γ (σ grows with |μ − median μ|); false keeps γ = 0.</param>
+    /// <param name="levelTerm">also search the level weight γ and its centre (σ grows with |μ − median μ| or with μ − min μ); false keeps γ = 0.</param>
     /// <param name="selection">also score greedy ensemble selection (ignored when <paramref name="flagshipWeight"/> is fixed).</param>
     /// <param name="balanceBins">0: the narrowest intervals; B ≥ 2: the narrowest whose 68 % coverage is even across B bins of μ.</param>
     public static CalibrationResult Fit(IReadOnlyList<double[]> outputs, IReadOnlyList<double> target, double? flagshipWeight = null,
@@ -53,6 +54,7 @@ public static class Calibration
         if (balanceBins is 1 or < 0) throw new ArgumentException($"balance bins {balanceBins}: 0 (off) or at least 2");
         int n = target.Count;
         if (n < 20) throw new ArgumentException($"calibration needs at least 20 rows, got {n}");
+        if (balanceBins > n / 10) throw new ArgumentException($"balance bins {balanceBins}: needs at least 10 calibration rows per bin, got {n} rows");
         int k = outputs[0].Length;
         if (k < 2) throw new ArgumentException("calibration needs the flagship and at least one member");
         var search = new List<(double, double)>();

@@ -590,6 +590,26 @@ public abstract partial class BackendOpTests : IDisposable
 
     // ---- gather/scatter, row sum ---------------------------------------------------------------------------
 
+    /// <summary>Slices and head splits: long runs of consecutive columns (the CPU copies and adds them as blocks), one overlapping an earlier run.</summary>
+    internal static readonly int[] RunIndex = [.. Enumerable.Range(0, 16), .. Enumerable.Range(20, 16), .. Enumerable.Range(8, 12), 39];
+
+    [Fact]
+    public void GatherColumns_and_ScatterColumns_with_long_runs_of_columns()
+    {
+        const int batch = 5, xColumns = 40;
+        int yColumns = RunIndex.Length;
+        using var ib = Backend.Allocate<int>(RunIndex.Length);
+        Backend.Upload<int>(RunIndex, ib);
+        CheckOp("GatherColumns", Random(batch * xColumns, 82), batch * yColumns,
+            x => ReferenceOps.GatherColumns(batch, x, xColumns, RunIndex, yColumns),
+            (x, y) => Backend.GatherColumns(batch, x, xColumns, ib, y, yColumns),
+            (x, y, dy, dx) => Backend.ScatterColumns(batch, dy, yColumns, ib, dx, xColumns));
+        CheckOp("ScatterColumns", Random(batch * yColumns, 83), batch * xColumns,
+            x => ReferenceOps.ScatterColumns(batch, x, yColumns, RunIndex, xColumns),
+            (x, y) => Backend.ScatterColumns(batch, x, yColumns, ib, y, xColumns),
+            (x, y, dy, dx) => Backend.GatherColumns(batch, dy, xColumns, ib, dx, yColumns));
+    }
+
     [Fact]
     public void GatherColumns_forward_and_ScatterColumns_is_its_adjoint()
     {
