@@ -24,18 +24,21 @@ public sealed partial class CpuBackend
         ParallelRange(count, (start, end) =>
         {
             float[]? rowsOfB = transposeB ? new float[(long)k * n] : null;
+            float[]? tailOfB = simd && Vector256.IsHardwareAccelerated && n % 8 != 0 ? new float[(long)k * 8] : null;
             for (int item = start; item < end; item++)
                 MultiplyItem(simd, m, n, k, aa.AsSpan((int)((long)item * m * k), m * k), transposeA,
-                    ba.AsSpan((int)((long)item * k * n), k * n), transposeB, ca.AsSpan((int)((long)item * m * n), m * n), rowsOfB);
+                    ba.AsSpan((int)((long)item * k * n), k * n), transposeB, ca.AsSpan((int)((long)item * m * n), m * n), rowsOfB, tailOfB);
         }, grain: (int)Math.Clamp(32768 / work, 1, 1 << 15));
     }
 
     /// <summary>
     /// One item: C = op(A)·op(B), Bᵀ first copied to <paramref name="rowsOfB"/> when B is transposed. Each 8-column block
-    /// of a row of C is summed in a register over ascending p; the scalar tail adds in the same order.
+    /// of a row of C is summed in a register over ascending p; the last n mod 8 columns (all of them for attention's 6×6
+    /// scores) the same way from <paramref name="tailOfB"/>, a zero-padded k × 8 copy of them, or, on the scalar path,
+    /// one column at a time in the same order.
     /// </summary>
     static unsafe void MultiplyItem(bool simd, int m, int n, int k, ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB,
-        Span<float> c, float[]? rowsOfB)
+        Span<float> c, float[]? rowsOfB, float[]? tailOfB)
     {
         if (transposeB)
         {
@@ -45,7 +48,11 @@ public sealed partial class CpuBackend
         }
         int aRow = transposeA ? 1 : k, aStep = transposeA ? m : 1;
         bool vector = simd && Vector256.IsHardwareAccelerated;
-        fixed (float* ap = a) fixed (float* bp = b) fixed (float* cp = c)
+        int tail0 = n - n % 8, tailWidth = n - tail0;
+        if (vector && tailWidth > 0)
+            for (int p = 0; p < k; p++) b.Slice(p * n + tail0, tailWidth).CopyTo(tailOfB.AsSpan(p * 8, tailWidth)); // lanes ≥ width stay 0
+        float* lanes = stackalloc float[8];
+        fixed (float* ap = a) fixed (float* bp = b) fixed (float* cp = c) fixed (float* tp = tailOfB)
         {
             for (int i = 0; i < m; i++)
             {
@@ -59,6 +66,14 @@ public sealed partial class CpuBackend
                         for (int p = 0; p < k; p++) acc += Vector256.Create(ai[p * aStep]) * Vector256.Load(bp + p * n + j);
                         acc.Store(ci + j);
                     }
+                if (vector && tailWidth > 0)
+                {
+                    var acc = Vector256<float>.Zero;
+                    for (int p = 0; p < k; p++) acc += Vector256.Create(ai[p * aStep]) * Vector256.Load(tp + p * 8);
+                    acc.Store(lanes);
+                    for (int t = 0; t < tailWidth; t++) ci[tail0 + t] = lanes[t];
+                    continue;
+                }
                 for (; j < n; j++)
                 {
                     float sum = 0f;

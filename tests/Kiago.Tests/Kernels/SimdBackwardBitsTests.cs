@@ -3,7 +3,7 @@ using Kiago.Kernels.Cpu;
 
 namespace Kiago.Tests.Kernels;
 
-/// <summary>The 8-lane backward passes (fused activations, LayerNorm) give the scalar path's bits (SIMD on vs off), tails included.</summary>
+/// <summary>The 8-lane backward passes (fused activations, LayerNorm) and the batched products give the scalar path's bits (SIMD on vs off), tails included.</summary>
 public class SimdBackwardBitsTests
 {
     /// <summary>Uploads <paramref name="inputs"/>, runs <paramref name="op"/> into an output as long as the first input, downloads it.</summary>
@@ -34,6 +34,22 @@ public class SimdBackwardBitsTests
     {
         for (int i = 0; i < simd.Length; i++)
             Assert.True(BitConverter.SingleToInt32Bits(simd[i]) == BitConverter.SingleToInt32Bits(scalar[i]), $"{where(i)}: SIMD {simd[i]:R}, scalar {scalar[i]:R}");
+    }
+
+    [Theory]
+    [InlineData(6, 6, 16, false, true)]   // attention scores Q·Kᵀ: all 6 columns in the padded tail
+    [InlineData(6, 16, 6, false, false)]  // A·V
+    [InlineData(6, 19, 5, true, false)]   // two full blocks and a 3-wide tail, A transposed
+    [InlineData(3, 1, 7, true, true)]
+    public void BatchedGemm_has_the_same_bits_with_simd_on_or_off(int m, int n, int k, bool ta, bool tb)
+    {
+        const int count = 37;
+        var rnd = new Random(m * 1000 + n * 10 + k);
+        float[] Draw(int length) => [.. Enumerable.Range(0, length).Select(_ => (float)(rnd.NextDouble() * 2 - 1))];
+        var a = Draw(count * m * k);
+        var b = Draw(count * k * n);
+        float[] Run(bool simd) => OnCpu(simd, [new float[count * m * n], a, b], (backend, v, c) => backend.BatchedGemm(count, m, n, k, v[1], ta, v[2], tb, c));
+        AssertSameBits(Run(true), Run(false), i => $"c[{i}]");
     }
 
     [Theory]
