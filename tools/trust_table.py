@@ -2,6 +2,10 @@
 """Trust figures of one or more `kiago optimise` run folders, side by side (docs/OPTIMISER.md's κ table).
 
     python3 tools/trust_table.py LABEL=RUN_DIR [LABEL=RUN_DIR ...]
+    python3 tools/trust_table.py --per-base LABEL=RUN_DIR [LABEL=RUN_DIR ...]
+
+--per-base: one row per base of a multi-base run (docs/EXPERIMENTS.md's practical table): novel all-pass formulas,
+the mean σ_Tc of the base's top 30 unique formulas by Tc, and ΔTc top-30 from summary.csv, for each run side by side.
 
 Per run: the top 30 unique formulas by predicted Tc on the integer formula (tc_rounded): their mean σ_Tc, mean σ_Ef,
 mean Tc, mean Tc domain score, mean L1 distance to the nearest known compound, how many are known; the best Tc;
@@ -50,7 +54,35 @@ def figures(run):
     ]
 
 
+def per_base(run):
+    """{base index: (base, novel all-pass, mean σ_Tc of the top 30, ΔTc top-30)} of one run."""
+    with open(os.path.join(run, "candidates.csv"), newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["formula"]]
+    with open(os.path.join(run, "summary.csv"), newline="") as f:
+        summary = {r["base_index"]: r for r in csv.DictReader(f)}
+    out = {}
+    for index, s in summary.items():
+        unique = [r for r in rows if r["base_index"] == index and r["unique"] == "true"]
+        top = sorted(unique, key=lambda r: -number(r["tc_rounded"]))[:30]
+        out[index] = (s["base"], s["novel_all_pass"], mean(number(r["tc_sigma_K"]) for r in top), number(s["delta_tc_top30"]))
+    return out
+
+
 def main(argv):
+    if len(argv) >= 2 and argv[1] == "--per-base":
+        runs = [a.rsplit("=", 1) for a in argv[2:]]
+        if not runs or any(len(r) != 2 for r in runs):
+            sys.exit(__doc__)
+        tables = [per_base(path) for _, path in runs]
+        labels = " / ".join(label for label, _ in runs)
+        print(f"| base | novel all-pass {labels} | mean σ_Tc of the top 30 (K) {labels} | ΔTc top-30 (K) {labels} |")
+        print("|---|---|---|---|")
+        for index in sorted(tables[0], key=int):
+            cells = [t.get(index) for t in tables]
+            print(f"| {cells[0][0]} | " + " / ".join(c[1] if c else "–" for c in cells) + " | "
+                  + " / ".join(f"{c[2]:.1f}" if c else "–" for c in cells) + " | "
+                  + " / ".join(f"{c[3]:.2f}" if c else "–" for c in cells) + " |")
+        return
     if len(argv) < 2 or any("=" not in a for a in argv[1:]):
         sys.exit(__doc__)
     runs = [a.rsplit("=", 1) for a in argv[1:]]  # labels may hold "=" (e.g. "κ = 1")
